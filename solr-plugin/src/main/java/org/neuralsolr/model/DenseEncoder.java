@@ -1,0 +1,73 @@
+package org.neuralsolr.model;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Texts to single vectors: prefix, tokenise, batched forward pass, pooling, optional L2
+ * normalisation. Query encodings are kept in a small LRU cache, since paging and faceting re-run the
+ * same query text.
+ */
+public final class DenseEncoder {
+  private static final int QUERY_CACHE_SIZE = 1024;
+
+  private final ServedModel served;
+  private final Pooling pooling;
+  private final boolean normalize;
+  private final Map<String, float[]> queryCache =
+      Collections.synchronizedMap(
+          new LinkedHashMap<>(64, 0.75f, true) {
+            private static final long serialVersionUID = 1L;
+
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, float[]> eldest) {
+              return size() > QUERY_CACHE_SIZE;
+            }
+          });
+
+  DenseEncoder(ServedModel served) {
+    this.served = served;
+    this.pooling = served.model.manifest.pooling;
+    this.normalize = served.model.manifest.normalize;
+  }
+
+  public int dimension() {
+    return served.model.manifest.dimension;
+  }
+
+  public String modelName() {
+    return served.model.manifest.name;
+  }
+
+  /**
+   * One vector per text, in order.
+   *
+   * @throws TextRejectedException naming the first text the tokenizer refused
+   * @throws ModelOverloadedException if the model's queue stays full
+   */
+  public float[][] encode(List<String> texts, TextRole role) {
+    List<TokenizedText> tokens = served.tokenize(texts, role);
+    List<float[]> vectors = served.scheduler.run(tokens, this::pool);
+    return vectors.toArray(new float[0][]);
+  }
+
+  /** Encodes one query text, from the cache when it was encoded recently. */
+  public float[] encodeQuery(String text) {
+    float[] cached = queryCache.get(text);
+    if (cached == null) {
+      cached = encode(List.of(text), TextRole.QUERY)[0];
+      queryCache.put(text, cached);
+    }
+    return cached.clone();
+  }
+
+  private float[] pool(BatchOutput out, int row, TokenizedText text) {
+    float[] v = pooling.pool(out.data, out.offset(row), text.length(), out.width);
+    if (normalize) {
+      Pooling.normalize(v);
+    }
+    return v;
+  }
+}

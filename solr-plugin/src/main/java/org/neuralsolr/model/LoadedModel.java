@@ -1,0 +1,267 @@
+package org.neuralsolr.model;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtProvider;
+import java.io.ByteArrayInputStream;
+import java.io.Closeable;
+import java.lang.invoke.MethodHandles;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A model package loaded into an engine on a device, with its tokenizer: the one place that talks
+ * to DJL. It tokenises texts and runs forward passes over right-padded batches; what the output
+ * means (pooling, sparsification...) is the encoders' business.
+ *
+ * <p>Thread-safe: forward passes may run concurrently (ONNX Runtime sessions and TorchScript
+ * modules are), though {@link BatchScheduler} runs one batch at a time per model.
+ */
+public final class LoadedModel implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
+
+  /**
+   * Characters kept from one text before tokenising. Inputs are truncated to {@code maxLength}
+   * tokens anyway; this cap only stops a pathological megabyte field from being tokenised in full.
+   * A word piece is rarely longer than 20 characters, so 32 per token loses nothing.
+   */
+  static final int CHARS_PER_TOKEN_CAP = 32;
+
+  public final ModelManifest manifest;
+  final ModelPackage modelPackage;
+  final String engineName;
+  final String engineVersion;
+  final DeviceChoice device;
+  /** Wall time of {@link #load}: reading, verifying, loading and the warm-up pass. */
+  private long loadMillis;
+  private final Model model;
+  private final HuggingFaceTokenizer tokenizer;
+
+  private LoadedModel(
+      ModelPackage modelPackage,
+      Model model,
+      HuggingFaceTokenizer tokenizer,
+      String engineName,
+      String engineVersion,
+      DeviceChoice device) {
+    this.modelPackage = modelPackage;
+    this.manifest = modelPackage.manifest;
+    this.model = model;
+    this.tokenizer = tokenizer;
+    this.engineName = engineName;
+    this.engineVersion = engineVersion;
+    this.device = device;
+  }
+
+  /**
+   * Reads and verifies the package's files, loads them into the manifest's engine on the chosen
+   * device, and checks the output width with one warm-up pass.
+   *
+   * @param deviceOverride what solrconfig.xml asks for, or null to use the manifest's {@code device}
+   */
+  public static LoadedModel load(ModelPackage pkg, DeviceRequest deviceOverride) {
+    long start = System.nanoTime();
+    ModelManifest m = pkg.manifest;
+    byte[] modelBytes = pkg.readModel();
+    byte[] tokenizerBytes = pkg.readTokenizer();
+    DeviceRequest requested = deviceOverride != null ? deviceOverride : m.device;
+    LoadedModel loaded;
+    try {
+      loaded =
+          DjlRuntime.withPluginClassLoader(
+              () -> {
+                Engine engine = Engine.getEngine(m.engine.djlName);
+                DeviceChoice choice = DeviceChoice.choose(requested, engine.getEngineName(), gpuCount(m.engine, engine));
+                Device device = choice.gpu ? Device.gpu() : Device.cpu();
+                Model model = Model.newInstance(m.name, device, engine.getEngineName());
+                try {
+                  // mapLocation: TorchScript tensors saved on another device are moved to ours
+                  model.load(new ByteArrayInputStream(modelBytes), Map.of("mapLocation", "true"));
+                } catch (Exception e) {
+                  model.close();
+                  throw e;
+                }
+                HuggingFaceTokenizer tokenizer =
+                    HuggingFaceTokenizer.newInstance(
+                        new ByteArrayInputStream(tokenizerBytes),
+                        Map.of(
+                            "addSpecialTokens", "true",
+                            "truncation", "true",
+                            "padding", "false",
+                            "maxLength", Integer.toString(m.maxLength),
+                            "modelMaxLength", Integer.toString(m.maxLength)));
+                return new LoadedModel(
+                    pkg, model, tokenizer, engine.getEngineName(), engine.getVersion(), choice);
+              });
+    } catch (ModelPackageException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new ModelPackageException(
+          "model '" + m.name + "' (" + pkg.location + ") cannot be loaded by " + m.engine + ": " + e, e);
+    }
+    loaded.checkOutputWidth();
+    long millis = (System.nanoTime() - start) / 1_000_000;
+    loaded.loadMillis = millis;
+    log.info(
+        "neural model '{}' loaded from {} on {} {} {} ({}) in {} ms",
+        m.name,
+        pkg.location,
+        loaded.engineName,
+        loaded.engineVersion,
+        loaded.device.deviceName(),
+        loaded.device.reason,
+        millis);
+    return loaded;
+  }
+
+  /**
+   * What the engine's native library can use. ONNX Runtime is asked for its execution providers
+   * directly, since DJL's capability probe logs a warning on every CPU-only machine.
+   */
+  private static int gpuCount(ModelManifest.Engine kind, Engine engine) {
+    if (kind == ModelManifest.Engine.ONNX) {
+      boolean cuda = OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
+      return cuda ? Math.max(engine.getGpuCount(), 0) : 0;
+    }
+    return engine.getGpuCount();
+  }
+
+  private void checkOutputWidth() {
+    if (manifest.dimension <= 0) {
+      return;
+    }
+    BatchOutput out = forward(List.of(tokenize("warm up")));
+    if (out.width != manifest.dimension) {
+      close();
+      throw new ModelPackageException(
+          "model '"
+              + manifest.name
+              + "': output '"
+              + manifest.output
+              + "' has width "
+              + out.width
+              + " but the manifest says dimension "
+              + manifest.dimension);
+    }
+  }
+
+  /**
+   * Tokenises one text, truncating it to {@code maxLength} tokens (special tokens included).
+   *
+   * @throws IllegalArgumentException if the tokenizer rejects the text
+   */
+  TokenizedText tokenize(String text) {
+    String capped = capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP);
+    Encoding encoding;
+    try {
+      encoding = tokenizer.encode(capped);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("the tokenizer rejected the text: " + e.getMessage(), e);
+    }
+    long[] ids = encoding.getIds();
+    if (ids.length == 0) {
+      throw new IllegalArgumentException("the text produced no tokens");
+    }
+    return new TokenizedText(ids, encoding.getTypeIds());
+  }
+
+  /** Cuts {@code text} to at most {@code max} chars without splitting a surrogate pair. */
+  static String capChars(String text, int max) {
+    if (text.length() <= max) {
+      return text;
+    }
+    int end = Character.isHighSurrogate(text.charAt(max - 1)) ? max - 1 : max;
+    return text.substring(0, end);
+  }
+
+  /** Runs one forward pass over {@code batch}, right-padded to its longest member. */
+  BatchOutput forward(List<TokenizedText> batch) {
+    int rows = batch.size();
+    int width = 0;
+    for (TokenizedText t : batch) {
+      width = Math.max(width, t.length());
+    }
+    try (NDManager manager = model.getNDManager().newSubManager()) {
+      NDList inputs = new NDList(manifest.inputs.size());
+      for (String input : manifest.inputs) {
+        long[] values = new long[rows * width];
+        for (int r = 0; r < rows; r++) {
+          TokenizedText t = batch.get(r);
+          int base = r * width;
+          for (int c = 0; c < t.length(); c++) {
+            switch (input) {
+              case "input_ids":
+                values[base + c] = t.ids[c];
+                break;
+              case "attention_mask":
+                values[base + c] = 1;
+                break;
+              case "token_type_ids":
+                values[base + c] = t.typeIds[c];
+                break;
+              case "position_ids":
+                values[base + c] = c;
+                break;
+              default:
+                throw new AssertionError(input);
+            }
+          }
+        }
+        NDArray array = manager.create(values, new Shape(rows, width));
+        array.setName(input);
+        inputs.add(array);
+      }
+      NDList outputs = model.getBlock().forward(new ParameterStore(manager, false), inputs, false);
+      NDArray output = selectOutput(outputs);
+      if (output.getDataType() != DataType.FLOAT32) {
+        output = output.toType(DataType.FLOAT32, false);
+      }
+      long[] shape = output.getShape().getShape();
+      float[] data = output.toFloatArray();
+      if (shape.length == 3) {
+        return new BatchOutput(data, (int) shape[0], (int) shape[1], (int) shape[2]);
+      }
+      if (shape.length == 2) {
+        return new BatchOutput(data, (int) shape[0], 1, (int) shape[1]);
+      }
+      throw new IllegalStateException(
+          "model '" + manifest.name + "': output has unsupported shape " + output.getShape());
+    }
+  }
+
+  private NDArray selectOutput(NDList outputs) {
+    for (NDArray array : outputs) {
+      if (manifest.output.equals(array.getName())) {
+        return array;
+      }
+    }
+    // TorchScript outputs carry no names: the manifest's output is the first one
+    if (manifest.engine == ModelManifest.Engine.PYTORCH || outputs.size() == 1) {
+      return outputs.get(0);
+    }
+    throw new IllegalStateException(
+        "model '" + manifest.name + "' has no output named '" + manifest.output + "'");
+  }
+
+  long loadMillis() {
+    return loadMillis;
+  }
+
+  @Override
+  public void close() {
+    tokenizer.close();
+    model.close();
+  }
+}

@@ -1,0 +1,248 @@
+package org.neuralsolr.model;
+
+import java.lang.invoke.MethodHandles;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.solr.common.SolrException;
+import org.apache.solr.common.SolrException.ErrorCode;
+import org.apache.solr.common.util.NamedList;
+import org.apache.solr.common.util.StrUtils;
+import org.apache.solr.core.PluginBag;
+import org.apache.solr.core.SolrCore;
+import org.apache.solr.handler.component.ResponseBuilder;
+import org.apache.solr.handler.component.SearchComponent;
+import org.apache.solr.metrics.SolrMetricsContext;
+import org.apache.solr.util.plugin.SolrCoreAware;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The models a core may use, configured in solrconfig.xml:
+ *
+ * <pre>{@code
+ * <searchComponent name="neuralModels" class="org.neuralsolr.model.NeuralModelRegistry">
+ *   <str name="modelRoots">${neural.model.roots:models}</str>   <!-- comma-separated; relative to Solr home -->
+ *   <lst name="scheduler"><int name="maxBatchSize">32</int></lst> <!-- defaults for every model -->
+ *   <lst name="models">
+ *     <lst name="bge-small">
+ *       <str name="package">builtin:bge-small-en-v1.5</str>      <!-- or a directory under a root -->
+ *       <str name="device">auto</str>                            <!-- optional: auto|cpu|gpu -->
+ *     </lst>
+ *   </lst>
+ * </searchComponent>
+ * }</pre>
+ *
+ * It is a search component only to be a core-level, config-driven, {@link SolrCoreAware} plugin
+ * that Solr lists with its statistics; it does nothing in a search. Models are loaded when the core
+ * loads (a broken package fails the core with a message naming it) and are shared with the other
+ * cores of the node through {@link SharedModelStore}.
+ */
+public class NeuralModelRegistry extends SearchComponent implements SolrCoreAware {
+  private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
+
+  private static final class ModelConfig {
+    final String name;
+    final String packageRef;
+    final DeviceRequest device;
+    final SchedulerConfig scheduler;
+
+    ModelConfig(String name, String packageRef, DeviceRequest device, SchedulerConfig scheduler) {
+      this.name = name;
+      this.packageRef = packageRef;
+      this.device = device;
+      this.scheduler = scheduler;
+    }
+  }
+
+  private List<String> rootSpecs = List.of();
+  private final List<ModelConfig> configs = new ArrayList<>();
+  private final Map<String, ServedModel> models = new LinkedHashMap<>();
+  private SharedModelStore store;
+  private ModelRoots roots;
+
+  @Override
+  public void init(NamedList<?> args) {
+    super.init(args);
+    Object rootsArg = args.get("modelRoots");
+    if (rootsArg instanceof List) {
+      List<String> specs = new ArrayList<>();
+      for (Object o : (List<?>) rootsArg) {
+        specs.addAll(StrUtils.splitSmart(o.toString(), ','));
+      }
+      rootSpecs = specs;
+    } else if (rootsArg != null) {
+      rootSpecs = StrUtils.splitSmart(rootsArg.toString(), ',');
+    }
+    SchedulerConfig defaults;
+    try {
+      defaults = SchedulerConfig.fromNamedList((NamedList<?>) args.get("scheduler"), SchedulerConfig.DEFAULTS);
+    } catch (IllegalArgumentException e) {
+      throw configError("scheduler: " + e.getMessage());
+    }
+    NamedList<?> modelList = (NamedList<?>) args.get("models");
+    if (modelList == null) {
+      return;
+    }
+    for (int i = 0; i < modelList.size(); i++) {
+      String name = modelList.getName(i);
+      Object value = modelList.getVal(i);
+      try {
+        if (value instanceof String) {
+          configs.add(new ModelConfig(name, (String) value, null, defaults));
+        } else if (value instanceof NamedList) {
+          NamedList<?> m = (NamedList<?>) value;
+          Object pkg = m.get("package");
+          if (pkg == null) {
+            throw configError("model '" + name + "' needs <str name=\"package\">");
+          }
+          Object device = m.get("device");
+          configs.add(
+              new ModelConfig(
+                  name,
+                  pkg.toString(),
+                  device == null ? null : DeviceRequest.parse(device.toString()),
+                  SchedulerConfig.fromNamedList((NamedList<?>) m.get("scheduler"), defaults)));
+        } else {
+          throw configError("model '" + name + "' must be a <str> package or a <lst>");
+        }
+      } catch (IllegalArgumentException e) {
+        throw configError("model '" + name + "': " + e.getMessage());
+      }
+    }
+  }
+
+  private static SolrException configError(String message) {
+    return new SolrException(ErrorCode.SERVER_ERROR, "neural model registry: " + message);
+  }
+
+  @Override
+  public void inform(SolrCore core) {
+    Path solrHome = Path.of(core.getCoreContainer().getSolrHome());
+    List<Path> rootPaths = new ArrayList<>();
+    for (String spec : rootSpecs) {
+      if (!spec.isBlank()) {
+        rootPaths.add(solrHome.resolve(spec.trim()));
+      }
+    }
+    roots = ModelRoots.of(rootPaths);
+    store =
+        core.getCoreContainer()
+            .getObjectCache()
+            .computeIfAbsent(SharedModelStore.OBJECT_CACHE_KEY, SharedModelStore.class, k -> new SharedModelStore());
+    core.addCloseHook(
+        new org.apache.solr.core.CloseHook() {
+          @Override
+          public void postClose(SolrCore c) {
+            releaseAll();
+          }
+        });
+    try {
+      for (ModelConfig config : configs) {
+        ModelPackage pkg = ModelPackage.resolve(config.packageRef, roots);
+        models.put(config.name, store.acquire(pkg, config.device, config.scheduler));
+      }
+    } catch (RuntimeException e) {
+      releaseAll();
+      throw new SolrException(ErrorCode.SERVER_ERROR, "neural model registry: " + e.getMessage(), e);
+    }
+    log.info("neural model registry of core {}: models {}, roots {}", core.getName(), models.keySet(), roots.paths());
+    core.registerInfoBean(getName(), this);
+  }
+
+  private synchronized void releaseAll() {
+    for (ServedModel m : models.values()) {
+      store.release(m);
+    }
+    models.clear();
+  }
+
+  /** The registry of {@code core}. */
+  public static NeuralModelRegistry of(SolrCore core) {
+    PluginBag<SearchComponent> components = core.getSearchComponents();
+    for (String name : components.keySet()) {
+      SearchComponent c = components.get(name);
+      if (c instanceof NeuralModelRegistry) {
+        return (NeuralModelRegistry) c;
+      }
+    }
+    throw new SolrException(
+        ErrorCode.BAD_REQUEST,
+        "core '" + core.getName() + "' has no neural model registry (a <searchComponent class=\""
+            + NeuralModelRegistry.class.getName() + "\"> in solrconfig.xml)");
+  }
+
+  /** The configured model called {@code name}. */
+  public ServedModel model(String name) {
+    ServedModel m = models.get(name);
+    if (m == null) {
+      throw new SolrException(
+          ErrorCode.BAD_REQUEST, "unknown model '" + name + "'; configured models are " + models.keySet());
+    }
+    return m;
+  }
+
+  /** The dense encoder of the model called {@code name}, which must be a dense model. */
+  public DenseEncoder denseEncoder(String name) {
+    ServedModel m = model(name);
+    if (m.denseEncoder() == null) {
+      throw new SolrException(
+          ErrorCode.BAD_REQUEST,
+          "model '" + name + "' is a " + m.manifest().kind + " model, not a dense model");
+    }
+    return m.denseEncoder();
+  }
+
+  public Map<String, ServedModel> models() {
+    return Collections.unmodifiableMap(models);
+  }
+
+  public ModelRoots roots() {
+    return roots;
+  }
+
+  @Override
+  public void initializeMetrics(SolrMetricsContext parentContext, String scope) {
+    super.initializeMetrics(parentContext, scope);
+    String category = getCategory().toString();
+    solrMetricsContext.gauge(() -> models.size(), true, "models", category, scope);
+    for (Map.Entry<String, ServedModel> e : models.entrySet()) {
+      ServedModel m = e.getValue();
+      String[] path = {category, scope, e.getKey()};
+      solrMetricsContext.gauge(() -> m.stats().texts(), true, "textsEncoded", path);
+      solrMetricsContext.gauge(() -> m.stats().batches(), true, "batches", path);
+      solrMetricsContext.gauge(() -> m.stats().meanBatchSize(), true, "meanBatchSize", path);
+      solrMetricsContext.gauge(() -> m.stats().tokens(), true, "tokens", path);
+      solrMetricsContext.gauge(() -> m.stats().paddingEfficiency(), true, "paddingEfficiency", path);
+      solrMetricsContext.gauge(() -> m.stats().encodeMillis(), true, "encodeTimeMs", path);
+      solrMetricsContext.gauge(() -> m.queueDepth(), true, "queueDepth", path);
+      solrMetricsContext.gauge(() -> m.stats().rejected(), true, "rejectedTexts", path);
+      solrMetricsContext.gauge(() -> m.stats().failedBatches(), true, "failedBatches", path);
+      solrMetricsContext.gauge(() -> m.engine(), true, "engine", path);
+      solrMetricsContext.gauge(() -> m.device(), true, "device", path);
+      solrMetricsContext.gauge(() -> m.deviceReason(), true, "deviceReason", path);
+      solrMetricsContext.gauge(() -> m.manifest().kind.toString(), true, "kind", path);
+      solrMetricsContext.gauge(() -> m.loadMillis(), true, "loadTimeMs", path);
+      solrMetricsContext.gauge(() -> m.location(), true, "package", path);
+    }
+  }
+
+  @Override
+  public void prepare(ResponseBuilder rb) {}
+
+  @Override
+  public void process(ResponseBuilder rb) {}
+
+  @Override
+  public String getDescription() {
+    return "Neural Solr model registry: the encoders this core may use, with their engines, devices and batching counters";
+  }
+
+  @Override
+  public Category getCategory() {
+    return Category.OTHER;
+  }
+}

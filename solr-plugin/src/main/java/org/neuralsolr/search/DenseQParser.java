@@ -1,0 +1,126 @@
+package org.neuralsolr.search;
+
+import org.apache.lucene.index.VectorEncoding;
+import org.apache.lucene.search.KnnFloatVectorQuery;
+import org.apache.lucene.search.Query;
+import org.apache.solr.common.SolrException;
+import org.apache.solr.common.SolrException.ErrorCode;
+import org.apache.solr.common.params.SolrParams;
+import org.apache.solr.common.util.NamedList;
+import org.apache.solr.common.util.SimpleOrderedMap;
+import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.schema.DenseVectorField;
+import org.apache.solr.schema.SchemaField;
+import org.apache.solr.search.QueryParsing;
+import org.apache.solr.search.SyntaxError;
+import org.apache.solr.search.neural.AbstractVectorQParserBase;
+import org.neuralsolr.model.DenseEncoder;
+import org.neuralsolr.model.ModelOverloadedException;
+import org.neuralsolr.model.NeuralModelRegistry;
+import org.neuralsolr.model.TextRejectedException;
+
+/** Parses one {@code {!dense}} query; see {@link DenseQParserPlugin}. */
+class DenseQParser extends AbstractVectorQParserBase {
+  static final String MODEL = "model";
+  static final String TOP_K = "topK";
+  static final int DEFAULT_TOP_K = 10;
+
+  private final DenseQParserPlugin plugin;
+  private String modelName;
+  private int topK;
+  private double encodeMillis;
+
+  DenseQParser(String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req, DenseQParserPlugin plugin) {
+    super(qstr, localParams, params, req);
+    this.plugin = plugin;
+  }
+
+  @Override
+  public Query parse() throws SyntaxError {
+    try {
+      return parseDense();
+    } catch (RuntimeException | SyntaxError e) {
+      plugin.countError();
+      throw e;
+    }
+  }
+
+  private Query parseDense() throws SyntaxError {
+    String fieldName = localParams.get(QueryParsing.F);
+    if (fieldName == null || fieldName.isBlank()) {
+      throw badRequest("missing local param 'f' (the DenseVectorField to search)");
+    }
+    modelName = localParams.get(MODEL);
+    if (modelName == null || modelName.isBlank()) {
+      throw badRequest("missing local param 'model' (a dense model of the neural model registry)");
+    }
+    String text = localParams.get(QueryParsing.V);
+    if (text == null || text.isBlank()) {
+      throw badRequest("the query text is empty");
+    }
+    topK = parseTopK();
+
+    SchemaField field = req.getSchema().getFieldOrNull(fieldName);
+    if (field == null) {
+      throw badRequest("undefined field '" + fieldName + "' (param 'f')");
+    }
+    if (!(field.getType() instanceof DenseVectorField)) {
+      throw badRequest("field '" + fieldName + "' is a " + field.getType().getTypeName() + ", not a DenseVectorField (param 'f')");
+    }
+    DenseVectorField type = (DenseVectorField) field.getType();
+    if (type.getVectorEncoding() != VectorEncoding.FLOAT32) {
+      throw badRequest("field '" + fieldName + "' stores " + type.getVectorEncoding() + " vectors; {!dense} needs FLOAT32");
+    }
+    DenseEncoder encoder = NeuralModelRegistry.of(req.getCore()).denseEncoder(modelName);
+    if (encoder.dimension() != type.getDimension()) {
+      throw badRequest(
+          "field '" + fieldName + "' has " + type.getDimension() + " dimensions but model '"
+              + modelName + "' produces " + encoder.dimension());
+    }
+
+    long start = System.nanoTime();
+    float[] vector;
+    try {
+      vector = encoder.encodeQuery(text);
+    } catch (ModelOverloadedException e) {
+      throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
+    } catch (TextRejectedException e) {
+      throw badRequest("model '" + modelName + "' cannot encode the query text: " + e.getMessage());
+    }
+    long nanos = System.nanoTime() - start;
+    encodeMillis = nanos / 1e6;
+    plugin.countQuery(nanos);
+    return new KnnFloatVectorQuery(fieldName, vector, topK, getFilterQuery());
+  }
+
+  private int parseTopK() {
+    String value = localParams.get(TOP_K);
+    if (value == null) {
+      return DEFAULT_TOP_K;
+    }
+    int k;
+    try {
+      k = Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw badRequest("param 'topK' must be an integer, got '" + value + "'");
+    }
+    if (k < 1 || k > plugin.maxTopK()) {
+      throw badRequest("param 'topK' must be between 1 and " + plugin.maxTopK() + " (maxTopK), got " + k);
+    }
+    return k;
+  }
+
+  private static SolrException badRequest(String message) {
+    return new SolrException(ErrorCode.BAD_REQUEST, "{!dense}: " + message);
+  }
+
+  @Override
+  public void addDebugInfo(NamedList<Object> debugInfo) {
+    super.addDebugInfo(debugInfo);
+    NamedList<Object> dense = new SimpleOrderedMap<>();
+    dense.add("model", modelName);
+    dense.add("topK", topK);
+    dense.add("queryEncodeMillis", encodeMillis);
+    debugInfo.add("dense", dense);
+  }
+}

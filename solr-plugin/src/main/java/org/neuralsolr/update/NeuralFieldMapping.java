@@ -1,0 +1,61 @@
+package org.neuralsolr.update;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.solr.common.util.NamedList;
+import org.apache.solr.common.util.StrUtils;
+
+/**
+ * One neural field the processor fills: {@code <lst name="field">} with the target field's {@code
+ * name}, the {@code model} that encodes it, the {@code source} fields whose values are joined (with
+ * single spaces, in the listed order) into the text to encode, and whether a document without any
+ * source text is an error ({@code required}, default true) or simply gets no vector.
+ */
+final class NeuralFieldMapping {
+  final String field;
+  final String model;
+  final List<String> sources;
+  final boolean required;
+
+  private NeuralFieldMapping(String field, String model, List<String> sources, boolean required) {
+    this.field = field;
+    this.model = model;
+    this.sources = sources;
+    this.required = required;
+  }
+
+  static NeuralFieldMapping fromNamedList(NamedList<?> args) {
+    String field = requireString(args, "name");
+    String model = requireString(args, "model");
+    Object sourceArg = args.get("source");
+    List<String> sources = new ArrayList<>();
+    if (sourceArg instanceof List) {
+      for (Object o : (List<?>) sourceArg) {
+        sources.add(o.toString().trim());
+      }
+    } else if (sourceArg != null) {
+      for (String s : StrUtils.splitSmart(sourceArg.toString(), ',')) {
+        if (!s.isBlank()) {
+          sources.add(s.trim());
+        }
+      }
+    }
+    if (sources.isEmpty()) {
+      throw new IllegalArgumentException("field '" + field + "' needs a 'source' (comma-separated source fields)");
+    }
+    if (sources.contains(field)) {
+      throw new IllegalArgumentException("field '" + field + "' cannot be its own source");
+    }
+    Object required = args.get("required");
+    return new NeuralFieldMapping(
+        field, model, List.copyOf(sources), required == null || Boolean.parseBoolean(required.toString()));
+  }
+
+  private static String requireString(NamedList<?> args, String key) {
+    Object v = args.get(key);
+    if (v == null || v.toString().isBlank()) {
+      throw new IllegalArgumentException("each <lst name=\"field\"> needs <str name=\"" + key + "\">");
+    }
+    return v.toString().trim();
+  }
+}

@@ -1,0 +1,242 @@
+package org.neuralsolr.update;
+
+import com.codahale.metrics.Timer;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import org.apache.solr.common.SolrException;
+import org.apache.solr.common.SolrException.ErrorCode;
+import org.apache.solr.common.SolrInputDocument;
+import org.apache.solr.common.SolrInputField;
+import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.schema.DenseVectorField;
+import org.apache.solr.schema.SchemaField;
+import org.apache.solr.update.AddUpdateCommand;
+import org.apache.solr.update.CommitUpdateCommand;
+import org.apache.solr.update.DeleteUpdateCommand;
+import org.apache.solr.update.MergeIndexesCommand;
+import org.apache.solr.update.RollbackUpdateCommand;
+import org.apache.solr.update.processor.UpdateRequestProcessor;
+import org.apache.solr.util.vector.DenseVectorParser;
+import org.neuralsolr.model.DenseEncoder;
+import org.neuralsolr.model.ModelOverloadedException;
+import org.neuralsolr.model.TextRejectedException;
+import org.neuralsolr.model.TextRole;
+
+/**
+ * One update request's pass through {@link NeuralUpdateProcessorFactory}. Adds are held (as clones:
+ * the XML and javabin loaders reuse one command object) and encoded every {@code batchSize}
+ * documents; they are passed on when the request ends, when {@code maxBufferedDocs} are held, or
+ * before any other command (delete, commit...) so that order is kept. A failure drops everything
+ * held: Solr calls {@link #finish()} even after an error, and it must not index the rest.
+ */
+final class NeuralUpdateProcessor extends UpdateRequestProcessor {
+  private final SolrQueryRequest req;
+  private final NeuralUpdateProcessorFactory factory;
+  private final List<AddUpdateCommand> held = new ArrayList<>();
+  /** {@code held[0..encoded)} are validated and encoded. */
+  private int encoded;
+  private boolean failed;
+
+  NeuralUpdateProcessor(SolrQueryRequest req, UpdateRequestProcessor next, NeuralUpdateProcessorFactory factory) {
+    super(next);
+    this.req = req;
+    this.factory = factory;
+  }
+
+  @Override
+  public void processAdd(AddUpdateCommand cmd) throws IOException {
+    held.add((AddUpdateCommand) cmd.clone());
+    factory.documents.inc();
+    if (held.size() - encoded >= factory.batchSize()) {
+      encodeHeld();
+    }
+    if (held.size() >= factory.maxBufferedDocs()) {
+      passOn();
+    }
+  }
+
+  private void encodeHeld() {
+    if (encoded == held.size()) {
+      return;
+    }
+    try {
+      List<AddUpdateCommand> pending = held.subList(encoded, held.size());
+      for (NeuralFieldMapping mapping : factory.mappings()) {
+        encode(mapping, pending);
+      }
+      encoded = held.size();
+    } catch (RuntimeException e) {
+      failed = true;
+      held.clear();
+      encoded = 0;
+      factory.rejectedRequests.inc();
+      throw e;
+    }
+  }
+
+  private void passOn() throws IOException {
+    encodeHeld();
+    try {
+      for (AddUpdateCommand cmd : held) {
+        super.processAdd(cmd);
+      }
+    } finally {
+      held.clear();
+      encoded = 0;
+    }
+  }
+
+  private void encode(NeuralFieldMapping mapping, List<AddUpdateCommand> commands) {
+    SchemaField field = req.getSchema().getFieldOrNull(mapping.field);
+    if (field == null || !(field.getType() instanceof DenseVectorField)) {
+      throw new SolrException(ErrorCode.SERVER_ERROR, "neural field '" + mapping.field + "' is no longer a DenseVectorField in the schema");
+    }
+    DenseVectorField type = (DenseVectorField) field.getType();
+    DenseEncoder encoder = factory.registry().denseEncoder(mapping.model);
+
+    List<String> texts = new ArrayList<>();
+    List<AddUpdateCommand> targets = new ArrayList<>();
+    for (AddUpdateCommand cmd : commands) {
+      SolrInputDocument doc = cmd.getSolrInputDocument();
+      if (isAtomicUpdate(doc)) {
+        checkAtomicUpdate(cmd, mapping);
+        continue;
+      }
+      SolrInputField supplied = doc.getField(mapping.field);
+      if (supplied != null) {
+        checkClientVector(cmd, mapping, type, supplied);
+        factory.clientVectors.inc();
+        continue;
+      }
+      String text = sourceText(doc, mapping.sources);
+      if (text.isBlank()) {
+        if (mapping.required) {
+          throw badDocument(cmd, mapping, "none of its source fields " + mapping.sources + " has text to encode");
+        }
+        continue;
+      }
+      texts.add(text);
+      targets.add(cmd);
+    }
+    if (texts.isEmpty()) {
+      return;
+    }
+    float[][] vectors;
+    try (Timer.Context ignored = factory.encodeTime.time()) {
+      vectors = encoder.encode(texts, TextRole.DOCUMENT);
+    } catch (TextRejectedException e) {
+      throw badDocument(targets.get(e.index), mapping, "model '" + mapping.model + "' rejected its text: " + e.getMessage());
+    } catch (ModelOverloadedException e) {
+      throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
+    }
+    factory.modelCalls.inc();
+    factory.encodedFields.inc(texts.size());
+    for (int i = 0; i < vectors.length; i++) {
+      List<Float> values = new ArrayList<>(vectors[i].length);
+      for (float v : vectors[i]) {
+        values.add(v);
+      }
+      targets.get(i).getSolrInputDocument().setField(mapping.field, values);
+    }
+  }
+
+  /** Values of the source fields, in configured order, joined by single spaces. */
+  private static String sourceText(SolrInputDocument doc, List<String> sources) {
+    StringBuilder text = new StringBuilder();
+    for (String source : sources) {
+      Collection<Object> values = doc.getFieldValues(source);
+      if (values == null) {
+        continue;
+      }
+      for (Object v : values) {
+        String s = v == null ? "" : v.toString().strip();
+        if (!s.isEmpty()) {
+          if (text.length() > 0) {
+            text.append(' ');
+          }
+          text.append(s);
+        }
+      }
+    }
+    return text.toString();
+  }
+
+  private static boolean isAtomicUpdate(SolrInputDocument doc) {
+    for (SolrInputField f : doc) {
+      if (f.getValue() instanceof Map) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * An atomic update changes some fields of a stored document without sending the others, so the
+   * source text is not at hand: re-encoding is impossible and the vector would go stale silently.
+   */
+  private static void checkAtomicUpdate(AddUpdateCommand cmd, NeuralFieldMapping mapping) {
+    for (String source : mapping.sources) {
+      if (cmd.getSolrInputDocument().getField(source) != null) {
+        throw badDocument(
+            cmd, mapping, "an atomic update changes its source field '" + source
+                + "', which would leave the vector stale; send the whole document instead");
+      }
+    }
+  }
+
+  private static void checkClientVector(
+      AddUpdateCommand cmd, NeuralFieldMapping mapping, DenseVectorField type, SolrInputField supplied) {
+    float[] vector;
+    try {
+      vector = type.getVectorBuilder(supplied.getValue(), DenseVectorParser.BuilderPhase.INDEX).getFloatVector();
+    } catch (RuntimeException e) {
+      throw badDocument(cmd, mapping, "the supplied vector is invalid: " + e.getMessage());
+    }
+    for (int i = 0; i < vector.length; i++) {
+      if (!Float.isFinite(vector[i])) {
+        throw badDocument(cmd, mapping, "the supplied vector has a non-finite value (" + vector[i] + ") at position " + i);
+      }
+    }
+  }
+
+  private static SolrException badDocument(AddUpdateCommand cmd, NeuralFieldMapping mapping, String why) {
+    return new SolrException(
+        ErrorCode.BAD_REQUEST, "document '" + cmd.getPrintableId() + "', field '" + mapping.field + "': " + why);
+  }
+
+  @Override
+  public void processDelete(DeleteUpdateCommand cmd) throws IOException {
+    passOn();
+    super.processDelete(cmd);
+  }
+
+  @Override
+  public void processCommit(CommitUpdateCommand cmd) throws IOException {
+    passOn();
+    super.processCommit(cmd);
+  }
+
+  @Override
+  public void processMergeIndexes(MergeIndexesCommand cmd) throws IOException {
+    passOn();
+    super.processMergeIndexes(cmd);
+  }
+
+  @Override
+  public void processRollback(RollbackUpdateCommand cmd) throws IOException {
+    held.clear();
+    encoded = 0;
+    super.processRollback(cmd);
+  }
+
+  @Override
+  public void finish() throws IOException {
+    if (!failed) {
+      passOn();
+    }
+    super.finish();
+  }
+}

@@ -1,0 +1,177 @@
+package org.neuralsolr.update;
+
+import com.codahale.metrics.Counter;
+import com.codahale.metrics.Timer;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.solr.common.SolrException;
+import org.apache.solr.common.SolrException.ErrorCode;
+import org.apache.solr.common.util.NamedList;
+import org.apache.solr.core.SolrCore;
+import org.apache.solr.core.SolrInfoBean;
+import org.apache.solr.metrics.SolrMetricsContext;
+import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.response.SolrQueryResponse;
+import org.apache.solr.schema.DenseVectorField;
+import org.apache.solr.schema.SchemaField;
+import org.apache.solr.update.processor.UpdateRequestProcessor;
+import org.apache.solr.update.processor.UpdateRequestProcessorFactory;
+import org.apache.solr.util.plugin.SolrCoreAware;
+import org.neuralsolr.model.DenseEncoder;
+import org.neuralsolr.model.NeuralModelRegistry;
+
+/**
+ * Fills neural fields at ingest by encoding source text with the registry's models, batching the
+ * documents of each update request into as few model calls as possible. Put it before the
+ * distributed processor so that in SolrCloud each document is encoded once, on the node that
+ * receives it:
+ *
+ * <pre>{@code
+ * <updateRequestProcessorChain name="neural" default="true">
+ *   <processor class="org.neuralsolr.update.NeuralUpdateProcessorFactory">
+ *     <int name="batchSize">32</int>          <!-- documents per model call -->
+ *     <int name="maxBufferedDocs">1000</int>  <!-- all-or-nothing unit, see below -->
+ *     <lst name="field">
+ *       <str name="name">vector</str>
+ *       <str name="model">bge-small</str>
+ *       <str name="source">title,text</str>
+ *     </lst>
+ *   </processor>
+ *   <processor class="solr.LogUpdateProcessorFactory"/>
+ *   <processor class="solr.DistributedUpdateProcessorFactory"/>
+ *   <processor class="solr.RunUpdateProcessorFactory"/>
+ * </updateRequestProcessorChain>
+ * }</pre>
+ *
+ * <p>Documents are held until the request ends (or {@code maxBufferedDocs} are held) and passed on
+ * only when every one of them was validated and encoded: a bad document fails the request with
+ * HTTP 400 naming its id and field, and none of the held documents is indexed. A document that
+ * already carries the target field keeps the client's vector, after its dimension and values are
+ * checked. Text longer than the model's maximum length is truncated, not refused.
+ */
+public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
+    implements SolrCoreAware, SolrInfoBean {
+  static final int DEFAULT_BATCH_SIZE = 32;
+  static final int DEFAULT_MAX_BUFFERED_DOCS = 1000;
+
+  private int batchSize = DEFAULT_BATCH_SIZE;
+  private int maxBufferedDocs = DEFAULT_MAX_BUFFERED_DOCS;
+  private final List<NeuralFieldMapping> mappings = new ArrayList<>();
+  private NeuralModelRegistry registry;
+  private SolrMetricsContext metricsContext;
+  Counter documents;
+  Counter encodedFields;
+  Counter clientVectors;
+  Counter modelCalls;
+  Counter rejectedRequests;
+  Timer encodeTime;
+
+  @Override
+  public void init(NamedList<?> args) {
+    super.init(args);
+    Object b = args.get("batchSize");
+    if (b != null) {
+      batchSize = Integer.parseInt(b.toString().trim());
+    }
+    Object m = args.get("maxBufferedDocs");
+    if (m != null) {
+      maxBufferedDocs = Integer.parseInt(m.toString().trim());
+    }
+    if (batchSize < 1 || maxBufferedDocs < batchSize) {
+      throw new SolrException(
+          ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: need 1 <= batchSize <= maxBufferedDocs");
+    }
+    for (Object f : args.getAll("field")) {
+      if (!(f instanceof NamedList)) {
+        throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: 'field' must be a <lst>");
+      }
+      try {
+        mappings.add(NeuralFieldMapping.fromNamedList((NamedList<?>) f));
+      } catch (IllegalArgumentException e) {
+        throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: " + e.getMessage());
+      }
+    }
+    if (mappings.isEmpty()) {
+      throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: configure at least one <lst name=\"field\">");
+    }
+  }
+
+  @Override
+  public void inform(SolrCore core) {
+    registry = NeuralModelRegistry.of(core);
+    for (NeuralFieldMapping mapping : mappings) {
+      SchemaField field = core.getLatestSchema().getFieldOrNull(mapping.field);
+      if (field == null) {
+        throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: undefined field '" + mapping.field + "'");
+      }
+      if (!(field.getType() instanceof DenseVectorField)) {
+        throw new SolrException(
+            ErrorCode.SERVER_ERROR,
+            "NeuralUpdateProcessorFactory: field '" + mapping.field + "' is a " + field.getType().getTypeName()
+                + "; only DenseVectorField targets are supported");
+      }
+      DenseEncoder encoder = registry.denseEncoder(mapping.model);
+      int dims = ((DenseVectorField) field.getType()).getDimension();
+      if (dims != encoder.dimension()) {
+        throw new SolrException(
+            ErrorCode.SERVER_ERROR,
+            "NeuralUpdateProcessorFactory: field '" + mapping.field + "' has " + dims + " dimensions but model '"
+                + mapping.model + "' produces " + encoder.dimension());
+      }
+    }
+    core.registerInfoBean(getName(), this);
+  }
+
+  @Override
+  public UpdateRequestProcessor getInstance(SolrQueryRequest req, SolrQueryResponse rsp, UpdateRequestProcessor next) {
+    return new NeuralUpdateProcessor(req, next, this);
+  }
+
+  List<NeuralFieldMapping> mappings() {
+    return mappings;
+  }
+
+  NeuralModelRegistry registry() {
+    return registry;
+  }
+
+  int batchSize() {
+    return batchSize;
+  }
+
+  int maxBufferedDocs() {
+    return maxBufferedDocs;
+  }
+
+  @Override
+  public void initializeMetrics(SolrMetricsContext parentContext, String scope) {
+    metricsContext = parentContext.getChildContext(this);
+    String category = getCategory().toString();
+    documents = metricsContext.counter("documents", category, scope);
+    encodedFields = metricsContext.counter("encodedFields", category, scope);
+    clientVectors = metricsContext.counter("clientVectors", category, scope);
+    modelCalls = metricsContext.counter("modelCalls", category, scope);
+    rejectedRequests = metricsContext.counter("rejectedRequests", category, scope);
+    encodeTime = metricsContext.timer("encodeTime", category, scope);
+  }
+
+  @Override
+  public SolrMetricsContext getSolrMetricsContext() {
+    return metricsContext;
+  }
+
+  @Override
+  public String getName() {
+    return "neural.updateProcessor";
+  }
+
+  @Override
+  public String getDescription() {
+    return "Neural Solr ingest: encodes source fields into neural fields, batched per update request";
+  }
+
+  @Override
+  public Category getCategory() {
+    return Category.UPDATE;
+  }
+}
