@@ -1,11 +1,18 @@
 package org.neuralsolr.model;
 
 import java.util.List;
+import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
+import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
+import org.apache.solr.SolrIgnoredThreadsFilter;
 import org.apache.solr.SolrTestCase;
+import org.neuralsolr.NativeLibraryThreadsFilter;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 
 /** The built-in bge-small packages load from their carrier jars and produce sensible vectors. */
+@ThreadLeakFilters(
+    defaultFilters = true,
+    filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
 public class BuiltinModelsTest extends SolrTestCase {
   private static ServedModel bge;
   private static ServedModel bgeInt8;

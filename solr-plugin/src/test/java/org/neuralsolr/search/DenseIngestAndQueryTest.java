@@ -6,7 +6,11 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
+import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
+import org.apache.solr.SolrIgnoredThreadsFilter;
 import org.apache.solr.SolrTestCaseJ4;
+import org.neuralsolr.NativeLibraryThreadsFilter;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.SolrException.ErrorCode;
 import org.apache.solr.common.params.ModifiableSolrParams;
@@ -20,6 +24,9 @@ import org.neuralsolr.NeuralTestHomes;
  * the real bge-small (int8) model, {@code {!dense}} finds documents by meaning, and bad input gets
  * HTTP 400 with a message naming the document, field or param.
  */
+@ThreadLeakFilters(
+    defaultFilters = true,
+    filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
 public class DenseIngestAndQueryTest extends SolrTestCaseJ4 {
   private static final String DOCS =
       "["
