@@ -64,7 +64,12 @@ public final class BatchScheduler implements Closeable {
   private final Forward forward;
   private final SchedulerConfig config;
   private final ModelStats stats;
-  private final LinkedBlockingQueue<Task<?>> queue = new LinkedBlockingQueue<>();
+  /**
+   * Slices of callers' texts, each at most a batch. A slice is queued whole so that the worker never
+   * sees half of one: a caller's batches do not depend on thread timing, which matters for
+   * dynamically quantised models, whose outputs depend slightly on their batch-mates.
+   */
+  private final LinkedBlockingQueue<List<Task<?>>> queue = new LinkedBlockingQueue<>();
   private final Semaphore room;
   private final Thread worker;
   private volatile boolean closed;
@@ -84,7 +89,7 @@ public final class BatchScheduler implements Closeable {
 
   /** Texts queued and not yet taken by the worker. */
   public int queueDepth() {
-    return queue.size();
+    return config.maxQueuedTexts - room.availablePermits();
   }
 
   public SchedulerConfig config() {
@@ -111,7 +116,7 @@ public final class BatchScheduler implements Closeable {
         room.release(to - from);
         throw new IllegalStateException("model '" + modelName + "' is closed");
       }
-      queue.addAll(tasks.subList(from, to));
+      queue.add(new ArrayList<>(tasks.subList(from, to)));
       if (closed) {
         failPending(); // the worker may have exited between the check and the add
       }
@@ -137,7 +142,7 @@ public final class BatchScheduler implements Closeable {
           "model '"
               + modelName
               + "' is overloaded: "
-              + queue.size()
+              + queueDepth()
               + " texts queued (maxQueuedTexts="
               + config.maxQueuedTexts
               + ") and no room freed within "
@@ -166,20 +171,20 @@ public final class BatchScheduler implements Closeable {
     List<Task<?>> taken = new ArrayList<>(window);
     while (!closed) {
       try {
-        Task<?> first = queue.poll(100, TimeUnit.MILLISECONDS);
+        List<Task<?>> first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
           continue;
         }
-        taken.add(first);
-        queue.drainTo(taken, window - 1);
+        taken.addAll(first);
+        List<Task<?>> next;
+        while (taken.size() < window && (next = queue.poll()) != null) {
+          taken.addAll(next);
+        }
         if (config.maxWaitMillis > 0 && taken.size() < config.maxBatchSize) {
           long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.maxWaitMillis);
-          while (taken.size() < config.maxBatchSize) {
-            Task<?> next = queue.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-            if (next == null) {
-              break;
-            }
-            taken.add(next);
+          while (taken.size() < config.maxBatchSize
+              && (next = queue.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) != null) {
+            taken.addAll(next);
           }
         }
         room.release(taken.size());
@@ -249,9 +254,12 @@ public final class BatchScheduler implements Closeable {
 
   private void failPending() {
     IllegalStateException closedError = new IllegalStateException("model '" + modelName + "' is closed");
-    Task<?> t;
-    while ((t = queue.poll()) != null) {
-      t.result.completeExceptionally(closedError);
+    List<Task<?>> slice;
+    while ((slice = queue.poll()) != null) {
+      room.release(slice.size());
+      for (Task<?> t : slice) {
+        t.result.completeExceptionally(closedError);
+      }
     }
   }
 

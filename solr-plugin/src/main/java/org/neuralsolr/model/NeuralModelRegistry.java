@@ -15,8 +15,10 @@ import org.apache.solr.core.PluginBag;
 import org.apache.solr.core.SolrCore;
 import org.apache.solr.handler.component.ResponseBuilder;
 import org.apache.solr.handler.component.SearchComponent;
+import org.apache.solr.handler.component.ShardRequest;
 import org.apache.solr.metrics.SolrMetricsContext;
 import org.apache.solr.util.plugin.SolrCoreAware;
+import org.neuralsolr.search.QueryVectorHandoff;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * </searchComponent>
  * }</pre>
  *
- * It is a search component only to be a core-level, config-driven, {@link SolrCoreAware} plugin
- * that Solr lists with its statistics; it does nothing in a search. Models are loaded when the core
+ * It is a search component so that it is a core-level, config-driven, {@link SolrCoreAware} plugin
+ * that Solr lists with its statistics, and so that, listed in a search handler's {@code
+ * last-components}, it hands the coordinator's query vectors to the shards of a distributed search. Models are loaded when the core
  * loads (a broken package fails the core with a message naming it) and are shared with the other
  * cores of the node through {@link SharedModelStore}.
  */
@@ -228,6 +231,16 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
       solrMetricsContext.gauge(() -> m.loadMillis(), true, "loadTimeMs", path);
       solrMetricsContext.gauge(() -> m.location(), true, "package", path);
     }
+  }
+
+  /**
+   * In a distributed search the coordinator's query parsers encoded the query texts; hand the
+   * vectors to the shards so that they do not encode them again (see {@link QueryVectorHandoff}).
+   * Add this component to a search handler's {@code last-components} to enable it.
+   */
+  @Override
+  public void modifyRequest(ResponseBuilder rb, SearchComponent who, ShardRequest sreq) {
+    QueryVectorHandoff.copyToShardRequest(rb.req, sreq);
   }
 
   @Override

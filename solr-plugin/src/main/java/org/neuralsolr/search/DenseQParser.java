@@ -29,6 +29,8 @@ class DenseQParser extends AbstractVectorQParserBase {
   private String modelName;
   private int topK;
   private double encodeMillis;
+  /** The coordinator encoded the text and sent the vector along. */
+  private boolean vectorReceived;
 
   DenseQParser(String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req, DenseQParserPlugin plugin) {
     super(qstr, localParams, params, req);
@@ -78,18 +80,25 @@ class DenseQParser extends AbstractVectorQParserBase {
               + modelName + "' produces " + encoder.dimension());
     }
 
-    long start = System.nanoTime();
-    float[] vector;
-    try {
-      vector = encoder.encodeQuery(text);
-    } catch (ModelOverloadedException e) {
-      throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
-    } catch (TextRejectedException e) {
-      throw badRequest("model '" + modelName + "' cannot encode the query text: " + e.getMessage());
+    String handoff = QueryVectorHandoff.paramName(modelName, text);
+    float[] vector = QueryVectorHandoff.received(req, handoff, encoder.dimension());
+    if (vector == null) {
+      long start = System.nanoTime();
+      try {
+        vector = encoder.encodeQuery(text);
+      } catch (ModelOverloadedException e) {
+        throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
+      } catch (TextRejectedException e) {
+        throw badRequest("model '" + modelName + "' cannot encode the query text: " + e.getMessage());
+      }
+      long nanos = System.nanoTime() - start;
+      encodeMillis = nanos / 1e6;
+      plugin.countQuery(nanos);
+      QueryVectorHandoff.remember(req, handoff, vector);
+    } else {
+      vectorReceived = true;
+      plugin.countReceivedVector();
     }
-    long nanos = System.nanoTime() - start;
-    encodeMillis = nanos / 1e6;
-    plugin.countQuery(nanos);
     return new KnnFloatVectorQuery(fieldName, vector, topK, getFilterQuery());
   }
 
@@ -121,6 +130,7 @@ class DenseQParser extends AbstractVectorQParserBase {
     dense.add("model", modelName);
     dense.add("topK", topK);
     dense.add("queryEncodeMillis", encodeMillis);
+    dense.add("vectorFromCoordinator", vectorReceived);
     debugInfo.add("dense", dense);
   }
 }

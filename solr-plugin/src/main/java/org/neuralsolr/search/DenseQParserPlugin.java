@@ -31,6 +31,7 @@ public class DenseQParserPlugin extends QParserPlugin {
   private volatile SolrMetricsContext metricsContext;
   private Counter queries;
   private Counter errors;
+  private Counter receivedVectors;
   private Timer encodeTime;
 
   @Override
@@ -70,6 +71,7 @@ public class DenseQParserPlugin extends QParserPlugin {
     SolrMetricsContext ctx = parentContext.getChildContext(this);
     queries = ctx.counter("queries", getCategory().toString(), scope);
     errors = ctx.counter("errors", getCategory().toString(), scope);
+    receivedVectors = ctx.counter("vectorsFromCoordinator", getCategory().toString(), scope);
     encodeTime = ctx.timer("queryEncodeTime", getCategory().toString(), scope);
     metricsContext = ctx;
   }
@@ -86,6 +88,10 @@ public class DenseQParserPlugin extends QParserPlugin {
   void countQuery(long encodeNanos) {
     queries.inc();
     encodeTime.update(encodeNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+
+  void countReceivedVector() {
+    receivedVectors.inc();
   }
 
   void countError() {

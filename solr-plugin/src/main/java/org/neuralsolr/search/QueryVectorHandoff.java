@@ -1,0 +1,91 @@
+package org.neuralsolr.search;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.solr.common.SolrException;
+import org.apache.solr.common.SolrException.ErrorCode;
+import org.apache.solr.handler.component.ShardRequest;
+import org.apache.solr.request.SolrQueryRequest;
+
+/**
+ * Encodes a distributed query's text once, on the coordinator, instead of once per shard.
+ *
+ * <p>The coordinator parses {@code q} before it fans out, so its query parser encodes the text and
+ * remembers the vector in the request context; the registry component then copies it into every
+ * shard request as a parameter named after the model and text ({@code neural.qv.<hash>}), and the
+ * shards' parsers use it instead of running the model again. Every shard thus scores with the very
+ * same query vector, and a query costs one forward pass however many shards it touches. A vector
+ * sent by a client under such a name is accepted like any {@code {!knn}} vector, after the same
+ * checks.
+ */
+public final class QueryVectorHandoff {
+  static final String PARAM_PREFIX = "neural.qv.";
+  private static final String CONTEXT_KEY = QueryVectorHandoff.class.getName();
+
+  private QueryVectorHandoff() {}
+
+  /** The parameter carrying the vector of {@code text} under {@code model}. */
+  static String paramName(String model, String text) {
+    try {
+      byte[] digest =
+          MessageDigest.getInstance("SHA-256").digest((model + '\u0000' + text).getBytes(StandardCharsets.UTF_8));
+      return PARAM_PREFIX + HexFormat.of().formatHex(digest, 0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** The vector a coordinator handed over under {@code name}, or null when there is none. */
+  static float[] received(SolrQueryRequest req, String name, int dimension) {
+    String encoded = req.getParams().get(name);
+    if (encoded == null) {
+      return null;
+    }
+    byte[] bytes;
+    try {
+      bytes = Base64.getDecoder().decode(encoded);
+    } catch (IllegalArgumentException e) {
+      throw new SolrException(ErrorCode.BAD_REQUEST, "param '" + name + "' is not base64");
+    }
+    if (bytes.length != dimension * Float.BYTES) {
+      throw new SolrException(
+          ErrorCode.BAD_REQUEST, "param '" + name + "' holds " + bytes.length / Float.BYTES + " floats, expected " + dimension);
+    }
+    float[] v = new float[dimension];
+    ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+    for (float x : v) {
+      if (!Float.isFinite(x)) {
+        throw new SolrException(ErrorCode.BAD_REQUEST, "param '" + name + "' holds a non-finite value");
+      }
+    }
+    return v;
+  }
+
+  /** Keeps {@code vector} to hand to the shards of this request. */
+  static void remember(SolrQueryRequest req, String name, float[] vector) {
+    ByteBuffer buf = ByteBuffer.allocate(vector.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    buf.asFloatBuffer().put(vector);
+    vectors(req).put(name, Base64.getEncoder().encodeToString(buf.array()));
+  }
+
+  /** Adds the vectors the coordinator encoded to a shard request. */
+  public static void copyToShardRequest(SolrQueryRequest req, ShardRequest sreq) {
+    @SuppressWarnings("unchecked")
+    Map<String, String> vectors = (Map<String, String>) req.getContext().get(CONTEXT_KEY);
+    if (vectors != null && sreq.params != null) {
+      vectors.forEach(sreq.params::set);
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, String> vectors(SolrQueryRequest req) {
+    return (Map<String, String>) req.getContext().computeIfAbsent(CONTEXT_KEY, k -> new LinkedHashMap<String, String>());
+  }
+}

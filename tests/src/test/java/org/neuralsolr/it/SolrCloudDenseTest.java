@@ -1,0 +1,133 @@
+package org.neuralsolr.it;
+
+import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
+import org.apache.solr.SolrIgnoredThreadsFilter;
+import org.apache.solr.client.solrj.SolrClient;
+import org.apache.solr.client.solrj.SolrQuery;
+import org.apache.solr.client.solrj.impl.Http2SolrClient;
+import org.apache.solr.client.solrj.request.CollectionAdminRequest;
+import org.apache.solr.client.solrj.response.QueryResponse;
+import org.apache.solr.cloud.SolrCloudTestCase;
+import org.apache.solr.common.SolrDocument;
+import org.apache.solr.common.SolrInputDocument;
+import org.apache.solr.common.cloud.DocCollection;
+import org.apache.solr.common.cloud.Replica;
+import org.apache.solr.common.cloud.Slice;
+import org.apache.solr.embedded.JettySolrRunner;
+import org.junit.BeforeClass;
+import org.neuralsolr.NativeLibraryThreadsFilter;
+import org.neuralsolr.NeuralTestHomes;
+
+/**
+ * SolrCloud with two nodes: a 2-shard collection ingests through the neural update processor
+ * (each document encoded once, on the node that received it, before distribution) and answers
+ * {@code {!dense}} queries with {@code fq}, merged across shards in the same order as a 1-shard
+ * collection holding the same documents.
+ */
+@ThreadLeakFilters(
+    defaultFilters = true,
+    filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
+public class SolrCloudDenseTest extends SolrCloudTestCase {
+  private static final int DOCS = 40;
+  private static final Map<String, String> PROPS = Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8");
+
+  @BeforeClass
+  public static void setupCluster() throws Exception {
+    System.setProperty("metricsEnabled", "true"); // the test cluster's solr.xml turns metrics off by default
+    configureCluster(2).addConfig("neural", NeuralTestHomes.configset()).configure();
+    for (String name : new String[] {"two", "one"}) {
+      CollectionAdminRequest.Create create =
+          CollectionAdminRequest.createCollection(name, "neural", "two".equals(name) ? 2 : 1, 1);
+      PROPS.forEach(create::withProperty);
+      create.process(cluster.getSolrClient());
+      cluster.waitForActiveCollection(name, "two".equals(name) ? 2 : 1, "two".equals(name) ? 2 : 1);
+    }
+    List<SolrInputDocument> docs = SampleDocs.first(DOCS);
+    // Send all documents to one node over plain HTTP: it encodes them, then forwards half to the
+    // other shard's leader, whose neural processor must not run again.
+    JettySolrRunner node = cluster.getJettySolrRunner(0);
+    try (SolrClient http = new Http2SolrClient.Builder(node.getBaseUrl().toString()).build()) {
+      http.add("two", docs);
+      http.commit("two");
+      http.add("one", docs);
+      http.commit("one");
+    }
+  }
+
+  public void testBothShardsHoldDocuments() throws Exception {
+    DocCollection two = cluster.getSolrClient().getClusterState().getCollection("two");
+    long total = 0;
+    for (Slice slice : two.getSlices()) {
+      Replica leader = slice.getLeader();
+      try (SolrClient c = new Http2SolrClient.Builder(leader.getBaseUrl()).build()) {
+        long n = c.query(leader.getCoreName(), new SolrQuery("*:*").setRows(0).set("distrib", "false")).getResults().getNumFound();
+        assertTrue(slice.getName() + " is empty", n > 0);
+        total += n;
+      }
+    }
+    assertEquals(DOCS, total);
+  }
+
+  public void testEachDocumentIsEncodedOnce() throws Exception {
+    double encoded = 0;
+    DocCollection two = cluster.getSolrClient().getClusterState().getCollection("two");
+    for (Replica r : two.getReplicas()) {
+      try (SolrClient c = new Http2SolrClient.Builder(r.getBaseUrl()).build()) {
+        encoded += MBeanStats.number(MBeanStats.of(c, r.getCoreName(), "UPDATE", "neural.updateProcessor"), "UPDATE.neural.updateProcessor.encodedFields");
+      }
+    }
+    assertEquals(DOCS, encoded, 0);
+  }
+
+  public void testTwoShardsRankLikeOneShard() throws Exception {
+    List<SolrInputDocument> docs = SampleDocs.first(DOCS);
+    for (int i : new int[] {1, 9, 20, 33}) {
+      String text = (String) docs.get(i).getFieldValue("title");
+      for (String fq : new String[] {null, "parity_s:even"}) {
+        SolrQuery q = new SolrQuery("{!dense f=vector model=bge-small topK=8}" + text).setFields("id", "score", "parity_s").setRows(8);
+        if (fq != null) {
+          q.addFilterQuery(fq);
+        }
+        QueryResponse twoRsp = cluster.getSolrClient().query("two", q);
+        QueryResponse oneRsp = cluster.getSolrClient().query("one", q);
+        List<String> two = ids(twoRsp);
+        List<String> one = ids(oneRsp);
+        assertEquals("query " + i + " fq " + fq + "\none: " + oneRsp.getResults() + "\ntwo: " + twoRsp.getResults(), one, two);
+        assertEquals(8, two.size());
+        if (fq != null) {
+          for (SolrDocument d : cluster.getSolrClient().query("two", q).getResults()) {
+            assertEquals("even", d.getFirstValue("parity_s"));
+          }
+        }
+      }
+    }
+  }
+
+  public void testShardsUseTheCoordinatorsQueryVector() throws Exception {
+    cluster.getSolrClient().query("two", new SolrQuery("{!dense f=vector model=bge-small topK=5}a query seen once: gene expression in stem cells"));
+    double received = 0;
+    DocCollection two = cluster.getSolrClient().getClusterState().getCollection("two");
+    for (Replica r : two.getReplicas()) {
+      try (SolrClient c = new Http2SolrClient.Builder(r.getBaseUrl()).build()) {
+        received += MBeanStats.number(MBeanStats.of(c, r.getCoreName(), "QUERYPARSER", "neural.dense"), "QUERYPARSER.neural.dense.vectorsFromCoordinator");
+      }
+    }
+    assertTrue("shards encoded the query themselves", received >= 2);
+  }
+
+  private static List<String> ids(QueryResponse rsp) {
+    List<String> ids = new ArrayList<>();
+    float previous = Float.MAX_VALUE;
+    for (SolrDocument d : rsp.getResults()) {
+      float score = (Float) d.getFirstValue("score");
+      assertTrue("scores must be merged in descending order", score <= previous);
+      previous = score;
+      ids.add((String) d.getFirstValue("id"));
+    }
+    return ids;
+  }
+}

@@ -1,0 +1,99 @@
+package org.neuralsolr.it;
+
+import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
+import org.apache.solr.SolrIgnoredThreadsFilter;
+import org.apache.solr.SolrTestCase;
+import org.apache.solr.client.solrj.SolrQuery;
+import org.apache.solr.client.solrj.impl.BaseHttpSolrClient;
+import org.apache.solr.client.solrj.response.QueryResponse;
+import org.apache.solr.common.SolrInputDocument;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.neuralsolr.NativeLibraryThreadsFilter;
+import org.neuralsolr.NeuralTestHomes;
+import org.neuralsolr.example.LocalSolr;
+
+/**
+ * A real Solr over HTTP with the configset from {@code conf/}: ingest through the update API,
+ * {@code {!dense}} queries, HTTP 400 on bad input, and the plugin's info beans with their counters.
+ */
+@ThreadLeakFilters(
+    defaultFilters = true,
+    filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
+public class StandaloneHttpTest extends SolrTestCase {
+  private static final String CORE = "sample";
+  private static LocalSolr solr;
+  private static List<SolrInputDocument> docs;
+
+  @BeforeClass
+  public static void startSolr() throws Exception {
+    Path home = createTempDir();
+    solr = LocalSolr.start(home, NeuralTestHomes.configset(), 0);
+    solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
+    docs = SampleDocs.first(60);
+    solr.client().add(CORE, docs);
+    solr.client().commit(CORE);
+  }
+
+  @AfterClass
+  public static void stopSolr() throws Exception {
+    if (solr != null) {
+      solr.close();
+      solr = null;
+    }
+  }
+
+  public void testDenseQueryFindsTheAbstractOfATitle() throws Exception {
+    for (int i : new int[] {3, 17, 42}) {
+      SolrInputDocument doc = docs.get(i);
+      QueryResponse rsp =
+          solr.client().query(CORE, new SolrQuery("{!dense f=vector model=bge-small topK=5}" + doc.getFieldValue("title")).setFields("id", "score"));
+      assertEquals(5, rsp.getResults().getNumFound());
+      assertEquals(doc.getFieldValue("id"), rsp.getResults().get(0).get("id"));
+    }
+  }
+
+  public void testBadParamsAre400WithAMessage() {
+    BaseHttpSolrClient.RemoteSolrException e =
+        expectThrows(
+            BaseHttpSolrClient.RemoteSolrException.class,
+            () -> solr.client().query(CORE, new SolrQuery("{!dense f=vector model=bge-small topK=-3}cells")));
+    assertEquals(400, e.code());
+    assertTrue(e.getMessage(), e.getMessage().contains("param 'topK'"));
+  }
+
+  public void testBadDocumentIs400AndTheIndexIsIntact() throws Exception {
+    long before = solr.client().query(CORE, new SolrQuery("*:*").setRows(0)).getResults().getNumFound();
+    SolrInputDocument good = new SolrInputDocument("id", "good-one", "title", "fine", "text", "fine text");
+    SolrInputDocument bad = new SolrInputDocument("id", "bad-one", "title", "x", "text", "y");
+    bad.addField("vector", List.of(1.0f, 2.0f, 3.0f));
+    BaseHttpSolrClient.RemoteSolrException e =
+        expectThrows(BaseHttpSolrClient.RemoteSolrException.class, () -> solr.client().add(CORE, List.of(good, bad)));
+    assertEquals(400, e.code());
+    assertTrue(e.getMessage(), e.getMessage().contains("document 'bad-one', field 'vector'"));
+    solr.client().commit(CORE);
+    assertEquals(before, solr.client().query(CORE, new SolrQuery("*:*").setRows(0)).getResults().getNumFound());
+  }
+
+  public void testInfoBeansShowModelCounters() throws Exception {
+    solr.client().query(CORE, new SolrQuery("{!dense f=vector model=bge-small}stem cells"));
+    Map<String, Object> model = MBeanStats.of(solr.client(), CORE, "OTHER", "neuralModels");
+    String p = "OTHER.neuralModels.bge-small.";
+    assertTrue(MBeanStats.number(model, p + "textsEncoded") >= 61); // 60 documents + at least one query
+    assertTrue(MBeanStats.number(model, p + "batches") >= 1);
+    assertTrue(MBeanStats.number(model, p + "meanBatchSize") > 1);
+    assertTrue(MBeanStats.number(model, p + "encodeTimeMs") > 0);
+    assertEquals(0.0, MBeanStats.number(model, p + "queueDepth"), 0);
+    assertEquals("cpu", model.get(p + "device"));
+    assertTrue(String.valueOf(model.get(p + "engine")).startsWith("OnnxRuntime"));
+
+    Map<String, Object> parser = MBeanStats.of(solr.client(), CORE, "QUERYPARSER", "neural.dense");
+    assertTrue(MBeanStats.number(parser, "QUERYPARSER.neural.dense.queries") >= 1);
+    Map<String, Object> ingest = MBeanStats.of(solr.client(), CORE, "UPDATE", "neural.updateProcessor");
+    assertTrue(MBeanStats.number(ingest, "UPDATE.neural.updateProcessor.encodedFields") >= 60);
+  }
+}
