@@ -1,0 +1,53 @@
+package org.neuralsolr.eval;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** What a measurement ran on, for reports and the results table. */
+final class Machine {
+  private Machine() {}
+
+  static Map<String, Object> describe() {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("cpu", cpuModel());
+    m.put("cores", Runtime.getRuntime().availableProcessors());
+    m.put("memoryGiB", Math.round(totalMemoryGiB() * 10) / 10.0);
+    m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
+    m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+    return m;
+  }
+
+  /** One line, e.g. "2 cores Intel Xeon ..., 23.4 GiB". */
+  static String summary(Map<String, Object> m) {
+    return m.get("cores") + " cores " + m.get("cpu") + ", " + m.get("memoryGiB") + " GiB";
+  }
+
+  private static String cpuModel() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+        if (line.startsWith("model name")) {
+          return line.substring(line.indexOf(':') + 1).trim();
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux
+    }
+    return System.getProperty("os.arch");
+  }
+
+  private static double totalMemoryGiB() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
+        if (line.startsWith("MemTotal:")) {
+          return Long.parseLong(line.replaceAll("\\D", "")) / 1024.0 / 1024.0;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux
+    }
+    return Runtime.getRuntime().maxMemory() / 1024.0 / 1024.0 / 1024.0;
+  }
+}

@@ -1,0 +1,518 @@
+package org.neuralsolr.eval;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.apache.solr.client.solrj.SolrClient;
+import org.apache.solr.client.solrj.SolrRequest;
+import org.apache.solr.client.solrj.impl.Http2SolrClient;
+import org.apache.solr.client.solrj.request.CoreAdminRequest;
+import org.apache.solr.client.solrj.request.QueryRequest;
+import org.apache.solr.client.solrj.request.UpdateRequest;
+import org.apache.solr.client.solrj.response.CoreAdminResponse;
+import org.apache.solr.client.solrj.response.QueryResponse;
+import org.apache.solr.common.SolrDocument;
+import org.apache.solr.common.SolrInputDocument;
+import org.apache.solr.common.params.ModifiableSolrParams;
+import org.apache.solr.common.util.NamedList;
+import org.apache.solr.common.util.Utils;
+import org.neuralsolr.example.LocalSolr;
+
+/**
+ * {@code ./neural-eval --dataset DIR --pipeline NAME [--split test] [--solr URL] [--out FILE]
+ * [--param key=value]...}: indexes a BEIR-layout dataset through Solr's HTTP API with a pipeline,
+ * runs every query of the split over HTTP, and reports nDCG@10 and Recall@100 computed as trec_eval
+ * does. Writes a TREC run file and a JSON report; the last line printed is exactly {@code
+ * ndcg@10=X.XXXX recall@100=Y.YYYY}.
+ *
+ * <p>Without {@code --solr} it starts a real Solr (Jetty) over {@code .eval/solr-home} in the
+ * repository. An index is identified by the dataset, the pipeline, its index settings and the
+ * configset's content; a completed index is recorded in {@code .eval/indexes/CORE.json} and reused
+ * by later runs instead of encoding the corpus again. {@code ./neural-eval --results DIR --out FILE}
+ * regenerates the results table from the JSON reports in DIR.
+ */
+public final class NeuralEval {
+  private static final int INGEST_BATCH = 64;
+  private static final int INGEST_THREADS = 2;
+  private static final int WARMUP_QUERIES = 5;
+
+  private NeuralEval() {}
+
+  public static void main(String[] args) throws Exception {
+    try {
+      run(Options.parse(args));
+    } catch (IllegalArgumentException e) {
+      System.err.println("neural-eval: " + e.getMessage());
+      System.err.println(Options.USAGE);
+      System.exit(2);
+    }
+    System.exit(0); // Solr's and the models' non-daemon threads would keep the JVM alive
+  }
+
+  static void run(Options o) throws Exception {
+    Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
+    if (o.resultsDir != null) {
+      Path out = o.out != null ? o.out : root.resolve("docs/RESULTS.md");
+      ResultsTable.write(o.resultsDir, out);
+      System.out.println("wrote " + out);
+      return;
+    }
+    BeirDataset dataset = BeirDataset.at(o.dataset);
+    String datasetName = o.dataset.toAbsolutePath().normalize().getFileName().toString();
+    Pipeline pipeline = Pipelines.get(o.pipeline);
+    Map<String, String> settings = pipeline.settings(o.params);
+    int topK = Pipeline.topK(settings);
+    Qrels qrels = dataset.qrels(o.split);
+    Map<String, String> allQueries = dataset.queries();
+    Map<String, String> queries = new LinkedHashMap<>();
+    for (Map.Entry<String, String> q : allQueries.entrySet()) {
+      if (qrels.queryIds().contains(q.getKey())) {
+        queries.put(q.getKey(), q.getValue());
+      }
+    }
+    if (queries.isEmpty()) {
+      throw new IllegalArgumentException("no query of " + o.dataset + "/queries.jsonl is judged in qrels/" + o.split + ".tsv");
+    }
+
+    Path conf = root.resolve("conf");
+    String core = coreName(datasetName, o.dataset, pipeline, settings, conf);
+    Path out = o.out != null ? o.out : root.resolve(".eval/reports/" + datasetName + "-" + pipeline.name + suffix(o.params) + ".json");
+    Path runFile = out.resolveSibling(out.getFileName().toString().replaceFirst("\\.json$", "") + ".trec");
+
+    LocalSolr local = null;
+    SolrClient client;
+    if (o.solrUrl == null) {
+      System.err.println("starting Solr over " + root.resolve(".eval/solr-home") + " ...");
+      local = LocalSolr.start(root.resolve(".eval/solr-home"), conf, 0);
+      client = local.client();
+    } else {
+      client = new Http2SolrClient.Builder(o.solrUrl).build();
+    }
+    try {
+      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, root, o.solrUrl != null);
+      Map<String, Object> indexStats = indexStats(client, core, pipeline);
+      Run.Builder run = Run.builder();
+      Map<String, Object> timing = runQueries(client, core, pipeline, settings, queries, run, topK);
+      Run built = run.build();
+      Files.createDirectories(out.toAbsolutePath().getParent());
+      built.writeTrec(runFile, pipeline.name);
+      MetricsReport metrics = TrecEvaluator.evaluate(qrels, built);
+
+      Map<String, Object> report = new LinkedHashMap<>();
+      report.put("tool", "neural-eval");
+      report.put("dataset", datasetName);
+      report.put("split", o.split);
+      report.put("pipeline", pipeline.name);
+      report.put("description", pipeline.description);
+      report.put("settings", settings);
+      report.put("overrides", new TreeMap<>(o.params));
+      report.put("core", core);
+      report.put("metrics", metricsMap(metrics));
+      References.Reference ref = References.of(datasetName, pipeline.name);
+      if (ref != null) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("ndcg@10", ref.ndcgAt10());
+        r.put("recall@100", ref.recallAt100());
+        r.put("source", ref.source());
+        r.put("ndcg@10Difference", round4(metrics.mean().ndcgAt10() - ref.ndcgAt10()));
+        report.put("reference", r);
+      }
+      report.put("index", indexStats);
+      report.put("ingest", ingest);
+      report.put("queries", timing);
+      report.put("machine", Machine.describe());
+      report.put("solr", o.solrUrl != null ? o.solrUrl : "local (started by the tool)");
+      report.put("runFile", runFile.getFileName().toString());
+      report.put("command", "./neural-eval " + String.join(" ", o.args));
+      report.put("timestamp", Instant.now().toString());
+      Files.writeString(out, Utils.toJSONString(report) + "\n");
+
+      System.out.println(metrics);
+      System.out.println("report: " + out);
+      System.out.println("run:    " + runFile);
+      System.out.println(metrics.summaryLine());
+    } finally {
+      if (local != null) {
+        local.close();
+      } else {
+        client.close();
+      }
+    }
+  }
+
+  private static String suffix(Map<String, String> params) {
+    if (params.isEmpty()) {
+      return "";
+    }
+    StringBuilder s = new StringBuilder();
+    new TreeMap<>(params).forEach((k, v) -> s.append('-').append(k).append('=').append(v.replaceAll("[^A-Za-z0-9._-]", "_")));
+    return s.toString();
+  }
+
+  /** A core per (dataset, pipeline, index settings, configset content). */
+  static String coreName(String datasetName, Path datasetDir, Pipeline pipeline, Map<String, String> settings, Path conf)
+      throws IOException {
+    MessageDigest digest = sha256();
+    digest.update(datasetDir.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8));
+    digest.update(Long.toString(Files.size(datasetDir.resolve("corpus.jsonl"))).getBytes(StandardCharsets.UTF_8));
+    digest.update(pipeline.updateChain.getBytes(StandardCharsets.UTF_8));
+    digest.update(pipeline.indexSettings(settings).toString().getBytes(StandardCharsets.UTF_8));
+    try (Stream<Path> files = Files.list(conf)) {
+      for (Path f : files.sorted().toList()) {
+        digest.update(f.getFileName().toString().getBytes(StandardCharsets.UTF_8));
+        digest.update(Files.readAllBytes(f));
+      }
+    }
+    String hash = HexFormat.of().formatHex(digest.digest(), 0, 5);
+    return ("eval_" + datasetName + "_" + pipeline.name + "_" + hash).replaceAll("[^A-Za-z0-9_]", "_");
+  }
+
+  private static Map<String, Object> ensureIndex(
+      SolrClient client, String core, BeirDataset dataset, Pipeline pipeline, Map<String, String> settings, Path root, boolean external)
+      throws Exception {
+    Path marker = root.resolve(".eval/indexes/" + core + ".json");
+    boolean exists = coreExists(client, core);
+    long corpusSize = countCorpus(dataset);
+    if (exists) {
+      long docs = numDocs(client, core);
+      if (docs == corpusSize && (external || Files.exists(marker))) {
+        System.err.println("re-using index " + core + " (" + docs + " documents)");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> ingest =
+            Files.exists(marker) ? new LinkedHashMap<>((Map<String, Object>) Utils.fromJSONString(Files.readString(marker))) : new LinkedHashMap<>();
+        ingest.put("reused", true);
+        return ingest;
+      }
+      System.err.println("index " + core + " is incomplete (" + docs + " of " + corpusSize + " documents): rebuilding it");
+      CoreAdminRequest.Unload unload = new CoreAdminRequest.Unload(true);
+      unload.setCoreName(core);
+      unload.setDeleteInstanceDir(true);
+      unload.process(client);
+    }
+    createCore(client, core, pipeline.coreProperties.apply(settings));
+    Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, corpusSize);
+    Files.createDirectories(marker.getParent());
+    Files.writeString(marker, Utils.toJSONString(ingest) + "\n");
+    ingest.put("reused", false);
+    return ingest;
+  }
+
+  private static boolean coreExists(SolrClient client, String core) throws Exception {
+    CoreAdminResponse status = CoreAdminRequest.getStatus(core, client);
+    return status.getCoreStatus(core) != null && status.getCoreStatus(core).size() > 0;
+  }
+
+  private static void createCore(SolrClient client, String core, Map<String, String> properties) throws Exception {
+    ModifiableSolrParams p = new ModifiableSolrParams();
+    p.set("action", "CREATE");
+    p.set("name", core);
+    p.set("configSet", LocalSolr.CONFIGSET);
+    properties.forEach((k, v) -> p.set("property." + k, v));
+    client.request(new org.apache.solr.client.solrj.request.GenericSolrRequest(SolrRequest.METHOD.POST, "/admin/cores", p));
+  }
+
+  private static long numDocs(SolrClient client, String core) throws Exception {
+    ModifiableSolrParams p = new ModifiableSolrParams();
+    p.set("q", "*:*");
+    p.set("rows", "0");
+    return new QueryRequest(p).process(client, core).getResults().getNumFound();
+  }
+
+  private static long countCorpus(BeirDataset dataset) throws IOException {
+    long n = 0;
+    try (BeirCorpusReader reader = dataset.openCorpus()) {
+      while (reader.next() != null) {
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Sends the corpus in batches of {@value #INGEST_BATCH} from {@value #INGEST_THREADS} threads. */
+  private static Map<String, Object> ingest(SolrClient client, String core, BeirDataset dataset, String chain, long total)
+      throws Exception {
+    BlockingQueue<List<SolrInputDocument>> batches = new ArrayBlockingQueue<>(INGEST_THREADS * 2);
+    List<SolrInputDocument> end = List.of();
+    AtomicLong done = new AtomicLong();
+    ProgressBar bar = new ProgressBar("indexing " + core, total, System.err);
+    ExecutorService senders = Executors.newFixedThreadPool(INGEST_THREADS);
+    long start = System.nanoTime();
+    List<Future<?>> futures = new ArrayList<>();
+    for (int t = 0; t < INGEST_THREADS; t++) {
+      futures.add(senders.submit(() -> {
+        List<SolrInputDocument> batch;
+        while ((batch = batches.take()) != end) {
+          UpdateRequest update = new UpdateRequest();
+          update.add(batch);
+          update.setParam("update.chain", chain);
+          update.process(client, core);
+          bar.update(done.addAndGet(batch.size()));
+        }
+        return null;
+      }));
+    }
+    try (BeirCorpusReader reader = dataset.openCorpus()) {
+      List<SolrInputDocument> batch = new ArrayList<>(INGEST_BATCH);
+      CorpusDocument d;
+      while ((d = reader.next()) != null) {
+        SolrInputDocument doc = new SolrInputDocument();
+        doc.addField("id", d.id());
+        doc.addField("title", d.title());
+        doc.addField("text", d.text());
+        batch.add(doc);
+        if (batch.size() == INGEST_BATCH) {
+          putChecked(batches, batch, futures);
+          batch = new ArrayList<>(INGEST_BATCH);
+        }
+      }
+      if (!batch.isEmpty()) {
+        putChecked(batches, batch, futures);
+      }
+    }
+    for (int t = 0; t < INGEST_THREADS; t++) {
+      putChecked(batches, end, futures);
+    }
+    for (Future<?> f : futures) {
+      f.get();
+    }
+    senders.shutdown();
+    new UpdateRequest().commit(client, core);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    Map<String, Object> ingest = new LinkedHashMap<>();
+    ingest.put("documents", done.get());
+    ingest.put("seconds", round2(seconds));
+    ingest.put("docsPerSecond", round2(done.get() / seconds));
+    ingest.put("clientThreads", INGEST_THREADS);
+    ingest.put("documentsPerRequest", INGEST_BATCH);
+    ingest.put("updateChain", chain);
+    ingest.put("timestamp", Instant.now().toString());
+    return ingest;
+  }
+
+  /** Queues a batch, failing fast if a sender already failed instead of blocking forever. */
+  private static void putChecked(BlockingQueue<List<SolrInputDocument>> q, List<SolrInputDocument> batch, List<Future<?>> senders)
+      throws Exception {
+    while (!q.offer(batch, 1, TimeUnit.SECONDS)) {
+      for (Future<?> f : senders) {
+        if (f.isDone()) {
+          f.get(); // throws the sender's failure
+          throw new IllegalStateException("an ingest thread stopped");
+        }
+      }
+    }
+  }
+
+  /** Runs every query over HTTP, sequentially so that latencies are per query; the first few warm up. */
+  private static Map<String, Object> runQueries(
+      SolrClient client, String core, Pipeline pipeline, Map<String, String> settings, Map<String, String> queries, Run.Builder run, int topK)
+      throws Exception {
+    int i = 0;
+    for (String text : queries.values()) {
+      if (i++ == WARMUP_QUERIES) {
+        break;
+      }
+      query(client, core, pipeline.queryParams.apply(settings, text));
+    }
+    long[] latencies = new long[queries.size()];
+    long[] qtimes = new long[queries.size()];
+    ProgressBar bar = new ProgressBar("querying", queries.size(), System.err);
+    int n = 0;
+    for (Map.Entry<String, String> q : queries.entrySet()) {
+      long start = System.nanoTime();
+      QueryResponse rsp = query(client, core, pipeline.queryParams.apply(settings, q.getValue()));
+      latencies[n] = System.nanoTime() - start;
+      qtimes[n] = rsp.getQTime();
+      for (SolrDocument d : rsp.getResults()) {
+        run.add(q.getKey(), (String) d.getFirstValue("id"), ((Number) d.getFirstValue("score")).doubleValue());
+      }
+      bar.update(++n);
+    }
+    Map<String, Object> timing = new LinkedHashMap<>();
+    timing.put("count", n);
+    timing.put("warmup", Math.min(WARMUP_QUERIES, n));
+    timing.put("depth", topK);
+    timing.put("latencyMs", percentiles(latencies, 1e6));
+    timing.put("qtimeMs", percentiles(qtimes, 1));
+    return timing;
+  }
+
+  private static QueryResponse query(SolrClient client, String core, Map<String, String> params) throws Exception {
+    ModifiableSolrParams p = new ModifiableSolrParams();
+    params.forEach(p::set);
+    return new QueryRequest(p, SolrRequest.METHOD.POST).process(client, core);
+  }
+
+  private static Map<String, Object> percentiles(long[] values, double divisor) {
+    long[] sorted = values.clone();
+    Arrays.sort(sorted);
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("p50", round2(at(sorted, 0.50) / divisor));
+    m.put("p90", round2(at(sorted, 0.90) / divisor));
+    m.put("p99", round2(at(sorted, 0.99) / divisor));
+    m.put("mean", round2(Arrays.stream(sorted).average().orElse(0) / divisor));
+    return m;
+  }
+
+  /** Nearest-rank percentile. */
+  private static double at(long[] sorted, double p) {
+    if (sorted.length == 0) {
+      return 0;
+    }
+    int rank = (int) Math.ceil(p * sorted.length);
+    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+  }
+
+  /**
+   * Documents, index size, and per neural field its documents and bytes on disk. Bytes per file
+   * kind are read from the core's index directory, so they are reported only when the tool started
+   * Solr itself (or Solr runs on this machine).
+   */
+  private static Map<String, Object> indexStats(SolrClient client, String core, Pipeline pipeline) throws Exception {
+    CoreAdminResponse status = CoreAdminRequest.getStatus(core, client);
+    NamedList<Object> coreStatus = status.getCoreStatus(core);
+    @SuppressWarnings("unchecked")
+    NamedList<Object> index = (NamedList<Object>) coreStatus.get("index");
+    Map<String, Object> stats = new LinkedHashMap<>();
+    long docs = ((Number) index.get("numDocs")).longValue();
+    stats.put("documents", docs);
+    stats.put("sizeBytes", ((Number) index.get("sizeInBytes")).longValue());
+    Path dir = Path.of(String.valueOf(coreStatus.get("dataDir"))).resolve("index");
+    Map<String, Long> byExtension = new TreeMap<>();
+    if (Files.isDirectory(dir)) {
+      try (Stream<Path> files = Files.list(dir)) {
+        for (Path f : files.toList()) {
+          String name = f.getFileName().toString();
+          int dot = name.lastIndexOf('.');
+          if (dot > 0 && Files.isRegularFile(f)) {
+            byExtension.merge(name.substring(dot + 1), Files.size(f), Long::sum);
+          }
+        }
+      }
+      stats.put("bytesByFileExtension", byExtension);
+    }
+    Map<String, Object> fields = new LinkedHashMap<>();
+    if ("neural".equals(pipeline.updateChain)) {
+      Map<String, Object> vector = new LinkedHashMap<>();
+      vector.put("type", "dense (Lucene99 HNSW, float32)");
+      vector.put("documents", docs);
+      vector.put("vectors", docs);
+      if (!byExtension.isEmpty()) {
+        // Lucene99HnswVectorsFormat: .vec raw vectors, .vex graph, .vem metadata
+        long bytes = byExtension.getOrDefault("vec", 0L) + byExtension.getOrDefault("vex", 0L) + byExtension.getOrDefault("vem", 0L);
+        vector.put("bytes", bytes);
+        vector.put("bytesPerVector", docs == 0 ? 0 : round2((double) bytes / docs));
+      }
+      fields.put("vector", vector);
+    }
+    stats.put("neuralFields", fields);
+    return stats;
+  }
+
+  private static Map<String, Object> metricsMap(MetricsReport m) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    RankingMetrics mean = m.mean();
+    out.put("ndcg@10", round4(mean.ndcgAt10()));
+    out.put("recall@100", round4(mean.recallAt100()));
+    out.put("map", round4(mean.averagePrecision()));
+    out.put("P@10", round4(mean.precisionAt10()));
+    out.put("recip_rank", round4(mean.reciprocalRank()));
+    out.put("queriesEvaluated", m.perQuery().size());
+    out.put("queriesMissingFromRun", m.queriesMissingFromRun().size());
+    return out;
+  }
+
+  private static double round4(double v) {
+    return Math.round(v * 10_000) / 10_000.0;
+  }
+
+  private static double round2(double v) {
+    return Math.round(v * 100) / 100.0;
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Command-line options. */
+  static final class Options {
+    static final String USAGE =
+        "usage: neural-eval --dataset DIR --pipeline NAME [--split test] [--solr URL] [--out FILE] [--param key=value]...\n"
+            + "       neural-eval --results DIR [--out FILE]   (regenerate the results table from JSON reports)\n"
+            + "pipelines: " + Pipeline.names();
+    String[] args;
+    Path dataset;
+    String pipeline;
+    String split = "test";
+    String solrUrl;
+    Path out;
+    Path resultsDir;
+    final Map<String, String> params = new LinkedHashMap<>();
+
+    static Options parse(String[] args) {
+      Options o = new Options();
+      o.args = args;
+      for (int i = 0; i < args.length; i++) {
+        String a = args[i];
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException("option " + a + " needs a value");
+        }
+        String v = args[++i];
+        switch (a) {
+          case "--dataset":
+            o.dataset = Path.of(v);
+            break;
+          case "--pipeline":
+            o.pipeline = v;
+            break;
+          case "--split":
+            o.split = v;
+            break;
+          case "--solr":
+            o.solrUrl = v;
+            break;
+          case "--out":
+            o.out = Path.of(v).toAbsolutePath();
+            break;
+          case "--results":
+            o.resultsDir = Path.of(v);
+            break;
+          case "--param":
+            int eq = v.indexOf('=');
+            if (eq <= 0) {
+              throw new IllegalArgumentException("--param needs key=value, got '" + v + "'");
+            }
+            o.params.put(v.substring(0, eq), v.substring(eq + 1));
+            break;
+          default:
+            throw new IllegalArgumentException("unknown option " + a);
+        }
+      }
+      if (o.resultsDir == null && (o.dataset == null || o.pipeline == null)) {
+        throw new IllegalArgumentException("--dataset and --pipeline are required");
+      }
+      return o;
+    }
+  }
+}

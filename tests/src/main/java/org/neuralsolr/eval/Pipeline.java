@@ -1,0 +1,76 @@
+package org.neuralsolr.eval;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+
+/**
+ * A named way of indexing and querying a BEIR dataset through Solr's HTTP API: the core properties
+ * and update chain used to build the index, and the request parameters of one query. Its settings
+ * have defaults that {@code --param key=value} overrides; the settings in {@link #indexKeys} decide
+ * which index a run needs, so runs that differ only in query settings share an index.
+ */
+final class Pipeline {
+  final String name;
+  final String description;
+  final Map<String, String> defaults;
+  final Set<String> indexKeys;
+  final Function<Map<String, String>, Map<String, String>> coreProperties;
+  final String updateChain;
+  final BiFunction<Map<String, String>, String, Map<String, String>> queryParams;
+
+  Pipeline(
+      String name,
+      String description,
+      Map<String, String> defaults,
+      Set<String> indexKeys,
+      Function<Map<String, String>, Map<String, String>> coreProperties,
+      String updateChain,
+      BiFunction<Map<String, String>, String, Map<String, String>> queryParams) {
+    this.name = name;
+    this.description = description;
+    this.defaults = Map.copyOf(defaults);
+    this.indexKeys = Set.copyOf(indexKeys);
+    this.coreProperties = coreProperties;
+    this.updateChain = updateChain;
+    this.queryParams = queryParams;
+  }
+
+  /** The defaults with {@code overrides} applied; an unknown key is refused, naming the known ones. */
+  Map<String, String> settings(Map<String, String> overrides) {
+    Map<String, String> settings = new LinkedHashMap<>(new java.util.TreeMap<>(defaults));
+    for (Map.Entry<String, String> o : overrides.entrySet()) {
+      if (!defaults.containsKey(o.getKey())) {
+        throw new IllegalArgumentException(
+            "pipeline '" + name + "' has no setting '" + o.getKey() + "'; its settings are " + new TreeSet<>(defaults.keySet()));
+      }
+      settings.put(o.getKey(), o.getValue());
+    }
+    return settings;
+  }
+
+  /** The settings that decide the index, in a stable order. */
+  Map<String, String> indexSettings(Map<String, String> settings) {
+    Map<String, String> index = new java.util.TreeMap<>();
+    for (String k : indexKeys) {
+      index.put(k, settings.get(k));
+    }
+    return index;
+  }
+
+  static int topK(Map<String, String> settings) {
+    int k = Integer.parseInt(settings.get("topK"));
+    if (k < 100) {
+      throw new IllegalArgumentException("topK must be at least 100 (Recall@100 is reported), got " + k);
+    }
+    return k;
+  }
+
+  static List<String> names() {
+    return List.copyOf(Pipelines.ALL.keySet());
+  }
+}

@@ -1,0 +1,89 @@
+package org.neuralsolr.eval;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The evaluation pipelines. Every capability of the plugin adds its pipeline here.
+ *
+ * <ul>
+ *   <li>{@code bm25}: Solr's BM25 (k1=0.9, b=0.4) over title + text analysed like Lucene's
+ *       EnglishAnalyzer, the bag of query words OR-ed, as Anserini runs BEIR "flat".
+ *   <li>{@code dense}, {@code dense-int8}, {@code dense-e5}, {@code dense-minilm}: the built-in
+ *       models through the neural update processor (document = title + " " + text) and {@code
+ *       {!dense}} (the model's query prefix applied).
+ * </ul>
+ */
+final class Pipelines {
+  static final Map<String, Pipeline> ALL = new LinkedHashMap<>();
+
+  static {
+    add(bm25());
+    add(dense("dense", "bge-small", "builtin:bge-small-en-v1.5", "bge-small-en-v1.5 fp32, CLS pooling, query instruction"));
+    add(dense("dense-int8", "bge-small", "builtin:bge-small-en-v1.5-int8", "bge-small-en-v1.5 dynamic int8"));
+    add(dense("dense-e5", "e5-small", "builtin:e5-small-v2", "e5-small-v2 fp32, mean pooling, query:/passage: prefixes"));
+    add(dense("dense-minilm", "minilm", "builtin:all-minilm-l6-v2", "all-MiniLM-L6-v2 fp32, mean pooling, 256 tokens"));
+  }
+
+  private Pipelines() {}
+
+  private static void add(Pipeline p) {
+    ALL.put(p.name, p);
+  }
+
+  static Pipeline get(String name) {
+    Pipeline p = ALL.get(name);
+    if (p == null) {
+      throw new IllegalArgumentException("unknown pipeline '" + name + "'; pipelines are " + ALL.keySet());
+    }
+    return p;
+  }
+
+  private static Pipeline bm25() {
+    return new Pipeline(
+        "bm25",
+        "BM25 k1=0.9 b=0.4 over title + text (EnglishAnalyzer), query words OR-ed",
+        Map.of("topK", "100"),
+        Set.of(),
+        s -> Map.of(),
+        "plain",
+        (s, text) ->
+            Map.of(
+                "q", keywordQuery(text),
+                "defType", "edismax",
+                "qf", "contents",
+                "q.op", "OR",
+                "mm", "0",
+                "rows", s.get("topK"),
+                "fl", "id,score"));
+  }
+
+  private static Pipeline dense(String name, String model, String pkg, String description) {
+    return new Pipeline(
+        name,
+        description,
+        Map.of("topK", "100", "model", model, "package", pkg),
+        Set.of("model", "package"),
+        s -> Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package")),
+        "neural",
+        (s, text) ->
+            Map.of(
+                "q", "{!dense f=vector model=" + s.get("model") + " topK=" + s.get("topK") + "}" + text,
+                "rows", s.get("topK"),
+                "fl", "id,score"));
+  }
+
+  private static final Pattern SYNTAX = Pattern.compile("([\\\\+\\-!():^\\[\\]\"{}~*?|&/])");
+  private static final Pattern OPERATOR_WORD = Pattern.compile("\\b(AND|OR|NOT|TO)\\b");
+
+  /**
+   * The text as a plain bag of words for edismax: query syntax escaped (whitespace kept, so words
+   * stay separate clauses) and upper-case operator words lower-cased (they are stop words anyway).
+   */
+  static String keywordQuery(String text) {
+    String escaped = SYNTAX.matcher(text).replaceAll("\\\\$1");
+    return OPERATOR_WORD.matcher(escaped).replaceAll(m -> m.group(1).toLowerCase(java.util.Locale.ROOT));
+  }
+}
