@@ -7,10 +7,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** What a measurement ran on, for reports and the results table. */
-final class Machine {
+public final class Machine {
   private Machine() {}
 
-  static Map<String, Object> describe() {
+  public static Map<String, Object> describe() {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("cpu", cpuModel());
     m.put("cores", Runtime.getRuntime().availableProcessors());
