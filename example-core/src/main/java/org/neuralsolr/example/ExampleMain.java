@@ -1,12 +1,8 @@
 package org.neuralsolr.example;
 
-import java.io.BufferedReader;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +11,6 @@ import org.apache.solr.client.solrj.SolrQuery;
 import org.apache.solr.client.solrj.response.QueryResponse;
 import org.apache.solr.common.SolrDocument;
 import org.apache.solr.common.SolrInputDocument;
-import org.apache.solr.common.util.Utils;
 
 /**
  * The runnable example: Solr on localhost:8983 with a core built from {@code conf/}, 300 SciFact
@@ -29,7 +24,6 @@ import org.apache.solr.common.util.Utils;
 public final class ExampleMain {
   static final String CORE = "scifact";
   static final String MODEL = "bge-small";
-  private static final String SAMPLE = "org/neuralsolr/example/scifact-sample.jsonl";
 
   private ExampleMain() {}
 
@@ -79,35 +73,16 @@ public final class ExampleMain {
   }
 
   private static void indexSample(LocalSolr solr) throws Exception {
-    List<SolrInputDocument> batch = new ArrayList<>();
-    int count = 0;
+    List<SolrInputDocument> docs = ExampleData.documents(Integer.MAX_VALUE);
     long start = System.nanoTime();
-    try (InputStream in = ExampleMain.class.getClassLoader().getResourceAsStream(SAMPLE);
-        BufferedReader reader = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = reader.readLine()) != null) {
-        @SuppressWarnings("unchecked")
-        Map<String, Object> json = (Map<String, Object>) Utils.fromJSONString(line);
-        SolrInputDocument doc = new SolrInputDocument();
-        doc.addField("id", json.get("_id"));
-        doc.addField("title", json.get("title"));
-        doc.addField("text", json.get("text"));
-        batch.add(doc);
-        if (batch.size() == 100) {
-          solr.client().add(CORE, batch);
-          count += batch.size();
-          batch.clear();
-          System.out.printf(Locale.ROOT, "indexed %d documents (%.1f docs/s)%n", count, count / ((System.nanoTime() - start) / 1e9));
-        }
-      }
-    }
-    if (!batch.isEmpty()) {
-      solr.client().add(CORE, batch);
-      count += batch.size();
+    for (int from = 0; from < docs.size(); from += 100) {
+      solr.client().add(CORE, docs.subList(from, Math.min(docs.size(), from + 100)));
+      int count = Math.min(docs.size(), from + 100);
+      System.out.printf(Locale.ROOT, "indexed %d documents (%.1f docs/s)%n", count, count / ((System.nanoTime() - start) / 1e9));
     }
     solr.client().commit(CORE);
     System.out.printf(Locale.ROOT, "indexed %d documents through the neural update processor in %.1f s%n",
-        count, (System.nanoTime() - start) / 1e9);
+        docs.size(), (System.nanoTime() - start) / 1e9);
   }
 
   private static Map<String, String> query(String... kv) {
