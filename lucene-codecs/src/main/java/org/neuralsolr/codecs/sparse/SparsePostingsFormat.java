@@ -23,7 +23,7 @@ import org.apache.lucene.index.SegmentWriteState;
  *
  * <p>Frequencies are stored losslessly: any {@code DOCS_AND_FREQS} field works. The
  * quantisation of weights happens in {@link SparseVectorField}, which turns each weight into a
- * 15-bit code carried as the term frequency (8 exponent and 8 mantissa bits, rounded to nearest:
+ * 16-bit code carried as the term frequency (8 exponent and 8 mantissa bits, rounded to nearest:
  * relative error at most 2<sup>-9</sup>, see {@link SparseVectorField#quantize}). For such
  * fields the frequency blocks below are frame-of-reference packed codes, typically 9 to 12 bits a
  * posting.

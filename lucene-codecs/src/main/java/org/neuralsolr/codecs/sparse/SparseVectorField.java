@@ -16,7 +16,7 @@ import org.apache.lucene.util.UnicodeUtil;
  *
  * <p>Like {@link org.apache.lucene.document.FeatureField}, the weight travels through the term
  * frequency: each term is indexed once in the document with a frequency equal to the weight's
- * 15-bit code (8 exponent and 8 mantissa bits, see {@link #quantize}). A posting therefore
+ * 16-bit code (8 exponent and 8 mantissa bits, see {@link #quantize}). A posting therefore
  * costs nothing beyond a doc id and a frequency, norms are omitted, and any postings format works;
  * the {@code NeuralSparse} postings format ({@link SparsePostingsFormat}) stores these frequencies
  * compactly with per-block maxima that {@link SparseQuery} uses to skip blocks.
@@ -44,14 +44,15 @@ public final class SparseVectorField extends Field {
     TYPE = type;
   }
 
-  /** Default maximum number of entries of one vector (covers a BERT vocabulary of 30,522). */
-  public static final int DEFAULT_MAX_TERMS = 32768;
-
   /**
-   * Largest allowed {@code maxTerms}: codes are below 2<sup>15</sup> and Lucene requires the sum of
-   * a document's frequencies in a field to fit in an {@code int}.
+   * Largest allowed {@code maxTerms}, also the default (it covers a BERT vocabulary of 30,522):
+   * codes are below 2<sup>16</sup> and Lucene requires the sum of a document's frequencies in a
+   * field to fit in an {@code int}.
    */
-  public static final int HARD_MAX_TERMS = 65536;
+  public static final int HARD_MAX_TERMS = 32768;
+
+  /** Default maximum number of entries of one vector. */
+  public static final int DEFAULT_MAX_TERMS = HARD_MAX_TERMS;
 
   /** Maximum relative error of {@link #quantize} for weights of at least {@link Float#MIN_NORMAL}. */
   public static final float MAX_RELATIVE_ERROR = SparseWeights.MAX_RELATIVE_ERROR;

@@ -1,7 +1,7 @@
 package org.neuralsolr.codecs.sparse;
 
 /**
- * Quantisation of sparse term weights into the 15-bit codes that {@link SparseVectorField} carries
+ * Quantisation of sparse term weights into the 16-bit codes that {@link SparseVectorField} carries
  * through a posting's term frequency.
  *
  * <p>A code is the upper 16 bits of the IEEE-754 single-precision representation of a
@@ -17,14 +17,14 @@ package org.neuralsolr.codecs.sparse;
  * that would round to zero are stored as the smallest code, 2<sup>-134</sup>, because a posting's
  * frequency must be at least 1).
  *
- * <p>Codes are at most {@link #MAX_CODE} {@code = 0x7F7F < 2^15}, which bounds the sum of a
- * document's frequencies by {@code 2^15 * terms}; Lucene requires that sum to fit in an {@code
- * int}, hence {@link SparseVectorField#HARD_MAX_TERMS}.
+ * <p>Codes are at most {@link #MAX_CODE} {@code = 0xFEFF < 2^16}, which bounds the sum of a
+ * document's frequencies by {@code 2^16 * terms}; Lucene requires that sum to fit in an {@code
+ * int}, hence {@link SparseVectorField#HARD_MAX_TERMS} {@code = 2^15}.
  */
 final class SparseWeights {
 
   /** Largest valid code: the largest finite weight, about 3.39e38. */
-  static final int MAX_CODE = 0x7F7F;
+  static final int MAX_CODE = 0xFEFF;
 
   /** Maximum relative error of a stored weight for weights in the normal float range. */
   static final float MAX_RELATIVE_ERROR = 0x1p-9f;
