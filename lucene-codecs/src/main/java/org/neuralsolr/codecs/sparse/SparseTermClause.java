@@ -28,6 +28,9 @@ final class SparseTermClause {
   /** Cached {@code postings.docID()}. */
   int doc = -1;
 
+  /** Last doc of the block known to hold a posting at or above the cut-off. */
+  private int checkedUpTo = -1;
+
   /** Upper bound of the contribution inside the scorer's current window. */
   double windowMaxScore;
 
@@ -88,15 +91,19 @@ final class SparseTermClause {
   /** Next posting at or after target whose frequency reaches the cut-off, skipping blocks. */
   private int advanceAboveCutoff(int target) throws IOException {
     while (target != DocIdSetIterator.NO_MORE_DOCS) {
-      postings.advanceShallow(target);
-      Impacts impacts = postings.getImpacts();
-      if (maxFreq(impacts, 0) < cutoff) {
+      if (target > checkedUpTo) {
+        // entering a block whose maximum was not looked at yet
+        postings.advanceShallow(target);
+        Impacts impacts = postings.getImpacts();
         int upTo = impacts.getDocIdUpTo(0);
-        if (upTo == DocIdSetIterator.NO_MORE_DOCS) {
-          break;
+        if (maxFreq(impacts, 0) < cutoff) {
+          if (upTo == DocIdSetIterator.NO_MORE_DOCS) {
+            break;
+          }
+          target = upTo + 1;
+          continue;
         }
-        target = upTo + 1;
-        continue;
+        checkedUpTo = upTo;
       }
       int d = postings.advance(target);
       if (d == DocIdSetIterator.NO_MORE_DOCS || postings.freq() >= cutoff) {
