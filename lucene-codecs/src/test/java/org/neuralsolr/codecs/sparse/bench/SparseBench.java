@@ -380,9 +380,7 @@ public final class SparseBench {
           total == 0 ? 1.0 : found / (double) total);
     }
     System.out.println(
-        "(ratios are from this run only; absolute times drift on shared machines: "
-            + Arrays.toString(new String[] {"compare ratios, not milliseconds"})
-            + ")");
+        "(ratios are from this run only: absolute times drift on shared machines, compare ratios)");
   }
 
   /** Terms w0, w1, ... drawn with probability proportional to 1/(rank+1)^s. */
