@@ -17,6 +17,7 @@ import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.LogMergePolicy;
 import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.Terms;
 import org.apache.lucene.index.TermsEnum;
@@ -46,7 +47,9 @@ public class TestSparsePostingsLayout extends LuceneTestCase {
     IndexWriterConfig iwc = new IndexWriterConfig();
     iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
     iwc.setUseCompoundFile(false);
-    iwc.setMergePolicy(newLogMergePolicy());
+    LogMergePolicy mergePolicy = newLogMergePolicy();
+    mergePolicy.setNoCFSRatio(0.0); // separate files, so that the corruption test can pick them
+    iwc.setMergePolicy(mergePolicy);
     expected = new HashMap<>();
     try (IndexWriter w = new IndexWriter(dir, iwc)) {
       for (int doc = 0; doc < numDocs; doc++) {
