@@ -1,0 +1,165 @@
+package org.neuralsolr.codecs.sparse;
+
+import java.util.Objects;
+
+/**
+ * Knobs of the approximate mode of {@link SparseQuery}. {@link #DEFAULT} targets a recall@10 of at
+ * least 0.98 of the exact top 10; {@link #EXACT} turns every knob off and gives exact results.
+ *
+ * <p>The defaults were chosen with {@code SparseBench} (lucene-codecs tests, package {@code
+ * bench}) on synthetic Zipf data and on BM25 impacts of SciFact: only query-term pruning kept a
+ * recall@10 of at least 0.98 on both (0.995 to 1.0) while saving time. The posting cut-off and the
+ * heap factor are off by default: on doc-id blocks they lost more recall than they saved time
+ * (heap factor 0.9: recall 0.90 to 0.91 for a speed-up of about 1.05; posting fraction 0.05:
+ * recall 0.95 on synthetic data). They are there for collections where they pay, and to be
+ * measured again on real learned sparse vectors.
+ *
+ * <ul>
+ *   <li>{@code maxQueryTerms} (query-term pruning): only the {@code maxQueryTerms} query terms with
+ *       the largest weights are kept. Default {@value #DEFAULT_MAX_QUERY_TERMS}.
+ *   <li>{@code queryWeightFraction} (query-term pruning): query terms whose weight is below this
+ *       fraction of the largest query weight are dropped. Default {@value
+ *       #DEFAULT_QUERY_WEIGHT_FRACTION}.
+ *   <li>{@code postingWeightFraction} (static posting pruning, applied at query time): a posting
+ *       whose weight is below this fraction of its term's largest weight in the segment is ignored;
+ *       whole blocks whose maximum is below the cut-off are skipped without being decoded, so this
+ *       keeps only each posting list's top postings by weight. Default {@value
+ *       #DEFAULT_POSTING_WEIGHT_FRACTION}.
+ *   <li>{@code heapFactor} (block summaries, in the spirit of SEISMIC): a block of documents is
+ *       evaluated only if the dot product of the query with the block's summary (the per-term
+ *       block maxima, an upper bound of any document's score in the block) reaches the current
+ *       k-th score divided by {@code heapFactor}; likewise a document is fully scored only if its
+ *       upper bound does. 1 is exact; smaller values skip more. Default {@value
+ *       #DEFAULT_HEAP_FACTOR}.
+ * </ul>
+ *
+ * <p>Unlike SEISMIC, blocks are ranges of doc ids rather than clusters of similar documents:
+ * Lucene postings are in doc-id order, so a block's summary is looser than a cluster's, and the
+ * heap factor buys less than in SEISMIC.
+ */
+public final class SparseApproximation {
+
+  public static final int DEFAULT_MAX_QUERY_TERMS = 32;
+  public static final float DEFAULT_QUERY_WEIGHT_FRACTION = 0.05f;
+  public static final float DEFAULT_POSTING_WEIGHT_FRACTION = 0f;
+  public static final float DEFAULT_HEAP_FACTOR = 1f;
+
+  /** The defaults. */
+  public static final SparseApproximation DEFAULT =
+      new SparseApproximation(
+          DEFAULT_MAX_QUERY_TERMS,
+          DEFAULT_QUERY_WEIGHT_FRACTION,
+          DEFAULT_POSTING_WEIGHT_FRACTION,
+          DEFAULT_HEAP_FACTOR);
+
+  /** No approximation at all. */
+  public static final SparseApproximation EXACT =
+      new SparseApproximation(Integer.MAX_VALUE, 0f, 0f, 1f);
+
+  private final int maxQueryTerms;
+  private final float queryWeightFraction;
+  private final float postingWeightFraction;
+  private final float heapFactor;
+
+  /**
+   * @param maxQueryTerms at least 1
+   * @param queryWeightFraction in [0, 1]
+   * @param postingWeightFraction in [0, 1]
+   * @param heapFactor in (0, 1]
+   */
+  public SparseApproximation(
+      int maxQueryTerms, float queryWeightFraction, float postingWeightFraction, float heapFactor) {
+    if (maxQueryTerms < 1) {
+      throw new IllegalArgumentException("maxQueryTerms must be >= 1, got " + maxQueryTerms);
+    }
+    if (!(queryWeightFraction >= 0f && queryWeightFraction <= 1f)) {
+      throw new IllegalArgumentException(
+          "queryWeightFraction must be in [0, 1], got " + queryWeightFraction);
+    }
+    if (!(postingWeightFraction >= 0f && postingWeightFraction <= 1f)) {
+      throw new IllegalArgumentException(
+          "postingWeightFraction must be in [0, 1], got " + postingWeightFraction);
+    }
+    if (!(heapFactor > 0f && heapFactor <= 1f)) {
+      throw new IllegalArgumentException("heapFactor must be in (0, 1], got " + heapFactor);
+    }
+    this.maxQueryTerms = maxQueryTerms;
+    this.queryWeightFraction = queryWeightFraction;
+    this.postingWeightFraction = postingWeightFraction;
+    this.heapFactor = heapFactor;
+  }
+
+  public int maxQueryTerms() {
+    return maxQueryTerms;
+  }
+
+  public float queryWeightFraction() {
+    return queryWeightFraction;
+  }
+
+  public float postingWeightFraction() {
+    return postingWeightFraction;
+  }
+
+  public float heapFactor() {
+    return heapFactor;
+  }
+
+  /** True if these knobs change nothing. */
+  public boolean isExact() {
+    return maxQueryTerms == Integer.MAX_VALUE
+        && queryWeightFraction == 0f
+        && postingWeightFraction == 0f
+        && heapFactor == 1f;
+  }
+
+  /** Returns a copy with another {@code maxQueryTerms}. */
+  public SparseApproximation withMaxQueryTerms(int value) {
+    return new SparseApproximation(value, queryWeightFraction, postingWeightFraction, heapFactor);
+  }
+
+  /** Returns a copy with another {@code queryWeightFraction}. */
+  public SparseApproximation withQueryWeightFraction(float value) {
+    return new SparseApproximation(maxQueryTerms, value, postingWeightFraction, heapFactor);
+  }
+
+  /** Returns a copy with another {@code postingWeightFraction}. */
+  public SparseApproximation withPostingWeightFraction(float value) {
+    return new SparseApproximation(maxQueryTerms, queryWeightFraction, value, heapFactor);
+  }
+
+  /** Returns a copy with another {@code heapFactor}. */
+  public SparseApproximation withHeapFactor(float value) {
+    return new SparseApproximation(maxQueryTerms, queryWeightFraction, postingWeightFraction, value);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    if (!(o instanceof SparseApproximation)) {
+      return false;
+    }
+    SparseApproximation other = (SparseApproximation) o;
+    return maxQueryTerms == other.maxQueryTerms
+        && Float.compare(queryWeightFraction, other.queryWeightFraction) == 0
+        && Float.compare(postingWeightFraction, other.postingWeightFraction) == 0
+        && Float.compare(heapFactor, other.heapFactor) == 0;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor);
+  }
+
+  @Override
+  public String toString() {
+    return "approx(maxQueryTerms="
+        + maxQueryTerms
+        + ",queryWeightFraction="
+        + queryWeightFraction
+        + ",postingWeightFraction="
+        + postingWeightFraction
+        + ",heapFactor="
+        + heapFactor
+        + ")";
+  }
+}

@@ -1,0 +1,337 @@
+package org.neuralsolr.codecs.sparse;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.NumericDocValuesField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.search.BooleanClause.Occur;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.Explanation;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.TermQuery;
+import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.tests.index.RandomIndexWriter;
+import org.apache.lucene.tests.search.QueryUtils;
+import org.apache.lucene.tests.util.LuceneTestCase;
+import org.apache.lucene.tests.util.TestUtil;
+import org.apache.lucene.util.Bits;
+import org.apache.lucene.util.BytesRef;
+
+/**
+ * SparseQuery against brute force: the exhaustive dot product over the stored (quantised)
+ * weights, ranked by score then doc id, on random Zipf-like data with deletions, filters and
+ * paging.
+ */
+public class TestSparseQuery extends LuceneTestCase {
+
+  private static final String FIELD = "vec";
+
+  private Directory dir;
+  private IndexReader reader;
+  private IndexSearcher searcher;
+  private List<Map<String, Float>> vectors; // by id
+  private int[] idOfDoc; // global doc id -> id, -1 for deleted or no vector
+  private boolean[] red;
+  private int vocabulary;
+
+  private int zipf(int n) {
+    // P(i) ~ 1/(i+1): inverse CDF of the continuous approximation
+    double u = random().nextDouble();
+    return Math.min(n - 1, (int) Math.floor(Math.exp(u * Math.log(n + 1)) - 1));
+  }
+
+  private float randomWeight() {
+    if (random().nextInt(10) == 0) {
+      return 1 + random().nextInt(2); // ties
+    }
+    return (float) Math.exp(random().nextGaussian());
+  }
+
+  private Map<String, Float> randomVector(int maxLength) {
+    Map<String, Float> v = new HashMap<>();
+    int length = 1 + random().nextInt(maxLength);
+    for (int i = 0; i < length; i++) {
+      v.put("t" + zipf(vocabulary), randomWeight());
+    }
+    return v;
+  }
+
+  private void buildIndex() throws IOException {
+    vocabulary = TestUtil.nextInt(random(), 20, 2000);
+    int numDocs = atLeast(1500);
+    dir = newDirectory();
+    IndexWriterConfig iwc = newIndexWriterConfig();
+    if (random().nextInt(4) != 0) {
+      iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+    }
+    RandomIndexWriter w = new RandomIndexWriter(random(), dir, iwc);
+    vectors = new ArrayList<>();
+    List<Boolean> colors = new ArrayList<>();
+    for (int id = 0; id < numDocs; id++) {
+      Document doc = new Document();
+      doc.add(new NumericDocValuesField("id", id));
+      doc.add(new StringField("idterm", Integer.toString(id), Field.Store.NO));
+      boolean isRed = random().nextInt(3) == 0;
+      colors.add(isRed);
+      doc.add(new StringField("color", isRed ? "red" : "blue", Field.Store.NO));
+      Map<String, Float> v = random().nextInt(20) == 0 ? null : randomVector(60);
+      if (v != null) {
+        doc.add(new SparseVectorField(FIELD, v));
+      }
+      vectors.add(v);
+      w.addDocument(doc);
+    }
+    int numDeletes = random().nextBoolean() ? 0 : random().nextInt(numDocs / 10);
+    for (int i = 0; i < numDeletes; i++) {
+      int id = random().nextInt(numDocs);
+      w.deleteDocuments(new Term("idterm", Integer.toString(id)));
+      vectors.set(id, null);
+    }
+    if (random().nextBoolean()) {
+      w.forceMerge(1 + random().nextInt(3));
+    }
+    reader = w.getReader();
+    w.close();
+    searcher = newSearcher(reader);
+    idOfDoc = new int[reader.maxDoc()];
+    red = new boolean[reader.maxDoc()];
+    Arrays.fill(idOfDoc, -1);
+    for (LeafReaderContext ctx : reader.leaves()) {
+      NumericDocValues ids = ctx.reader().getNumericDocValues("id");
+      Bits live = ctx.reader().getLiveDocs();
+      for (int d = ids.nextDoc(); d != NumericDocValues.NO_MORE_DOCS; d = ids.nextDoc()) {
+        int id = (int) ids.longValue();
+        if ((live == null || live.get(d)) && vectors.get(id) != null) {
+          idOfDoc[ctx.docBase + d] = id;
+          red[ctx.docBase + d] = colors.get(id);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void tearDown() throws Exception {
+    if (reader != null) {
+      reader.close();
+      dir.close();
+    }
+    super.tearDown();
+  }
+
+  /** Exhaustive top k: scores summed in the terms' byte order, as documented. */
+  private List<ScoreDoc> bruteForce(Map<String, Float> query, boolean onlyRed) {
+    TreeMap<BytesRef, Float> sortedQuery = new TreeMap<>();
+    for (Map.Entry<String, Float> e : query.entrySet()) {
+      if (e.getValue() > 0) {
+        sortedQuery.put(new BytesRef(e.getKey()), e.getValue());
+      }
+    }
+    List<ScoreDoc> hits = new ArrayList<>();
+    for (int doc = 0; doc < idOfDoc.length; doc++) {
+      if (idOfDoc[doc] < 0 || (onlyRed && red[doc] == false)) {
+        continue;
+      }
+      Map<String, Float> v = vectors.get(idOfDoc[doc]);
+      double sum = 0;
+      boolean match = false;
+      for (Map.Entry<BytesRef, Float> e : sortedQuery.entrySet()) {
+        Float d = v.get(e.getKey().utf8ToString());
+        if (d != null && SparseWeights.encode(d) != 0) {
+          sum += (double) e.getValue() * SparseVectorField.quantize(d);
+          match = true;
+        }
+      }
+      if (match) {
+        hits.add(new ScoreDoc(doc, (float) sum));
+      }
+    }
+    hits.sort((a, b) -> a.score != b.score ? Float.compare(b.score, a.score) : a.doc - b.doc);
+    return hits;
+  }
+
+  private static void assertSameHits(List<ScoreDoc> expected, ScoreDoc[] actual, String message) {
+    assertEquals(message, expected.size(), actual.length);
+    for (int i = 0; i < actual.length; i++) {
+      assertEquals(message + " rank " + i, expected.get(i).doc, actual[i].doc);
+      assertEquals(message + " rank " + i, expected.get(i).score, actual[i].score, 0f);
+    }
+  }
+
+  private Map<String, Float> randomQuery() {
+    Map<String, Float> q = randomVector(random().nextBoolean() ? 8 : 40);
+    if (random().nextInt(10) == 0) {
+      q.put("absent-term", 1f);
+    }
+    return q;
+  }
+
+  public void testExactTopKMatchesBruteForce() throws IOException {
+    int numIndexes = atLeast(3);
+    for (int index = 0; index < numIndexes; index++) {
+      buildIndex();
+      int numQueries = atLeast(15);
+      for (int iter = 0; iter < numQueries; iter++) {
+        Map<String, Float> q = randomQuery();
+        int k = random().nextBoolean() ? TestUtil.nextInt(random(), 1, 20) : random().nextInt(200) + 1;
+        SparseQuery query = new SparseQuery(FIELD, q);
+        List<ScoreDoc> expected = bruteForce(q, false);
+
+        TopDocs top = searcher.search(query, k);
+        assertSameHits(expected.subList(0, Math.min(k, expected.size())), top.scoreDocs, "top " + k);
+
+        // paging
+        if (top.scoreDocs.length == k) {
+          TopDocs next = searcher.searchAfter(top.scoreDocs[k - 1], query, k);
+          assertSameHits(
+              expected.subList(k, Math.min(2 * k, expected.size())), next.scoreDocs, "page 2");
+        }
+
+        // a filter
+        BooleanQuery filtered =
+            new BooleanQuery.Builder()
+                .add(query, Occur.MUST)
+                .add(new TermQuery(new Term("color", "red")), Occur.FILTER)
+                .build();
+        List<ScoreDoc> expectedRed = bruteForce(q, true);
+        assertSameHits(
+            expectedRed.subList(0, Math.min(k, expectedRed.size())),
+            searcher.search(filtered, k).scoreDocs,
+            "filtered");
+
+        // explain agrees with the score
+        for (ScoreDoc sd : Arrays.copyOf(top.scoreDocs, Math.min(3, top.scoreDocs.length))) {
+          Explanation e = searcher.explain(query, sd.doc);
+          assertTrue(e.isMatch());
+          assertEquals(sd.score, e.getValue().floatValue(), 0f);
+        }
+
+        // the number of matches, through a collector that needs every doc
+        assertEquals(expected.size(), searcher.count(query));
+        if (iter == 0 && reader.hasDeletions() == false) {
+          // QueryUtils' skipping checks assume that every doc a scorer returns is live
+          QueryUtils.check(random(), query, searcher);
+        }
+      }
+      reader.close();
+      dir.close();
+      reader = null;
+    }
+  }
+
+  /** With only the heap factor h, the approximate k-th score is at least h times the exact one. */
+  public void testHeapFactorBound() throws IOException {
+    buildIndex();
+    int numQueries = atLeast(20);
+    for (int iter = 0; iter < numQueries; iter++) {
+      Map<String, Float> q = randomQuery();
+      int k = TestUtil.nextInt(random(), 1, 50);
+      float h = 0.5f + random().nextFloat() * 0.5f;
+      SparseQuery query = new SparseQuery(FIELD, q, SparseApproximation.EXACT.withHeapFactor(h));
+      List<ScoreDoc> expected = bruteForce(q, false);
+      Map<Integer, Float> exactScores = new HashMap<>();
+      for (ScoreDoc sd : expected) {
+        exactScores.put(sd.doc, sd.score);
+      }
+      ScoreDoc[] approx = searcher.search(query, k).scoreDocs;
+      assertEquals(Math.min(k, expected.size()), approx.length);
+      for (ScoreDoc sd : approx) {
+        assertEquals("scores stay exact", exactScores.get(sd.doc), sd.score, 0f);
+      }
+      if (approx.length == k) {
+        float exactKth = expected.get(k - 1).score;
+        assertTrue(approx[k - 1].score >= h * exactKth * (1 - 1e-6f));
+      }
+    }
+  }
+
+  /** Query-term pruning scores the pruned query exactly, and explain names the dropped terms. */
+  public void testQueryTermPruning() throws IOException {
+    buildIndex();
+    for (int iter = 0; iter < 10; iter++) {
+      Map<String, Float> q = randomVector(40);
+      int maxTerms = TestUtil.nextInt(random(), 1, 10);
+      SparseQuery query =
+          new SparseQuery(FIELD, q, SparseApproximation.EXACT.withMaxQueryTerms(maxTerms));
+      Map<String, Float> kept = new HashMap<>();
+      List<Map.Entry<String, Float>> entries = new ArrayList<>(q.entrySet());
+      entries.sort(
+          (a, b) ->
+              a.getValue().equals(b.getValue())
+                  ? new BytesRef(a.getKey()).compareTo(new BytesRef(b.getKey()))
+                  : Float.compare(b.getValue(), a.getValue()));
+      for (Map.Entry<String, Float> e : entries.subList(0, Math.min(maxTerms, entries.size()))) {
+        kept.put(e.getKey(), e.getValue());
+      }
+      assertEquals(kept.size(), query.numTerms());
+      List<ScoreDoc> expected = bruteForce(kept, false);
+      assertSameHits(expected.subList(0, Math.min(10, expected.size())), searcher.search(query, 10).scoreDocs, "pruned");
+      if (entries.size() > maxTerms && expected.isEmpty() == false) {
+        Explanation e = searcher.explain(query, expected.get(0).doc);
+        assertTrue(e.toString(), e.toString().contains("dropped by query-term pruning"));
+      }
+    }
+  }
+
+  public void testPostingPruningKeepsOnlyTopPostings() throws IOException {
+    buildIndex();
+    for (int iter = 0; iter < 10; iter++) {
+      Map<String, Float> q = randomQuery();
+      SparseQuery query =
+          new SparseQuery(FIELD, q, SparseApproximation.EXACT.withPostingWeightFraction(0.5f));
+      for (ScoreDoc sd : searcher.search(query, 20).scoreDocs) {
+        Explanation e = searcher.explain(query, sd.doc);
+        assertEquals(sd.score, e.getValue().floatValue(), 0f);
+      }
+    }
+  }
+
+  public void testExplainShowsTermContributions() throws IOException {
+    buildIndex();
+    Map<String, Float> q = Map.of("t0", 2f, "t1", 0.5f, "zzz-expansion", 1f);
+    SparseQuery query = new SparseQuery(FIELD, q);
+    TopDocs top = searcher.search(query, 1);
+    if (top.scoreDocs.length == 0) {
+      return;
+    }
+    Explanation e = searcher.explain(query, top.scoreDocs[0].doc);
+    String s = e.toString();
+    assertTrue(s, s.contains("q_w * d_w"));
+    assertTrue(s, s.contains("d_w, stored document weight"));
+    assertTrue(s, s.contains("q_w, query weight"));
+    Map<String, Float> v = vectors.get(idOfDoc[top.scoreDocs[0].doc]);
+    for (String term : q.keySet()) {
+      assertEquals(s, v.containsKey(term), s.contains("term '" + term + "'"));
+    }
+  }
+
+  public void testInvalidQueries() {
+    IllegalArgumentException e =
+        expectThrows(IllegalArgumentException.class, () -> new SparseQuery(FIELD, Map.of("a", -1f)));
+    assertTrue(e.getMessage().contains("'a'"));
+    expectThrows(IllegalArgumentException.class, () -> new SparseQuery(FIELD, Map.of("a", Float.NaN)));
+    expectThrows(IllegalArgumentException.class, () -> new SparseQuery(FIELD, Map.of("", 1f)));
+    expectThrows(
+        IllegalArgumentException.class, () -> new SparseApproximation(0, 0f, 0f, 1f));
+    expectThrows(
+        IllegalArgumentException.class, () -> new SparseApproximation(1, 0f, 0f, 0f));
+    Query q1 = new SparseQuery(FIELD, Map.of("a", 1f, "b", 2f));
+    Query q2 = new SparseQuery(FIELD, Map.of("b", 2f, "a", 1f, "c", 0f));
+    assertEquals(q1, q2);
+    assertEquals(q1.hashCode(), q2.hashCode());
+  }
+}

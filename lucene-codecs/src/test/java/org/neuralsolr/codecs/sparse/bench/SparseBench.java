@@ -1,0 +1,417 @@
+package org.neuralsolr.codecs.sparse.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.apache.lucene.codecs.PostingsFormat;
+import org.apache.lucene.codecs.lucene912.Lucene912Codec;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.FeatureField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LogByteSizeMergePolicy;
+import org.apache.lucene.search.BooleanClause.Occur;
+import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.Query;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.FSDirectory;
+import org.apache.lucene.util.IOUtils;
+import org.neuralsolr.codecs.sparse.SparseApproximation;
+import org.neuralsolr.codecs.sparse.SparsePostingsFormat;
+import org.neuralsolr.codecs.sparse.SparseQuery;
+import org.neuralsolr.codecs.sparse.SparseVectorField;
+
+/**
+ * Benchmark of learned sparse retrieval, printing ratios measured in one run:
+ *
+ * <ol>
+ *   <li>index bytes per posting: {@code NeuralSparse} ({@link SparseVectorField}) against the same
+ *       quantised weights indexed as {@link FeatureField}s with Lucene's default postings format;
+ *   <li>exact {@link SparseQuery} latency against a {@link BooleanQuery} of {@link
+ *       FeatureField#newLinearQuery} clauses (Lucene's own dynamic pruning over impacts), and
+ *       whether both rank the same;
+ *   <li>approximate mode: speed-up over exact and recall@k of the exact top k, for the defaults
+ *       and a sweep of the knobs.
+ * </ol>
+ *
+ * <p>Usage: {@code SparseBench [--docs docs.jsonl --queries queries.jsonl] [--numDocs N]
+ * [--numQueries N] [--k 10] [--rounds 3] [--seed 42] [--dir /tmp/x]}. Files hold one JSON object
+ * a line, {@code {"id": "d1", "weights": {"term": 0.53, ...}}} (see {@link SparseVectorsFile}).
+ * Without files the program generates synthetic data (Zipf-distributed terms over a 30,522-term
+ * vocabulary, log-normal weights) and says so.
+ */
+public final class SparseBench {
+
+  private static final String SPARSE_FIELD = "vec";
+  private static final String FEATURE_FIELD = "features";
+
+  private SparseBench() {}
+
+  public static void main(String[] args) throws Exception {
+    Map<String, String> opts = new HashMap<>();
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      if (args[i].startsWith("--") == false) {
+        throw new IllegalArgumentException("unexpected argument " + args[i]);
+      }
+      opts.put(args[i].substring(2), args[i + 1]);
+    }
+    int k = Integer.parseInt(opts.getOrDefault("k", "10"));
+    int rounds = Integer.parseInt(opts.getOrDefault("rounds", "3"));
+    long seed = Long.parseLong(opts.getOrDefault("seed", "42"));
+
+    List<Map<String, Float>> docs;
+    List<Map<String, Float>> queries;
+    if (opts.containsKey("docs") && opts.containsKey("queries")) {
+      docs = weightsOf(SparseVectorsFile.read(Paths.get(opts.get("docs"))));
+      queries = weightsOf(SparseVectorsFile.read(Paths.get(opts.get("queries"))));
+      System.out.printf(
+          Locale.ROOT,
+          "data: %s (%d docs), %s (%d queries)%n",
+          opts.get("docs"),
+          docs.size(),
+          opts.get("queries"),
+          queries.size());
+    } else {
+      int numDocs = Integer.parseInt(opts.getOrDefault("numDocs", "50000"));
+      int numQueries = Integer.parseInt(opts.getOrDefault("numQueries", "200"));
+      Random random = new Random(seed);
+      ZipfVocabulary vocabulary = new ZipfVocabulary(30522, 1.0, random);
+      docs = new ArrayList<>();
+      for (int i = 0; i < numDocs; i++) {
+        docs.add(vocabulary.vector(random, 120));
+      }
+      queries = new ArrayList<>();
+      for (int i = 0; i < numQueries; i++) {
+        queries.add(vocabulary.vector(random, 25));
+      }
+      System.out.printf(
+          Locale.ROOT,
+          "data: SYNTHETIC (no --docs/--queries given): %d docs (~120 terms), %d queries (~25 terms),"
+              + " Zipf(s=1) over 30522 terms, log-normal weights, seed %d%n",
+          numDocs,
+          numQueries,
+          seed);
+    }
+
+    Path base =
+        opts.containsKey("dir")
+            ? Files.createDirectories(Paths.get(opts.get("dir")))
+            : Files.createTempDirectory("sparse-bench");
+    Path sparsePath = base.resolve("neural-sparse");
+    Path featurePath = base.resolve("feature-field");
+    long postings = 0;
+    try (Directory sparseDir = FSDirectory.open(sparsePath);
+        Directory featureDir = FSDirectory.open(featurePath)) {
+      long t0 = System.nanoTime();
+      postings = indexSparse(sparseDir, docs);
+      long t1 = System.nanoTime();
+      indexFeatures(featureDir, docs);
+      long t2 = System.nanoTime();
+      System.out.printf(
+          Locale.ROOT,
+          "indexing: %d postings; time NeuralSparse / FeatureField = %.2f%n",
+          postings,
+          (t1 - t0) / (double) (t2 - t1));
+
+      long sparseBytes = bytes(sparseDir, name -> name.contains(SparsePostingsFormat.NAME));
+      long sparseDocBytes = bytes(sparseDir, name -> name.endsWith(".nsd"));
+      long featureBytes =
+          bytes(
+              featureDir,
+              name -> Stream.of(".doc", ".tim", ".tip", ".tmd", ".psm").anyMatch(name::endsWith));
+      long featureDocBytes = bytes(featureDir, name -> name.endsWith(".doc"));
+      System.out.printf(
+          Locale.ROOT,
+          "index bytes per posting: NeuralSparse %.3f (postings file .nsd %.3f), FeatureField on"
+              + " Lucene912 %.3f (postings file .doc %.3f); ratio NeuralSparse/FeatureField %.3f"
+              + " (postings files %.3f)%n",
+          sparseBytes / (double) postings,
+          sparseDocBytes / (double) postings,
+          featureBytes / (double) postings,
+          featureDocBytes / (double) postings,
+          sparseBytes / (double) featureBytes,
+          sparseDocBytes / (double) featureDocBytes);
+
+      try (DirectoryReader sparseReader = DirectoryReader.open(sparseDir);
+          DirectoryReader featureReader = DirectoryReader.open(featureDir)) {
+        IndexSearcher sparseSearcher = new IndexSearcher(sparseReader);
+        IndexSearcher featureSearcher = new IndexSearcher(featureReader);
+        sparseSearcher.setQueryCache(null);
+        featureSearcher.setQueryCache(null);
+        IndexSearcher.setMaxClauseCount(Math.max(IndexSearcher.getMaxClauseCount(), 100_000));
+        runQueries(sparseSearcher, featureSearcher, queries, k, rounds);
+      }
+    } finally {
+      if (opts.containsKey("dir") == false) {
+        IOUtils.rm(base);
+      }
+    }
+  }
+
+  private static List<Map<String, Float>> weightsOf(List<SparseVectorsFile.Entry> entries) {
+    List<Map<String, Float>> result = new ArrayList<>();
+    for (SparseVectorsFile.Entry e : entries) {
+      result.add(e.weights);
+    }
+    return result;
+  }
+
+  private static IndexWriterConfig config() {
+    IndexWriterConfig iwc = new IndexWriterConfig();
+    iwc.setUseCompoundFile(false);
+    iwc.setRAMBufferSizeMB(256);
+    // keeps doc ids in input order
+    iwc.setMergePolicy(new LogByteSizeMergePolicy());
+    return iwc;
+  }
+
+  private static long indexSparse(Directory dir, List<Map<String, Float>> docs) throws IOException {
+    IndexWriterConfig iwc = config();
+    PostingsFormat format = PostingsFormat.forName(SparsePostingsFormat.NAME);
+    iwc.setCodec(
+        new Lucene912Codec() {
+          @Override
+          public PostingsFormat getPostingsFormatForField(String field) {
+            return format;
+          }
+        });
+    long postings = 0;
+    try (IndexWriter w = new IndexWriter(dir, iwc)) {
+      for (Map<String, Float> v : docs) {
+        Document doc = new Document();
+        if (v.isEmpty() == false) {
+          SparseVectorField field = new SparseVectorField(SPARSE_FIELD, v);
+          postings += field.size();
+          doc.add(field);
+        }
+        w.addDocument(doc);
+      }
+      w.forceMerge(1);
+    }
+    return postings;
+  }
+
+  private static void indexFeatures(Directory dir, List<Map<String, Float>> docs)
+      throws IOException {
+    try (IndexWriter w = new IndexWriter(dir, config())) {
+      for (Map<String, Float> v : docs) {
+        Document doc = new Document();
+        for (Map.Entry<String, Float> e : v.entrySet()) {
+          if (e.getValue() > 0f && SparseVectorField.quantize(e.getValue()) > 0f) {
+            // the quantised value has 8 mantissa bits: FeatureField's truncation keeps it exactly
+            doc.add(
+                new FeatureField(
+                    FEATURE_FIELD, e.getKey(), SparseVectorField.quantize(e.getValue())));
+          }
+        }
+        w.addDocument(doc);
+      }
+      w.forceMerge(1);
+    }
+  }
+
+  private interface NameFilter {
+    boolean accept(String name);
+  }
+
+  private static long bytes(Directory dir, NameFilter filter) throws IOException {
+    long total = 0;
+    for (String name : dir.listAll()) {
+      if (filter.accept(name)) {
+        total += dir.fileLength(name);
+      }
+    }
+    return total;
+  }
+
+  private static Query featureQuery(Map<String, Float> q) {
+    BooleanQuery.Builder b = new BooleanQuery.Builder();
+    for (Map.Entry<String, Float> e : q.entrySet()) {
+      if (e.getValue() > 0f) {
+        b.add(FeatureField.newLinearQuery(FEATURE_FIELD, e.getKey(), e.getValue()), Occur.SHOULD);
+      }
+    }
+    return b.build();
+  }
+
+  /** Mean latency of each method over the queries, methods interleaved per query. */
+  private static double[] time(
+      List<Query[]> queries, IndexSearcher[] searchers, int k, int rounds) throws IOException {
+    int methods = searchers.length;
+    double[] nanos = new double[methods];
+    for (int round = -1; round < rounds; round++) { // round -1 warms up
+      for (int qi = 0; qi < queries.size(); qi++) {
+        for (int j = 0; j < methods; j++) {
+          int m = (j + qi + Math.max(round, 0)) % methods; // rotate the order
+          long t0 = System.nanoTime();
+          searchers[m].search(queries.get(qi)[m], k);
+          long t1 = System.nanoTime();
+          if (round >= 0) {
+            nanos[m] += t1 - t0;
+          }
+        }
+      }
+    }
+    for (int m = 0; m < methods; m++) {
+      nanos[m] /= (double) rounds * queries.size();
+    }
+    return nanos;
+  }
+
+  private static void runQueries(
+      IndexSearcher sparse,
+      IndexSearcher feature,
+      List<Map<String, Float>> queries,
+      int k,
+      int rounds)
+      throws IOException {
+    // 1. exact against FeatureField: ranks, then latency
+    int identical = 0;
+    long overlap = 0;
+    long expected = 0;
+    double maxRelDiff = 0;
+    List<Query[]> pairs = new ArrayList<>();
+    List<ScoreDoc[]> exactTops = new ArrayList<>();
+    for (Map<String, Float> q : queries) {
+      Query s = new SparseQuery(SPARSE_FIELD, q);
+      Query f = featureQuery(q);
+      pairs.add(new Query[] {s, f});
+      ScoreDoc[] a = sparse.search(s, k).scoreDocs;
+      ScoreDoc[] b = feature.search(f, k).scoreDocs;
+      exactTops.add(a);
+      boolean same = a.length == b.length;
+      Set<Integer> docsA = new HashSet<>();
+      for (ScoreDoc sd : a) {
+        docsA.add(sd.doc);
+      }
+      for (int i = 0; i < b.length; i++) {
+        if (docsA.contains(b[i].doc)) {
+          overlap++;
+        }
+        if (i < a.length) {
+          same &= a[i].doc == b[i].doc;
+          maxRelDiff =
+              Math.max(maxRelDiff, Math.abs(a[i].score - b[i].score) / Math.max(1e-30, a[i].score));
+        }
+      }
+      expected += a.length;
+      if (same) {
+        identical++;
+      }
+    }
+    double[] t = time(pairs, new IndexSearcher[] {sparse, feature}, k, rounds);
+    System.out.printf(
+        Locale.ROOT,
+        "exact SparseQuery vs BooleanQuery of FeatureField.newLinearQuery: latency ratio"
+            + " (sparse/feature) %.3f (mean %.3f ms vs %.3f ms over %d queries x %d rounds)%n",
+        t[0] / t[1],
+        t[0] / 1e6,
+        t[1] / 1e6,
+        queries.size(),
+        rounds);
+    System.out.printf(
+        Locale.ROOT,
+        "  rank agreement: identical top-%d lists for %d/%d queries, overlap %.4f, max relative"
+            + " score difference at equal rank %.2e (float summation order differs)%n",
+        k,
+        identical,
+        queries.size(),
+        expected == 0 ? 1.0 : overlap / (double) expected,
+        maxRelDiff);
+
+    // 2. approximate vs exact
+    Map<String, SparseApproximation> settings = new LinkedHashMap<>();
+    settings.put("DEFAULT " + SparseApproximation.DEFAULT, SparseApproximation.DEFAULT);
+    SparseApproximation exact = SparseApproximation.EXACT;
+    for (float h : new float[] {0.95f, 0.9f, 0.8f, 0.7f}) {
+      settings.put("heapFactor=" + h, exact.withHeapFactor(h));
+    }
+    for (float f : new float[] {0.02f, 0.05f, 0.1f, 0.2f}) {
+      settings.put("postingWeightFraction=" + f, exact.withPostingWeightFraction(f));
+    }
+    for (int n : new int[] {64, 32, 16, 8}) {
+      settings.put("maxQueryTerms=" + n, exact.withMaxQueryTerms(n));
+    }
+    for (float f : new float[] {0.02f, 0.05f, 0.1f}) {
+      settings.put("queryWeightFraction=" + f, exact.withQueryWeightFraction(f));
+    }
+    System.out.printf(Locale.ROOT, "approximate vs exact (recall@%d of the exact top %d):%n", k, k);
+    for (Map.Entry<String, SparseApproximation> e : settings.entrySet()) {
+      List<Query[]> qs = new ArrayList<>();
+      long found = 0;
+      long total = 0;
+      for (int qi = 0; qi < queries.size(); qi++) {
+        Query approx = new SparseQuery(SPARSE_FIELD, queries.get(qi), e.getValue());
+        qs.add(new Query[] {pairs.get(qi)[0], approx});
+        Set<Integer> exactDocs = new HashSet<>();
+        for (ScoreDoc sd : exactTops.get(qi)) {
+          exactDocs.add(sd.doc);
+        }
+        for (ScoreDoc sd : sparse.search(approx, k).scoreDocs) {
+          if (exactDocs.contains(sd.doc)) {
+            found++;
+          }
+        }
+        total += exactDocs.size();
+      }
+      int r = e.getKey().startsWith("DEFAULT") ? rounds : 1;
+      double[] ta = time(qs, new IndexSearcher[] {sparse, sparse}, k, r);
+      System.out.printf(
+          Locale.ROOT,
+          "  %-60s speed-up %.2fx  recall@%d %.4f%n",
+          e.getKey(),
+          ta[0] / ta[1],
+          k,
+          total == 0 ? 1.0 : found / (double) total);
+    }
+    System.out.println(
+        "(ratios are from this run only: absolute times drift on shared machines, compare ratios)");
+  }
+
+  /** Terms w0, w1, ... drawn with probability proportional to 1/(rank+1)^s. */
+  private static final class ZipfVocabulary {
+    private final double[] cdf;
+
+    ZipfVocabulary(int size, double s, Random random) {
+      cdf = new double[size];
+      double sum = 0;
+      for (int i = 0; i < size; i++) {
+        sum += 1 / Math.pow(i + 1, s);
+        cdf[i] = sum;
+      }
+      for (int i = 0; i < size; i++) {
+        cdf[i] /= sum;
+      }
+    }
+
+    int sample(Random random) {
+      int i = Arrays.binarySearch(cdf, random.nextDouble());
+      return Math.min(cdf.length - 1, i >= 0 ? i : -1 - i);
+    }
+
+    /** About {@code meanTerms} distinct terms with SPLADE-like log-normal weights. */
+    Map<String, Float> vector(Random random, int meanTerms) {
+      int n = Math.max(1, (int) Math.round(meanTerms * Math.exp(0.4 * random.nextGaussian())));
+      Map<String, Float> v = new HashMap<>();
+      for (int attempts = 0; v.size() < n && attempts < 20 * n; attempts++) {
+        v.put("w" + sample(random), (float) Math.exp(-0.5 + 0.8 * random.nextGaussian()));
+      }
+      return v;
+    }
+  }
+}
