@@ -11,19 +11,14 @@ import org.apache.solr.common.SolrException.ErrorCode;
 import org.apache.solr.common.SolrInputDocument;
 import org.apache.solr.common.SolrInputField;
 import org.apache.solr.request.SolrQueryRequest;
-import org.apache.solr.schema.DenseVectorField;
-import org.apache.solr.schema.SchemaField;
 import org.apache.solr.update.AddUpdateCommand;
 import org.apache.solr.update.CommitUpdateCommand;
 import org.apache.solr.update.DeleteUpdateCommand;
 import org.apache.solr.update.MergeIndexesCommand;
 import org.apache.solr.update.RollbackUpdateCommand;
 import org.apache.solr.update.processor.UpdateRequestProcessor;
-import org.apache.solr.util.vector.DenseVectorParser;
-import org.neuralsolr.model.DenseEncoder;
 import org.neuralsolr.model.ModelOverloadedException;
 import org.neuralsolr.model.TextRejectedException;
-import org.neuralsolr.model.TextRole;
 
 /**
  * One update request's pass through {@link NeuralUpdateProcessorFactory}. Adds are held (as clones:
@@ -90,13 +85,7 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
   }
 
   private void encode(NeuralFieldMapping mapping, List<AddUpdateCommand> commands) {
-    SchemaField field = req.getSchema().getFieldOrNull(mapping.field);
-    if (field == null || !(field.getType() instanceof DenseVectorField)) {
-      throw new SolrException(ErrorCode.SERVER_ERROR, "neural field '" + mapping.field + "' is no longer a DenseVectorField in the schema");
-    }
-    DenseVectorField type = (DenseVectorField) field.getType();
-    DenseEncoder encoder = factory.registry().denseEncoder(mapping.model);
-
+    NeuralFieldFiller filler = factory.filler(req.getSchema(), mapping);
     List<String> texts = new ArrayList<>();
     List<AddUpdateCommand> targets = new ArrayList<>();
     for (AddUpdateCommand cmd : commands) {
@@ -107,7 +96,11 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
       }
       SolrInputField supplied = doc.getField(mapping.field);
       if (supplied != null) {
-        checkClientVector(cmd, mapping, type, supplied);
+        try {
+          filler.checkSupplied(supplied.getValue());
+        } catch (IllegalArgumentException e) {
+          throw badDocument(cmd, mapping, e.getMessage());
+        }
         factory.clientVectors.inc();
         continue;
       }
@@ -124,9 +117,9 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     if (texts.isEmpty()) {
       return;
     }
-    float[][] vectors;
+    List<Object> values;
     try (Timer.Context ignored = factory.encodeTime.time()) {
-      vectors = encoder.encode(texts, TextRole.DOCUMENT);
+      values = filler.encode(texts);
     } catch (TextRejectedException e) {
       throw badDocument(targets.get(e.index), mapping, "model '" + mapping.model + "' rejected its text: " + e.getMessage());
     } catch (ModelOverloadedException e) {
@@ -134,12 +127,8 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     }
     factory.modelCalls.inc();
     factory.encodedFields.inc(texts.size());
-    for (int i = 0; i < vectors.length; i++) {
-      List<Float> values = new ArrayList<>(vectors[i].length);
-      for (float v : vectors[i]) {
-        values.add(v);
-      }
-      targets.get(i).getSolrInputDocument().setField(mapping.field, values);
+    for (int i = 0; i < values.size(); i++) {
+      targets.get(i).getSolrInputDocument().setField(mapping.field, values.get(i));
     }
   }
 
@@ -183,21 +172,6 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
         throw badDocument(
             cmd, mapping, "an atomic update changes its source field '" + source
                 + "', which would leave the vector stale; send the whole document instead");
-      }
-    }
-  }
-
-  private static void checkClientVector(
-      AddUpdateCommand cmd, NeuralFieldMapping mapping, DenseVectorField type, SolrInputField supplied) {
-    float[] vector;
-    try {
-      vector = type.getVectorBuilder(supplied.getValue(), DenseVectorParser.BuilderPhase.INDEX).getFloatVector();
-    } catch (RuntimeException e) {
-      throw badDocument(cmd, mapping, "the supplied vector is invalid: " + e.getMessage());
-    }
-    for (int i = 0; i < vector.length; i++) {
-      if (!Float.isFinite(vector[i])) {
-        throw badDocument(cmd, mapping, "the supplied vector has a non-finite value (" + vector[i] + ") at position " + i);
       }
     }
   }

@@ -12,12 +12,11 @@ import org.apache.solr.core.SolrInfoBean;
 import org.apache.solr.metrics.SolrMetricsContext;
 import org.apache.solr.request.SolrQueryRequest;
 import org.apache.solr.response.SolrQueryResponse;
-import org.apache.solr.schema.DenseVectorField;
+import org.apache.solr.schema.IndexSchema;
 import org.apache.solr.schema.SchemaField;
 import org.apache.solr.update.processor.UpdateRequestProcessor;
 import org.apache.solr.update.processor.UpdateRequestProcessorFactory;
 import org.apache.solr.util.plugin.SolrCoreAware;
-import org.neuralsolr.model.DenseEncoder;
 import org.neuralsolr.model.NeuralModelRegistry;
 
 /**
@@ -100,26 +99,22 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
   public void inform(SolrCore core) {
     registry = NeuralModelRegistry.of(core);
     for (NeuralFieldMapping mapping : mappings) {
-      SchemaField field = core.getLatestSchema().getFieldOrNull(mapping.field);
-      if (field == null) {
-        throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: undefined field '" + mapping.field + "'");
-      }
-      if (!(field.getType() instanceof DenseVectorField)) {
-        throw new SolrException(
-            ErrorCode.SERVER_ERROR,
-            "NeuralUpdateProcessorFactory: field '" + mapping.field + "' is a " + field.getType().getTypeName()
-                + "; only DenseVectorField targets are supported");
-      }
-      DenseEncoder encoder = registry.denseEncoder(mapping.model);
-      int dims = ((DenseVectorField) field.getType()).getDimension();
-      if (dims != encoder.dimension()) {
-        throw new SolrException(
-            ErrorCode.SERVER_ERROR,
-            "NeuralUpdateProcessorFactory: field '" + mapping.field + "' has " + dims + " dimensions but model '"
-                + mapping.model + "' produces " + encoder.dimension());
-      }
+      filler(core.getLatestSchema(), mapping); // fails the core now if the mapping cannot work
     }
     core.registerInfoBean(getName(), this);
+  }
+
+  /** The filler of {@code mapping} under {@code schema}, which may have changed since the core loaded. */
+  NeuralFieldFiller filler(IndexSchema schema, NeuralFieldMapping mapping) {
+    SchemaField field = schema.getFieldOrNull(mapping.field);
+    if (field == null) {
+      throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: undefined field '" + mapping.field + "'");
+    }
+    try {
+      return NeuralFieldFillers.forField(field, registry, mapping.model);
+    } catch (IllegalArgumentException e) {
+      throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: " + e.getMessage(), e);
+    }
   }
 
   @Override
@@ -129,10 +124,6 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
 
   List<NeuralFieldMapping> mappings() {
     return mappings;
-  }
-
-  NeuralModelRegistry registry() {
-    return registry;
   }
 
   int batchSize() {

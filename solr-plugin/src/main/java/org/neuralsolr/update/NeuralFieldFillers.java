@@ -1,0 +1,29 @@
+package org.neuralsolr.update;
+
+import org.apache.solr.schema.DenseVectorField;
+import org.apache.solr.schema.SchemaField;
+import org.neuralsolr.model.NeuralModelRegistry;
+
+/** Picks the {@link NeuralFieldFiller} for a schema field from its field type. */
+final class NeuralFieldFillers {
+  private NeuralFieldFillers() {}
+
+  /**
+   * @throws IllegalArgumentException if the field's type is not a neural field type, or the model
+   *     does not fit it (wrong kind, wrong dimension)
+   */
+  static NeuralFieldFiller forField(SchemaField field, NeuralModelRegistry registry, String model) {
+    if (field.getType() instanceof DenseVectorField) {
+      DenseVectorField type = (DenseVectorField) field.getType();
+      var encoder = registry.denseEncoder(model);
+      if (type.getDimension() != encoder.dimension()) {
+        throw new IllegalArgumentException(
+            "field '" + field.getName() + "' has " + type.getDimension() + " dimensions but model '" + model
+                + "' produces " + encoder.dimension());
+      }
+      return new DenseFieldFiller(type, encoder);
+    }
+    throw new IllegalArgumentException(
+        "field '" + field.getName() + "' is a " + field.getType().getTypeName() + "; neural fields are DenseVectorField");
+  }
+}
