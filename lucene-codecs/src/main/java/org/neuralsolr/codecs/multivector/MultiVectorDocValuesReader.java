@@ -1,6 +1,8 @@
 package org.neuralsolr.codecs.multivector;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -15,6 +17,8 @@ import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.FieldInfos;
 import org.apache.lucene.index.IndexFileNames;
+import org.apache.lucene.index.IndexFormatTooNewException;
+import org.apache.lucene.index.IndexFormatTooOldException;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SortedDocValues;
@@ -25,6 +29,7 @@ import org.apache.lucene.store.ChecksumIndexInput;
 import org.apache.lucene.store.IOContext;
 import org.apache.lucene.store.IndexInput;
 import org.apache.lucene.store.RandomAccessInput;
+import org.apache.lucene.util.IOSupplier;
 import org.apache.lucene.util.IOUtils;
 import org.apache.lucene.util.LongValues;
 import org.apache.lucene.util.packed.DirectMonotonicReader;
@@ -83,12 +88,15 @@ final class MultiVectorDocValuesReader extends DocValuesProducer {
       dataIn =
           state.directory.openInput(
               fileName(state, MultiVectorDocValuesFormat.DATA_EXTENSION), state.context);
-      checkVersion(version, checkHeader(dataIn, MultiVectorDocValuesFormat.DATA_CODEC, state), dataIn);
+      IndexInput in = dataIn;
+      int dataVersion =
+          unparsableIsCorrupt(in, () -> checkHeader(in, MultiVectorDocValuesFormat.DATA_CODEC, state));
+      checkVersion(version, dataVersion, dataIn);
       // verifying the whole data file on open costs too much; checkIntegrity() does it. This
       // checks at least that the footer is where it belongs (e.g. against truncation).
       CodecUtil.retrieveChecksum(dataIn);
       if (hasDelegate) {
-        delegateProducer = delegateFormat.fieldsProducer(state);
+        delegateProducer = unparsableIsCorrupt(dataIn, () -> delegateFormat.fieldsProducer(state));
       }
       success = true;
     } finally {
@@ -98,6 +106,26 @@ final class MultiVectorDocValuesReader extends DocValuesProducer {
     }
     this.data = dataIn;
     this.delegate = delegateProducer;
+  }
+
+  /**
+   * Runs {@code open}, reporting failures to parse a file's leading bytes as corruption: a flipped
+   * length byte in a header makes {@code readString} run past the end of the file (EOF) or read an
+   * invalid vint, which are no less corruption than a wrong magic number.
+   */
+  private static <T> T unparsableIsCorrupt(IndexInput resource, IOSupplier<T> open)
+      throws IOException {
+    try {
+      return open.get();
+    } catch (CorruptIndexException
+        | IndexFormatTooOldException
+        | IndexFormatTooNewException
+        | NoSuchFileException
+        | FileNotFoundException e) {
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      throw new CorruptIndexException("cannot parse file header: " + e, resource, e);
+    }
   }
 
   private static String fileName(SegmentReadState state, String extension) {

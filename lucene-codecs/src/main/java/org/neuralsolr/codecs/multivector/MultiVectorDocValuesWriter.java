@@ -145,17 +145,14 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     }
     List<ResidualCodebook> table = new ArrayList<>();
     List<Integer> rawSources = new ArrayList<>();
-    List<MergeSub> subs = new ArrayList<>();
+    int[][] ordMaps = new int[mergeState.docValuesProducers.length][];
     for (int i = 0; i < mergeState.docValuesProducers.length; i++) {
       BinaryDocValues values = sourceValues(mergeState, i, field.name);
-      if (values == null) {
-        continue;
-      }
       if (values instanceof MultiVectorValues mv
           && mv.dimension() == settings.dimension()
           && mv.nbits() == settings.nbits()) {
-        subs.add(new MergeSub(mergeState.docMaps[i], mv, codebookOrdinals(mergeState, i, field, table)));
-      } else {
+        ordMaps[i] = codebookOrdinals(mergeState, i, field, table);
+      } else if (values != null) {
         rawSources.add(i);
       }
     }
@@ -179,9 +176,15 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
       long tokens = raw.countTokens(field, settings.dimension());
       if (tokens > 0) {
         rawOrd = indexOf(table, codebookForRaw(field, settings, tokens, raw));
-        for (int i : rawSources) {
-          subs.add(new MergeSub(mergeState.docMaps[i], sourceValues(mergeState, i, field.name), null));
-        }
+      }
+    }
+
+    // subs in source order: without index sorting, DocIDMerger concatenates them in list order
+    List<MergeSub> subs = new ArrayList<>();
+    for (int i = 0; i < mergeState.docValuesProducers.length; i++) {
+      if (ordMaps[i] != null || (rawOrd >= 0 && rawSources.contains(i))) {
+        subs.add(
+            new MergeSub(mergeState.docMaps[i], sourceValues(mergeState, i, field.name), ordMaps[i]));
       }
     }
 

@@ -2,6 +2,7 @@ package org.neuralsolr.codecs.multivector;
 
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.lucene.codecs.Codec;
@@ -96,8 +97,13 @@ final class MultiVectorTestUtil {
 
   /** Decoded vectors of every document with vectors, keyed by the stored field "id". */
   static Map<String, float[]> decodedById(IndexReader reader, String field) throws IOException {
+    return decodedById(reader.leaves(), field);
+  }
+
+  static Map<String, float[]> decodedById(List<LeafReaderContext> leaves, String field)
+      throws IOException {
     Map<String, float[]> out = new HashMap<>();
-    for (LeafReaderContext leaf : reader.leaves()) {
+    for (LeafReaderContext leaf : leaves) {
       MultiVectorValues values = MultiVectorValues.get(leaf.reader(), field);
       if (values == null) {
         continue;
