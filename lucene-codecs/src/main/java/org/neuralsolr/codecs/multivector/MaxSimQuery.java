@@ -127,16 +127,20 @@ public final class MaxSimQuery extends Query {
                 + ", sum of:",
             details);
     float score = MaxSimScorer.toLuceneScore(sum);
-    String mapping = sum >= 0 ? "1 + MaxSim" : "1 / (1 - MaxSim)";
+    Explanation mapped =
+        Explanation.match(
+            score,
+            "score of field "
+                + field
+                + ", computed as "
+                + (sum >= 0 ? "1 + MaxSim" : "1 / (1 - MaxSim)")
+                + " (Lucene scores are never negative) from:",
+            maxSimExplanation);
     if (boost == 1f) {
-      return Explanation.match(
-          score, "score(" + field + ") = " + mapping + ", from:", maxSimExplanation);
+      return mapped;
     }
     return Explanation.match(
-        boost * score,
-        "score(" + field + ") = boost × (" + mapping + "), from:",
-        Explanation.match(boost, "boost"),
-        maxSimExplanation);
+        boost * score, "product of:", Explanation.match(boost, "boost"), mapped);
   }
 
   @Override

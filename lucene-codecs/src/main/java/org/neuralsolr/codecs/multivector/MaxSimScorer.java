@@ -46,20 +46,20 @@ public final class MaxSimScorer {
   /** MaxSim of the query against the {@code tokens} row-major vectors in {@code document}. */
   public float score(float[] document, int tokens) {
     computeSimilarities(document, tokens);
-    float sum = 0;
+    double sum = 0; // in double, as explanations check "sum of:" details, so that both agree
     for (int i = 0; i < numQueryVectors; i++) {
       sum += VectorKernels.max(similarities[i], tokens);
     }
-    return sum;
+    return (float) sum;
   }
 
   /**
-   * Like {@link #score} but also reports, per query vector {@code i}, the best document vector in
+   * Like {@link #score} (and bit-for-bit equal to it) but also reports, per query vector {@code i}, the best document vector in
    * {@code argmax[i]} and its dot product in {@code max[i]}.
    */
   public float score(float[] document, int tokens, int[] argmax, float[] max) {
     computeSimilarities(document, tokens);
-    float sum = 0;
+    double sum = 0;
     for (int i = 0; i < numQueryVectors; i++) {
       float[] row = similarities[i];
       int best = 0;
@@ -72,7 +72,7 @@ public final class MaxSimScorer {
       max[i] = row[best];
       sum += row[best];
     }
-    return sum;
+    return (float) sum;
   }
 
   private void computeSimilarities(float[] document, int tokens) {

@@ -10,6 +10,7 @@ import org.apache.lucene.index.DocValuesType;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.FilterLeafReader;
 import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.ParallelLeafReader;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.store.IndexInput;
@@ -74,8 +75,9 @@ public final class MultiVectorValues extends BinaryDocValues {
 
   /**
    * The multi-vector values of {@code field} in {@code reader}, or null if no document of this
-   * leaf has vectors in that field. Looks through {@link FilterLeafReader}s to the {@link
-   * CodecReader} when a wrapper hides the format's values.
+   * leaf has vectors in that field. Looks through reader wrappers that hide the format's values
+   * but keep doc ids ({@link FilterLeafReader}, {@link ParallelLeafReader}) down to the {@link
+   * CodecReader}.
    *
    * @throws IllegalArgumentException if the field exists but is not a multi-vector field of {@link
    *     MultiVectorDocValuesFormat}
@@ -88,21 +90,12 @@ public final class MultiVectorValues extends BinaryDocValues {
     if (FieldSettings.of(info) == null || info.getDocValuesType() != DocValuesType.BINARY) {
       throw new IllegalArgumentException("field \"" + field + "\" is not a multi-vector field");
     }
-    BinaryDocValues values = reader.getBinaryDocValues(field);
-    if (values instanceof MultiVectorValues == false) {
-      LeafReader unwrapped = FilterLeafReader.unwrap(reader);
-      if (unwrapped instanceof CodecReader codecReader) {
-        DocValuesProducer producer = codecReader.getDocValuesReader();
-        FieldInfo segmentInfo = unwrapped.getFieldInfos().fieldInfo(field);
-        if (producer != null && segmentInfo != null) {
-          values = producer.getBinary(segmentInfo);
-        }
-      }
+    MultiVectorValues values = find(reader, field);
+    if (values != null) {
+      return values.docCount() == 0 ? null : values;
     }
-    if (values instanceof MultiVectorValues mv) {
-      return mv.docCount() == 0 ? null : mv;
-    }
-    if (values == null || values.nextDoc() == NO_MORE_DOCS) {
+    BinaryDocValues binary = reader.getBinaryDocValues(field);
+    if (binary == null || binary.nextDoc() == NO_MORE_DOCS) {
       return null;
     }
     throw new IllegalArgumentException(
@@ -111,6 +104,39 @@ public final class MultiVectorValues extends BinaryDocValues {
             + "\" is not indexed with the "
             + MultiVectorDocValuesFormat.NAME
             + " doc-values format");
+  }
+
+  /**
+   * The format's own values, looking through wrappers that keep doc ids: {@link FilterLeafReader}s
+   * and {@link ParallelLeafReader}s. A {@link CodecReader} is asked for its doc-values producer,
+   * which a doc-id-changing wrapper (such as {@code SortingCodecReader}) replaces, so such wrappers
+   * are never looked through.
+   */
+  private static MultiVectorValues find(LeafReader reader, String field) throws IOException {
+    if (reader.getBinaryDocValues(field) instanceof MultiVectorValues values) {
+      return values;
+    }
+    if (reader instanceof FilterLeafReader filter) {
+      return find(filter.getDelegate(), field);
+    }
+    if (reader instanceof ParallelLeafReader parallel) {
+      for (LeafReader sub : parallel.getParallelReaders()) {
+        if (sub.getFieldInfos().fieldInfo(field) != null) {
+          return find(sub, field);
+        }
+      }
+    }
+    if (reader instanceof CodecReader codecReader) {
+      DocValuesProducer producer = codecReader.getDocValuesReader();
+      FieldInfo info = codecReader.getFieldInfos().fieldInfo(field);
+      if (producer != null
+          && info != null
+          && info.getDocValuesType() == DocValuesType.BINARY
+          && producer.getBinary(info) instanceof MultiVectorValues values) {
+        return values;
+      }
+    }
+    return null;
   }
 
   /** Dimension of the token vectors. */
