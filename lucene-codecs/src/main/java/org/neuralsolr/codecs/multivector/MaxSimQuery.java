@@ -59,8 +59,6 @@ public final class MaxSimQuery extends Query {
         }
         MaxSimScorer maxSim = new MaxSimScorer(vectors, query.count(), query.dimension());
         return new Scorer(this) {
-          float[] buffer;
-
           @Override
           public int docID() {
             return values.docID();
@@ -78,8 +76,7 @@ public final class MaxSimQuery extends Query {
 
           @Override
           public float score() throws IOException {
-            buffer = values.vectors(buffer);
-            return boost * MaxSimScorer.toLuceneScore(maxSim.score(buffer, values.tokenCount()));
+            return boost * MaxSimScorer.toLuceneScore(maxSim.score(values));
           }
         };
       }

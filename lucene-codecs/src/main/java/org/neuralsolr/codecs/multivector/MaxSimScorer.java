@@ -1,5 +1,6 @@
 package org.neuralsolr.codecs.multivector;
 
+import java.io.IOException;
 import org.apache.lucene.util.ArrayUtil;
 import org.apache.lucene.util.VectorUtil;
 import org.neuralsolr.codecs.VectorKernels;
@@ -20,6 +21,7 @@ public final class MaxSimScorer {
   private float[][] documentT; // [dim][capacity]
   private float[][] similarities; // [numQueryVectors][capacity]
   private int capacity;
+  private float[] decoded; // reused by score(MultiVectorValues)
 
   /** @param query the query vectors, row-major ({@code numQueryVectors × dim}); not copied */
   MaxSimScorer(float[] query, int numQueryVectors, int dim) {
@@ -41,6 +43,12 @@ public final class MaxSimScorer {
   /** Number of query vectors. */
   public int numQueryVectors() {
     return numQueryVectors;
+  }
+
+  /** MaxSim of the query against the document {@code values} is positioned on. */
+  public float score(MultiVectorValues values) throws IOException {
+    decoded = values.vectors(decoded);
+    return score(decoded, values.tokenCount());
   }
 
   /** MaxSim of the query against the {@code tokens} row-major vectors in {@code document}. */

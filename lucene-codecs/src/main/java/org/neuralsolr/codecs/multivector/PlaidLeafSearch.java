@@ -14,24 +14,24 @@ import org.apache.lucene.util.Bits;
 import org.neuralsolr.codecs.VectorKernels;
 
 /**
- * PLAID candidate generation and scoring in one segment (Santhanam et al., "PLAID: An Efficient
- * Engine for Late Interaction Retrieval", 2022), on the codes of {@link MultiVectorDocValuesFormat}:
+ * The per-segment stages of PLAID (Santhanam et al., "PLAID: An Efficient Engine for Late
+ * Interaction Retrieval", 2022) on the codes of {@link MultiVectorDocValuesFormat}; {@link
+ * PlaidQuery} runs them on every segment and picks the survivors across segments.
  *
  * <ol>
- *   <li>score every query vector against every centroid once ({@code |Q| × k} dot products per
- *       codebook); each query vector probes its {@code nprobe} best centroids, and the union of
- *       their posting lists is the candidate set. A candidate's first estimate is the sum, over the
- *       query vectors that reached it, of the best probed centroid score; if there are more than
- *       {@code candidateCap} candidates, the best {@code candidateCap} by that estimate survive;
- *   <li>centroid interaction: each candidate's approximate MaxSim, with every document vector
- *       replaced by its centroid ({@code Σ_i max_t q_i·c(t)}, read from the score table), skipping
- *       centroids whose best score against any query vector is below {@code
- *       centroidScoreThreshold}; the best {@code ndocs} survive;
- *   <li>those are decoded and scored by exact MaxSim; the best {@code k} are returned.
+ *   <li>{@link #approximate}, candidate generation: every query vector is scored against every
+ *       centroid once ({@code |Q| × k} dot products per codebook); each query vector probes its
+ *       {@code nprobe} best centroids, and the union of their posting lists is the candidate set.
+ *       A candidate's first estimate is the sum, over the query vectors that reached it, of the
+ *       best probed centroid score; if there are more than {@code candidateCap} candidates, the
+ *       best {@code candidateCap} by that estimate survive;
+ *   <li>{@link #approximate}, centroid interaction: each candidate's approximate MaxSim, with every
+ *       document vector replaced by its centroid ({@code Σ_i max_t q_i·c(t)}, read from the score
+ *       table), skipping centroids whose best score against any query vector is below {@code
+ *       centroidScoreThreshold}; the segment's best {@code ndocs} are returned;
+ *   <li>{@link #exact}: the documents that survive across segments are decoded and scored by exact
+ *       MaxSim ({@link MaxSimScorer#toLuceneScore Lucene scores}).
  * </ol>
- *
- * When the accepted documents are no more than {@code ndocs}, all of them are scored exactly
- * instead. Scores are {@link MaxSimScorer#toLuceneScore Lucene scores} of the exact MaxSim.
  */
 final class PlaidLeafSearch {
 
@@ -63,23 +63,16 @@ final class PlaidLeafSearch {
     this.centroidScoreThreshold = centroidScoreThreshold;
   }
 
+  /** Documents (increasing) with their centroid-only scores. */
+  record Candidates(int[] docs, float[] scores) {}
+
   /**
-   * Top documents of one segment.
+   * Stages 1 and 2 in one segment: the best {@code ndocs} candidates by centroid-only MaxSim.
    *
-   * @param values the segment's values, unpositioned; a second instance is taken from {@code
-   *     reopen} for the exact stage
+   * @param values the segment's values, unpositioned
    * @param acceptDocs documents that may be returned (live and matching the filter), null for all
-   * @param acceptCount how many documents {@code acceptDocs} accepts, or -1 if unknown
    */
-  TopDocs search(
-      MultiVectorValues values,
-      ValuesSource reopen,
-      Bits acceptDocs,
-      int acceptCount)
-      throws IOException {
-    if (values.docCount() <= ndocs || (acceptCount >= 0 && acceptCount <= ndocs)) {
-      return exact(values, acceptDocs);
-    }
+  Candidates approximate(MultiVectorValues values, Bits acceptDocs) throws IOException {
     List<ResidualCodebook> codebooks = values.codebooks();
     int numCodebooks = codebooks.size();
 
@@ -207,47 +200,49 @@ final class PlaidLeafSearch {
       insert(approx, approxCapacity, doc, score);
     }
 
-    // 3. exact MaxSim of the survivors
-    int[] survivors = new int[approx.size()];
-    for (int x = survivors.length - 1; x >= 0; x--) {
-      survivors[x] = approx.pop().doc;
+    int[] docs = new int[approx.size()];
+    float[] scores = new float[docs.length];
+    ScoreDoc[] sorted = new ScoreDoc[docs.length];
+    for (int x = sorted.length - 1; x >= 0; x--) {
+      sorted[x] = approx.pop();
     }
-    Arrays.sort(survivors);
-    MultiVectorValues exactValues = reopen.get();
-    MaxSimScorer maxSim = new MaxSimScorer(query, nq, dim);
-    int topCapacity = Math.min(k, survivors.length);
-    HitQueue top = new HitQueue(topCapacity, false);
-    float[] buffer = null;
-    for (int doc : survivors) {
-      exactValues.advance(doc);
-      buffer = exactValues.vectors(buffer);
-      insert(top, topCapacity, doc, MaxSimScorer.toLuceneScore(maxSim.score(buffer, exactValues.tokenCount())));
+    Arrays.sort(sorted, (a, b) -> Integer.compare(a.doc, b.doc));
+    for (int x = 0; x < sorted.length; x++) {
+      docs[x] = sorted[x].doc;
+      scores[x] = sorted[x].score;
     }
-    return topDocs(top, numCandidates);
+    return new Candidates(docs, scores);
   }
 
-  /** Every accepted document, scored exactly. */
-  private TopDocs exact(MultiVectorValues values, Bits acceptDocs) throws IOException {
+  /**
+   * Stage 3: the top {@code k} of the given documents by exact MaxSim.
+   *
+   * @param values the segment's values, unpositioned
+   * @param docs documents to score, increasing; null for every document {@code acceptDocs} accepts
+   * @param acceptDocs used when {@code docs} is null: documents to score, null for all
+   */
+  TopDocs exact(MultiVectorValues values, int[] docs, Bits acceptDocs) throws IOException {
     MaxSimScorer maxSim = new MaxSimScorer(query, nq, dim);
-    int topCapacity = Math.min(k, values.docCount());
-    HitQueue top = new HitQueue(topCapacity, false);
-    float[] buffer = null;
-    int visited = 0;
-    for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
-      if (acceptDocs != null && acceptDocs.get(doc) == false) {
-        continue;
+    int capacity = Math.min(k, docs == null ? values.docCount() : docs.length);
+    HitQueue top = new HitQueue(capacity, false);
+    int scored = 0;
+    if (docs == null) {
+      for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
+        if (acceptDocs == null || acceptDocs.get(doc)) {
+          insert(top, capacity, doc, MaxSimScorer.toLuceneScore(maxSim.score(values)));
+          scored++;
+        }
       }
-      visited++;
-      buffer = values.vectors(buffer);
-      insert(top, topCapacity, doc, MaxSimScorer.toLuceneScore(maxSim.score(buffer, values.tokenCount())));
+    } else {
+      for (int doc : docs) {
+        if (values.advance(doc) != doc) {
+          throw new IllegalStateException("document " + doc + " has no vectors");
+        }
+        insert(top, capacity, doc, MaxSimScorer.toLuceneScore(maxSim.score(values)));
+        scored++;
+      }
     }
-    return topDocs(top, visited);
-  }
-
-  /** A fresh, unpositioned instance of the segment's values. */
-  @FunctionalInterface
-  interface ValuesSource {
-    MultiVectorValues get() throws IOException;
+    return topDocs(top, scored);
   }
 
   /** Offers a hit to a queue that holds at most {@code capacity}. */

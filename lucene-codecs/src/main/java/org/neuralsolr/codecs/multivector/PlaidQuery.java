@@ -2,11 +2,11 @@ package org.neuralsolr.codecs.multivector;
 
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import org.apache.lucene.index.IndexReader;
-import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.DocIdSetIterator;
@@ -18,6 +18,7 @@ import org.apache.lucene.search.Query;
 import org.apache.lucene.search.QueryVisitor;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.ScoreMode;
+import org.apache.lucene.search.TaskExecutor;
 import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.search.Weight;
@@ -28,12 +29,14 @@ import org.apache.lucene.util.Bits;
  * The top {@code k} documents by MaxSim of a multi-vector field, found by PLAID candidate
  * generation (see {@link PlaidLeafSearch} for the stages) instead of scoring every document.
  *
- * <p>Like Lucene's {@code KnnFloatVectorQuery}, the search runs in {@link #rewrite}, per segment
- * (in parallel with the searcher's executor), and the query rewrites to the resulting documents
- * and scores; so it composes with other clauses, with paging (ask for {@code k ≥ start + rows}),
- * and with {@code explain}. An optional filter is applied <em>before</em> the search: only
- * documents it matches (and live ones) become candidates, and when a segment has no more accepted
- * documents than {@code ndocs} they are all scored exactly.
+ * <p>Like Lucene's {@code KnnFloatVectorQuery}, the search runs in {@link #rewrite} (segments in
+ * parallel on the searcher's executor) and the query rewrites to the resulting documents and
+ * scores; so it composes with other clauses, with paging (ask for {@code k ≥ start + rows}), and
+ * with {@code explain}. Candidate generation and centroid-only scoring run per segment; the best
+ * {@code ndocs} candidates <em>across</em> segments are then scored exactly, so the exact work does
+ * not grow with the number of segments. An optional filter is applied <em>before</em> the search:
+ * only documents it matches (and live ones) become candidates, and when no more than {@code ndocs}
+ * documents are accepted in all, they are all scored exactly.
  *
  * <p>Scores are {@link MaxSimScorer#toLuceneScore} of the exact MaxSim, the same as {@link
  * MaxSimQuery} gives; PLAID only decides which documents get scored.
@@ -152,48 +155,119 @@ public final class PlaidQuery extends Query {
         filter == null
             ? null
             : searcher.createWeight(searcher.rewrite(filter), ScoreMode.COMPLETE_NO_SCORES, 1f);
-    List<Callable<TopDocs>> tasks = new ArrayList<>();
-    for (LeafReaderContext leaf : reader.leaves()) {
-      tasks.add(() -> searchLeaf(leaf, search, filterWeight));
+
+    // the documents each segment may return, and how many
+    List<LeafReaderContext> leaves = reader.leaves();
+    Bits[] acceptDocs = new Bits[leaves.size()];
+    boolean[] searched = new boolean[leaves.size()];
+    long accepted = 0;
+    for (LeafReaderContext leaf : leaves) {
+      MultiVectorValues values = MultiVectorValues.get(leaf.reader(), field);
+      if (values == null) {
+        continue;
+      }
+      if (filterWeight == null) {
+        acceptDocs[leaf.ord] = leaf.reader().getLiveDocs();
+        accepted += values.docCount();
+      } else {
+        BitSet bits = filterBits(leaf, filterWeight);
+        if (bits == null) {
+          continue;
+        }
+        acceptDocs[leaf.ord] = bits;
+        accepted += bits.cardinality();
+      }
+      searched[leaf.ord] = true;
     }
-    TopDocs topK = TopDocs.merge(k, searcher.getTaskExecutor().invokeAll(tasks).toArray(TopDocs[]::new));
+
+    TaskExecutor executor = searcher.getTaskExecutor();
+    List<Callable<TopDocs>> exactTasks = new ArrayList<>();
+    if (accepted <= ndocs) {
+      // no more documents than PLAID would rescore anyway: score them all exactly
+      for (LeafReaderContext leaf : leaves) {
+        if (searched[leaf.ord]) {
+          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), null, acceptDocs[leaf.ord])));
+        }
+      }
+    } else {
+      // stages 1-2 per segment, then the best ndocs by centroid-only score across segments
+      List<Callable<PlaidLeafSearch.Candidates>> approximateTasks = new ArrayList<>();
+      for (LeafReaderContext leaf : leaves) {
+        approximateTasks.add(
+            () -> searched[leaf.ord] ? search.approximate(values(leaf), acceptDocs[leaf.ord]) : null);
+      }
+      List<PlaidLeafSearch.Candidates> candidates = executor.invokeAll(approximateTasks);
+      int[][] survivors = bestAcrossSegments(candidates);
+      for (LeafReaderContext leaf : leaves) {
+        if (survivors[leaf.ord].length > 0) {
+          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), survivors[leaf.ord], null)));
+        }
+      }
+    }
+    TopDocs topK = TopDocs.merge(k, executor.invokeAll(exactTasks).toArray(TopDocs[]::new));
     if (topK.scoreDocs.length == 0) {
       return new MatchNoDocsQuery("no documents with vectors in " + field);
     }
     return new ScoredDocsQuery(this, reader, topK.scoreDocs);
   }
 
-  private TopDocs searchLeaf(LeafReaderContext leaf, PlaidLeafSearch search, Weight filterWeight)
-      throws IOException {
-    LeafReader reader = leaf.reader();
-    MultiVectorValues values = MultiVectorValues.get(reader, field);
-    TopDocs results;
-    if (values == null) {
-      results = TopDocs.merge(k, new TopDocs[0]);
-    } else if (filterWeight == null) {
-      results =
-          search.search(values, () -> MultiVectorValues.get(reader, field), reader.getLiveDocs(), -1);
-    } else {
-      Scorer scorer = filterWeight.scorer(leaf);
-      if (scorer == null) {
-        return TopDocs.merge(k, new TopDocs[0]);
-      }
-      Bits live = reader.getLiveDocs();
-      DocIdSetIterator accepted =
-          new FilteredDocIdSetIterator(scorer.iterator()) {
-            @Override
-            protected boolean match(int doc) {
-              return live == null || live.get(doc);
-            }
-          };
-      BitSet acceptDocs = BitSet.of(accepted, reader.maxDoc());
-      results =
-          search.search(
-              values,
-              () -> MultiVectorValues.get(reader, field),
-              acceptDocs,
-              acceptDocs.cardinality());
+  private MultiVectorValues values(LeafReaderContext leaf) throws IOException {
+    return MultiVectorValues.get(leaf.reader(), field);
+  }
+
+  /** Live documents matching the filter, or null if none. */
+  private static BitSet filterBits(LeafReaderContext leaf, Weight filterWeight) throws IOException {
+    Scorer scorer = filterWeight.scorer(leaf);
+    if (scorer == null) {
+      return null;
     }
+    Bits live = leaf.reader().getLiveDocs();
+    DocIdSetIterator accepted =
+        new FilteredDocIdSetIterator(scorer.iterator()) {
+          @Override
+          protected boolean match(int doc) {
+            return live == null || live.get(doc);
+          }
+        };
+    return BitSet.of(accepted, leaf.reader().maxDoc());
+  }
+
+  /** Per segment, its documents among the best {@code ndocs} candidates of all segments. */
+  private int[][] bestAcrossSegments(List<PlaidLeafSearch.Candidates> perSegment) {
+    int total = 0;
+    for (PlaidLeafSearch.Candidates c : perSegment) {
+      total += c == null ? 0 : c.docs().length;
+    }
+    float[] scores = new float[total];
+    int x = 0;
+    for (PlaidLeafSearch.Candidates c : perSegment) {
+      if (c != null) {
+        System.arraycopy(c.scores(), 0, scores, x, c.scores().length);
+        x += c.scores().length;
+      }
+    }
+    boolean[] keep = new boolean[total];
+    for (int i : PlaidLeafSearch.topIndexes(scores, total, ndocs)) {
+      keep[i] = true;
+    }
+    int[][] survivors = new int[perSegment.size()][];
+    x = 0;
+    for (int s = 0; s < survivors.length; s++) {
+      PlaidLeafSearch.Candidates c = perSegment.get(s);
+      int n = c == null ? 0 : c.docs().length;
+      int[] docs = new int[n];
+      int kept = 0;
+      for (int i = 0; i < n; i++, x++) {
+        if (keep[x]) {
+          docs[kept++] = c.docs()[i]; // stays increasing
+        }
+      }
+      survivors[s] = Arrays.copyOf(docs, kept);
+    }
+    return survivors;
+  }
+
+  private static TopDocs offset(LeafReaderContext leaf, TopDocs results) {
     for (ScoreDoc hit : results.scoreDocs) {
       hit.doc += leaf.docBase;
     }
