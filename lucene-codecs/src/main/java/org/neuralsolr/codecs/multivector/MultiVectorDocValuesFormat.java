@@ -34,7 +34,15 @@ import org.apache.lucene.util.packed.DirectWriter;
  * a newly trained codebook.
  *
  * <p>The binary value this format returns is the <em>decoded</em> token matrix (float32,
- * little-endian), so generic readers keep working; queries use {@link MultiVectorValues}.
+ * little-endian), so generic readers keep working; queries use {@link MultiVectorValues}. A
+ * consequence: Lucene implements a doc-values <em>update</em> of a binary field by rewriting the
+ * whole field of the segment from those values, so updating one document's vectors re-encodes the
+ * segment's others from their decoded form (once per update). Solr never does this for binary
+ * fields (it re-indexes the document instead).
+ *
+ * <p>Writing keeps, per field, the documents' token starts and one (centroid, document) pair per
+ * distinct centroid of each document in memory until the field is finished (about 8 bytes per
+ * pair), to write the posting lists; flushes additionally sample the raw vectors for training.
  *
  * <h2>File formats</h2>
  *

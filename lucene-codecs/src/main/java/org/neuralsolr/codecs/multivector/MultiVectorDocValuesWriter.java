@@ -1,6 +1,9 @@
 package org.neuralsolr.codecs.multivector;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -265,20 +268,17 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     int sampleSize = (int) Math.min(totalTokens, settings.trainingSample());
     int[] picks = KMeans.sampleIndexes(totalTokens, sampleSize, random);
     float[] sample = new float[sampleSize * dim];
-    float[] row = new float[dim];
     long[] token = {0};
     int[] next = {0};
     raw.forEach(
         value -> {
-          int tokens = value.length / (dim * Float.BYTES);
-          for (int t = 0; t < tokens; t++, token[0]++) {
+          FloatBuffer floats =
+              ByteBuffer.wrap(value.bytes, value.offset, value.length)
+                  .order(ByteOrder.LITTLE_ENDIAN)
+                  .asFloatBuffer();
+          for (int t = 0, tokens = value.length / (dim * Float.BYTES); t < tokens; t++, token[0]++) {
             if (next[0] < sampleSize && picks[next[0]] == token[0]) {
-              java.nio.ByteBuffer.wrap(
-                      value.bytes, value.offset + t * dim * Float.BYTES, dim * Float.BYTES)
-                  .order(java.nio.ByteOrder.LITTLE_ENDIAN)
-                  .asFloatBuffer()
-                  .get(row);
-              System.arraycopy(row, 0, sample, next[0] * dim, dim);
+              floats.get(t * dim, sample, next[0] * dim, dim);
               next[0]++;
             }
           }

@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
 import org.apache.lucene.document.FieldType;
@@ -336,6 +337,12 @@ public class TestMultiVectorFormat extends LuceneTestCase {
         }
       }
     }
+  }
+
+  public void testLoadedBySpi() {
+    DocValuesFormat format = DocValuesFormat.forName(MultiVectorDocValuesFormat.NAME);
+    assertTrue(format instanceof MultiVectorDocValuesFormat);
+    assertTrue(DocValuesFormat.availableDocValuesFormats().contains("NeuralMultiVector"));
   }
 
   public void testDefaultCentroidCount() {
