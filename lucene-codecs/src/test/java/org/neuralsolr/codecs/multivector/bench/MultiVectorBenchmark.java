@@ -133,7 +133,7 @@ public final class MultiVectorBenchmark {
         Path path = work.resolve("nbits" + nbits);
         try (Directory dir = new MMapDirectory(path)) {
           System.out.printf(Locale.ROOT, "%n== nbits=%d%s%n", nbits, nbits == 0 ? " (exact float32 baseline)" : "");
-          index(dir, nbits, centroids);
+          index(dir, nbits, train(nbits, centroids, random));
           reportStorage(dir, nbits);
           try (DirectoryReader reader = DirectoryReader.open(dir)) {
             IndexSearcher searcher = new IndexSearcher(reader); // one thread: times compare
@@ -175,28 +175,46 @@ public final class MultiVectorBenchmark {
 
   // ---------------------------------------------------------------- indexing and storage
 
-  private void index(Directory dir, int nbits, int centroids) throws IOException {
-    FieldType type =
-        MultiVectorField.createFieldType(dim, nbits, VectorSimilarityFunction.DOT_PRODUCT, centroids, 0);
-    long[] trainStart = {0};
-    CodebookSource shared = CodebookSource.reuseFirstTrained();
+  /**
+   * Trains the codebook the way a flush of all the data would (a uniform sample of at most {@link
+   * MultiVectorField#DEFAULT_TRAINING_SAMPLE} vectors, {@code 2^floor(log2(16·√n))} centroids
+   * unless {@code --centroids}), timed, and hands it to every flush through a {@link
+   * CodebookSource}: the index then has one codebook fitted to its full size, as an index with a
+   * shared codebook has.
+   */
+  private ResidualCodebook train(int nbits, int centroids, Random random) {
+    int k = centroids > 0 ? centroids : (int) Long.highestOneBit((long) (16 * Math.sqrt(totalTokens)));
+    int sampleSize = (int) Math.min(totalTokens, MultiVectorField.DEFAULT_TRAINING_SAMPLE);
+    float[][] sample = new float[sampleSize][];
+    for (int i = 0; i < sampleSize; i++) {
+      float[] doc = docs.get(random.nextInt(docs.size()));
+      int t = random.nextInt(doc.length / dim);
+      sample[i] = java.util.Arrays.copyOfRange(doc, t * dim, (t + 1) * dim);
+    }
+    long start = System.nanoTime();
+    ResidualCodebook codebook = ResidualCodebook.train(sample, nbits, k, random.nextLong());
+    System.out.printf(
+        Locale.ROOT,
+        "codebook training: %d centroids from a sample of %d of the %d vectors, %.1f s%n",
+        codebook.numCentroids(),
+        sampleSize,
+        totalTokens,
+        (System.nanoTime() - start) / 1e9);
+    return codebook;
+  }
+
+  private void index(Directory dir, int nbits, ResidualCodebook codebook) throws IOException {
+    FieldType type = MultiVectorField.createFieldType(dim, nbits, VectorSimilarityFunction.DOT_PRODUCT);
     CodebookSource timed =
         new CodebookSource() {
           @Override
           public ResidualCodebook codebook(String field, int dimension, int bits) {
-            ResidualCodebook codebook = shared.codebook(field, dimension, bits);
-            trainStart[0] = System.nanoTime();
             return codebook;
           }
 
           @Override
-          public void trained(String field, ResidualCodebook codebook) {
-            System.out.printf(
-                Locale.ROOT,
-                "codebook trained at first flush: %d centroids, %.1f s (sampling + k-means + quantiles)%n",
-                codebook.numCentroids(),
-                (System.nanoTime() - trainStart[0]) / 1e9);
-            shared.trained(field, codebook);
+          public void trained(String field, ResidualCodebook trained) {
+            throw new AssertionError("the writer should not train");
           }
         };
     DocValuesFormat format = new MultiVectorDocValuesFormat(timed);
