@@ -176,7 +176,7 @@ public final class MultiVectorValues extends BinaryDocValues {
 
   @Override
   public int nextDoc() throws IOException {
-    return advance(doc + 1);
+    return doc == NO_MORE_DOCS ? doc : advance(doc + 1);
   }
 
   @Override
