@@ -267,14 +267,44 @@ public final class ResidualCodebook {
     int co = c * dim;
     int per = 8 / nbits;
     int full = dim / per;
-    int j = 0;
-    for (int b = 0; b < full; b++) {
-      int t = (code[codeOffset + b] & 0xFF) * per;
-      for (int i = 0; i < per; i++, j++) {
-        out[outOffset + j] = centroids[co + j] + byteTable[t + i];
+    // one loop per nbits, unrolled by the constant number of dimensions per byte: a loop over a
+    // variable `per` ran several times slower
+    switch (nbits) {
+      case 1 -> {
+        for (int b = 0, j = 0; b < full; b++, j += 8) {
+          int t = (code[codeOffset + b] & 0xFF) << 3;
+          int o = outOffset + j, x = co + j;
+          out[o] = centroids[x] + byteTable[t];
+          out[o + 1] = centroids[x + 1] + byteTable[t + 1];
+          out[o + 2] = centroids[x + 2] + byteTable[t + 2];
+          out[o + 3] = centroids[x + 3] + byteTable[t + 3];
+          out[o + 4] = centroids[x + 4] + byteTable[t + 4];
+          out[o + 5] = centroids[x + 5] + byteTable[t + 5];
+          out[o + 6] = centroids[x + 6] + byteTable[t + 6];
+          out[o + 7] = centroids[x + 7] + byteTable[t + 7];
+        }
+      }
+      case 2 -> {
+        for (int b = 0, j = 0; b < full; b++, j += 4) {
+          int t = (code[codeOffset + b] & 0xFF) << 2;
+          int o = outOffset + j, x = co + j;
+          out[o] = centroids[x] + byteTable[t];
+          out[o + 1] = centroids[x + 1] + byteTable[t + 1];
+          out[o + 2] = centroids[x + 2] + byteTable[t + 2];
+          out[o + 3] = centroids[x + 3] + byteTable[t + 3];
+        }
+      }
+      default -> {
+        for (int b = 0, j = 0; b < full; b++, j += 2) {
+          int t = (code[codeOffset + b] & 0xFF) << 1;
+          int o = outOffset + j, x = co + j;
+          out[o] = centroids[x] + byteTable[t];
+          out[o + 1] = centroids[x + 1] + byteTable[t + 1];
+        }
       }
     }
-    if (j < dim) {
+    int j = full * per;
+    if (j < dim) { // the last, partly used byte
       int t = (code[codeOffset + full] & 0xFF) * per;
       for (int i = 0; j < dim; i++, j++) {
         out[outOffset + j] = centroids[co + j] + byteTable[t + i];

@@ -67,7 +67,8 @@ import org.neuralsolr.codecs.multivector.ResidualCodebook;
  *
  * <p>Other options: {@code --num-queries} (default 30), {@code --k} (default 10), {@code --nbits}
  * (default {@code 1,2,4}), {@code --centroids} (default 0: 2^floor(log2(16·√n))), {@code --work}
- * (index directory, default a temporary one, deleted afterwards).
+ * (index directory, default a temporary one, deleted afterwards), {@code --sweep 1} (also time
+ * PLAID over a grid of nprobe × ndocs).
  *
  * <p>Run: {@code mvn -q -o -pl lucene-codecs test-compile exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=org.neuralsolr.codecs.multivector.bench.MultiVectorBenchmark
@@ -162,6 +163,9 @@ public final class MultiVectorBenchmark {
                 k,
                 overlap(plaid, exhaustive),
                 overlap(plaid, exhaustiveTop.get(0)));
+            if (options.containsKey("sweep")) {
+              sweep(searcher, k, exhaustive, exhaustiveMs);
+            }
           }
         }
         IOUtils.rm(path);
@@ -169,6 +173,31 @@ public final class MultiVectorBenchmark {
     } finally {
       if (options.containsKey("work") == false) {
         IOUtils.rm(work);
+      }
+    }
+  }
+
+  /** PLAID's time and overlap over a grid of nprobe × ndocs ({@code --sweep 1}). */
+  private void sweep(IndexSearcher searcher, int k, List<Set<Integer>> exhaustive, double exhaustiveMs)
+      throws IOException {
+    for (int nprobe : new int[] {1, 2, 4, 8}) {
+      for (int ndocs : new int[] {32, 64, 128, 256, 512}) {
+        if (ndocs < k) {
+          continue;
+        }
+        QueryFactory plaid =
+            q -> new PlaidQuery("mv", q, k, nprobe, PlaidQuery.DEFAULT_CANDIDATE_CAP, ndocs, Float.NEGATIVE_INFINITY, null);
+        List<Set<Integer>> top = new ArrayList<>();
+        double ms = timeQueries(searcher, plaid, k, top, 1);
+        System.out.printf(
+            Locale.ROOT,
+            "  sweep nprobe=%d ndocs=%d: %.1f ms/query (%.1fx faster than exhaustive), top-%d overlap %.3f%n",
+            nprobe,
+            ndocs,
+            ms,
+            exhaustiveMs / ms,
+            k,
+            overlap(top, exhaustive));
       }
     }
   }
