@@ -2,6 +2,7 @@ package org.neuralsolr.codecs.multivector;
 
 import java.util.Arrays;
 import java.util.Random;
+import org.neuralsolr.codecs.VectorKernels;
 
 /**
  * k-means for the centroids of a {@link ResidualCodebook}: k-means++ seeding, then a few Lloyd
@@ -162,6 +163,10 @@ final class KMeans {
     float[] centroids = new float[k * dim];
     float[] minDist = new float[m];
     Arrays.fill(minDist, Float.POSITIVE_INFINITY);
+    float[] squaredNorms = new float[m];
+    for (int p = 0; p < m; p++) {
+      squaredNorms[p] = VectorKernels.dot(points, p * dim, points, p * dim, dim);
+    }
     int chosen = random.nextInt(m);
     for (int c = 0; c < k; c++) {
       System.arraycopy(points, chosen * dim, centroids, c * dim, dim);
@@ -169,8 +174,15 @@ final class KMeans {
         break;
       }
       double total = 0;
+      float centroidNorm = squaredNorms[chosen];
       for (int p = 0; p < m; p++) {
-        float d = squaredDistance(points, p * dim, centroids, c * dim, dim);
+        // |p − c|² = |p|² + |c|² − 2 p·c, with the unrolled dot product (the naive loop was slow)
+        float d =
+            Math.max(
+                0,
+                squaredNorms[p]
+                    + centroidNorm
+                    - 2 * VectorKernels.dot(points, p * dim, centroids, c * dim, dim));
         if (d < minDist[p]) {
           minDist[p] = d;
         }
@@ -243,14 +255,5 @@ final class KMeans {
         v[offset + j] *= inv;
       }
     }
-  }
-
-  private static float squaredDistance(float[] a, int ao, float[] b, int bo, int dim) {
-    float s = 0;
-    for (int j = 0; j < dim; j++) {
-      float d = a[ao + j] - b[bo + j];
-      s += d * d;
-    }
-    return s;
   }
 }
