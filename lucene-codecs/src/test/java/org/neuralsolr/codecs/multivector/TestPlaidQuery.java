@@ -31,7 +31,7 @@ import org.junit.BeforeClass;
 
 public class TestPlaidQuery extends LuceneTestCase {
 
-  private static final int NUM_DOCS = 1200;
+  private static final int NUM_DOCS = 800;
   private static final int VOCABULARY = 48;
   private static int dim;
   /** Noisy clustered token vectors: centroid-only scores are approximations. */
@@ -70,7 +70,7 @@ public class TestPlaidQuery extends LuceneTestCase {
             0);
     IndexWriterConfig iwc = newIndexWriterConfig();
     iwc.setCodec(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat()));
-    iwc.setMaxBufferedDocs(TestUtil.nextInt(random(), 300, 2000)); // one to four segments
+    iwc.setMaxBufferedDocs(TestUtil.nextInt(random(), 200, 1000)); // one to four segments
     try (RandomIndexWriter w = new RandomIndexWriter(random(), dir, iwc)) {
       w.setDoRandomForceMerge(false);
       for (int i = 0; i < NUM_DOCS; i++) {
@@ -170,8 +170,8 @@ public class TestPlaidQuery extends LuceneTestCase {
     float[][] query = vocabulary.matrix(random(), TestUtil.nextInt(random(), 2, 16));
     for (Query filter :
         new Query[] {
-          new TermQuery(new Term("bucket", "3")), // 120 documents: scored exactly
-          new BooleanQuery.Builder() // 600 documents: PLAID over the accepted ones
+          new TermQuery(new Term("bucket", "3")), // 80 documents: all scored exactly by default
+          new BooleanQuery.Builder() // 400 documents: PLAID over the accepted ones
               .add(new TermQuery(new Term("bucket", "0")), BooleanClause.Occur.SHOULD)
               .add(new TermQuery(new Term("bucket", "2")), BooleanClause.Occur.SHOULD)
               .add(new TermQuery(new Term("bucket", "4")), BooleanClause.Occur.SHOULD)
@@ -193,7 +193,7 @@ public class TestPlaidQuery extends LuceneTestCase {
       TopDocs defaults = searcher.search(new PlaidQuery("mv", query, 10, filter), 10);
       for (ScoreDoc hit : defaults.scoreDocs) {
         int id = Integer.parseInt(searcher.storedFields().document(hit.doc).get("id"));
-        assertTrue(searcher.count(filter) == 120 ? id % 10 == 3 : id % 2 == 0);
+        assertTrue(searcher.count(filter) == NUM_DOCS / 10 ? id % 10 == 3 : id % 2 == 0);
       }
     }
   }
