@@ -81,6 +81,15 @@ final class MultiVectorDocValuesReader extends DocValuesProducer {
       }
     }
 
+    // checksums verified: share the codebooks with other segments that have them
+    for (FieldEntry e : fieldOrder) {
+      List<ResidualCodebook> shared = new ArrayList<>(e.codebooks.size());
+      for (ResidualCodebook codebook : e.codebooks) {
+        shared.add(SharedCodebooks.canonical(codebook));
+      }
+      e.codebooks = List.copyOf(shared);
+    }
+
     IndexInput dataIn = null;
     DocValuesProducer delegateProducer = null;
     boolean success = false;
@@ -281,7 +290,7 @@ final class MultiVectorDocValuesReader extends DocValuesProducer {
           || in.getFilePointer() - e.codebooksOffset != e.codebooksLength) {
         throw new CorruptIndexException("codebooks do not match metadata of " + e.name, in);
       }
-      e.codebooks = List.copyOf(codebooks);
+      e.codebooks = codebooks;
     }
   }
 

@@ -208,6 +208,15 @@ public final class ResidualCodebook {
     return Arrays.equals(id, other.id);
   }
 
+  boolean sameContentAs(ResidualCodebook other) {
+    return sameIdAs(other)
+        && dim == other.dim
+        && nbits == other.nbits
+        && Arrays.equals(centroids, other.centroids)
+        && Arrays.equals(cutoffs, other.cutoffs)
+        && Arrays.equals(weights, other.weights);
+  }
+
   /** Row-major centroids; callers must not modify them. */
   float[] centroidsArray() {
     return centroids;

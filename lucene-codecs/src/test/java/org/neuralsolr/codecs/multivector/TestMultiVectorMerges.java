@@ -200,6 +200,11 @@ public class TestMultiVectorMerges extends LuceneTestCase {
       try (IndexReader reader = DirectoryReader.open(w)) {
         before = MultiVectorTestUtil.decodedById(reader, "mv");
         assertEquals(4, reader.leaves().size());
+        // the segments share one codebook on heap
+        ResidualCodebook first = MultiVectorValues.get(reader.leaves().get(0).reader(), "mv").codebooks().get(0);
+        for (LeafReaderContext leaf : reader.leaves()) {
+          assertSame(first, MultiVectorValues.get(leaf.reader(), "mv").codebooks().get(0));
+        }
       }
       w.forceMerge(1);
       try (IndexReader reader = DirectoryReader.open(w)) {
