@@ -67,8 +67,8 @@ import org.neuralsolr.codecs.multivector.ResidualCodebook;
  *
  * <p>Other options: {@code --num-queries} (default 30), {@code --k} (default 10), {@code --nbits}
  * (default {@code 1,2,4}), {@code --centroids} (default 0: 2^floor(log2(16·√n))), {@code --work}
- * (index directory, default a temporary one, deleted afterwards), {@code --sweep 1} (also time
- * PLAID over a grid of nprobe × ndocs).
+ * (index directory, default a temporary one, deleted afterwards), {@code --sweep NBITS} (on the
+ * index with that nbits, also time PLAID over a grid of nprobe × ndocs).
  *
  * <p>Run: {@code mvn -q -o -pl lucene-codecs test-compile exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=org.neuralsolr.codecs.multivector.bench.MultiVectorBenchmark
@@ -163,7 +163,7 @@ public final class MultiVectorBenchmark {
                 k,
                 overlap(plaid, exhaustive),
                 overlap(plaid, exhaustiveTop.get(0)));
-            if (options.containsKey("sweep")) {
+            if (Integer.toString(nbits).equals(options.get("sweep"))) {
               sweep(searcher, k, exhaustive, exhaustiveMs);
             }
           }
@@ -177,7 +177,7 @@ public final class MultiVectorBenchmark {
     }
   }
 
-  /** PLAID's time and overlap over a grid of nprobe × ndocs ({@code --sweep 1}). */
+  /** PLAID's time and overlap over a grid of nprobe × ndocs ({@code --sweep NBITS}). */
   private void sweep(IndexSearcher searcher, int k, List<Set<Integer>> exhaustive, double exhaustiveMs)
       throws IOException {
     for (int nprobe : new int[] {1, 2, 4, 8}) {
