@@ -128,7 +128,6 @@ public final class MultiVectorBenchmark {
             ? Paths.get(options.get("work"))
             : Files.createTempDirectory("multivector-bench");
     Map<Integer, List<Set<Integer>>> exhaustiveTop = new HashMap<>();
-    Map<Integer, Double> exhaustiveMillis = new HashMap<>();
     try {
       for (int nbits : nbitsList) {
         Path path = work.resolve("nbits" + nbits);
@@ -139,10 +138,15 @@ public final class MultiVectorBenchmark {
           try (DirectoryReader reader = DirectoryReader.open(dir)) {
             IndexSearcher searcher = new IndexSearcher(reader); // one thread: times compare
             searcher.setQueryCache(null);
-            List<Set<Integer>> exhaustive = new ArrayList<>();
-            double exhaustiveMs = timeQueries(searcher, q -> new MaxSimQuery("mv", q), k, exhaustive, 1);
+            QueryFactory exhaustiveQuery = q -> new MaxSimQuery("mv", q);
+            QueryFactory plaidQuery = q -> new PlaidQuery("mv", q, k);
+            // warm up, then time both on each query in turn, so that load changes hit both alike
+            timeQueries(searcher, List.of(exhaustiveQuery, plaidQuery), k, queries.subList(0, Math.min(3, queries.size())));
+            List<List<Set<Integer>>> tops = new ArrayList<>();
+            double[] ms = timeQueries(searcher, List.of(exhaustiveQuery, plaidQuery), k, queries, tops);
+            List<Set<Integer>> exhaustive = tops.get(0), plaid = tops.get(1);
+            double exhaustiveMs = ms[0], plaidMs = ms[1];
             exhaustiveTop.put(nbits, exhaustive);
-            exhaustiveMillis.put(nbits, exhaustiveMs);
             System.out.printf(Locale.ROOT, "exhaustive MaxSim: %.1f ms/query%n", exhaustiveMs);
             if (nbits > 0) {
               System.out.printf(
@@ -152,9 +156,6 @@ public final class MultiVectorBenchmark {
                   nbits,
                   overlap(exhaustive, exhaustiveTop.get(0)));
             }
-            List<Set<Integer>> plaid = new ArrayList<>();
-            timeQueries(searcher, q -> new PlaidQuery("mv", q, k), k, null, 1); // warm-up
-            double plaidMs = timeQueries(searcher, q -> new PlaidQuery("mv", q, k), k, plaid, 2);
             System.out.printf(
                 Locale.ROOT,
                 "PLAID (defaults): %.1f ms/query; exhaustive/PLAID time ratio %.1fx; top-%d overlap with exhaustive on this index %.3f, with exhaustive float32 %.3f%n",
@@ -187,8 +188,9 @@ public final class MultiVectorBenchmark {
         }
         QueryFactory plaid =
             q -> new PlaidQuery("mv", q, k, nprobe, PlaidQuery.DEFAULT_CANDIDATE_CAP, ndocs, Float.NEGATIVE_INFINITY, null);
-        List<Set<Integer>> top = new ArrayList<>();
-        double ms = timeQueries(searcher, plaid, k, top, 1);
+        List<List<Set<Integer>>> tops = new ArrayList<>();
+        double ms = timeQueries(searcher, List.of(plaid), k, queries, tops)[0];
+        List<Set<Integer>> top = tops.get(0);
         System.out.printf(
             Locale.ROOT,
             "  sweep nprobe=%d ndocs=%d: %.1f ms/query (%.1fx faster than exhaustive), top-%d overlap %.3f%n",
@@ -316,27 +318,45 @@ public final class MultiVectorBenchmark {
     Query create(float[][] query);
   }
 
-  /** Mean milliseconds per query over {@code passes} passes; top docs per query into {@code top}. */
-  private double timeQueries(
-      IndexSearcher searcher, QueryFactory factory, int k, List<Set<Integer>> top, int passes)
+  private double[] timeQueries(
+      IndexSearcher searcher, List<QueryFactory> factories, int k, List<float[]> queries)
       throws IOException {
-    long elapsed = 0;
-    for (int pass = 0; pass < passes; pass++) {
-      for (float[] q : queries) {
-        float[][] query = rows(q);
+    return timeQueries(searcher, factories, k, queries, new ArrayList<>());
+  }
+
+  /**
+   * Runs every query with each factory in turn; returns the mean milliseconds per query of each
+   * factory and adds, per factory, the top documents of each query to {@code tops}.
+   */
+  private double[] timeQueries(
+      IndexSearcher searcher,
+      List<QueryFactory> factories,
+      int k,
+      List<float[]> queries,
+      List<List<Set<Integer>>> tops)
+      throws IOException {
+    long[] elapsed = new long[factories.size()];
+    for (int f = 0; f < factories.size(); f++) {
+      tops.add(new ArrayList<>());
+    }
+    for (float[] q : queries) {
+      float[][] query = rows(q);
+      for (int f = 0; f < factories.size(); f++) {
         long start = System.nanoTime();
-        TopDocs hits = searcher.search(factory.create(query), k);
-        elapsed += System.nanoTime() - start;
-        if (top != null && pass == 0) {
-          Set<Integer> docs = new HashSet<>();
-          for (ScoreDoc hit : hits.scoreDocs) {
-            docs.add(hit.doc);
-          }
-          top.add(docs);
+        TopDocs hits = searcher.search(factories.get(f).create(query), k);
+        elapsed[f] += System.nanoTime() - start;
+        Set<Integer> docs = new HashSet<>();
+        for (ScoreDoc hit : hits.scoreDocs) {
+          docs.add(hit.doc);
         }
+        tops.get(f).add(docs);
       }
     }
-    return elapsed / 1e6 / passes / queries.size();
+    double[] ms = new double[factories.size()];
+    for (int f = 0; f < ms.length; f++) {
+      ms[f] = elapsed[f] / 1e6 / queries.size();
+    }
+    return ms;
   }
 
   private static double overlap(List<Set<Integer>> a, List<Set<Integer>> b) {
