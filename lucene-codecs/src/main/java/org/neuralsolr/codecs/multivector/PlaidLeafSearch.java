@@ -74,144 +74,156 @@ final class PlaidLeafSearch {
    */
   Candidates approximate(MultiVectorValues values, Bits acceptDocs) throws IOException {
     List<ResidualCodebook> codebooks = values.codebooks();
-    int numCodebooks = codebooks.size();
+    CodebookScores[] scores = new CodebookScores[codebooks.size()];
+    for (int c = 0; c < scores.length; c++) {
+      scores[c] = scoreCentroids(codebooks.get(c));
+    }
+    int[] candidates = candidates(values, scores, acceptDocs);
+    return centroidInteraction(values, scores, candidates);
+  }
 
-    // 1. query × centroid scores, probes, candidates
-    float[][] centroidMajor = new float[numCodebooks][]; // [codebook][centroid * nq + i]
-    boolean[][] pruned = new boolean[numCodebooks][];
-    IntIntHashMap slots = new IntIntHashMap();
-    int[] candidates = new int[64];
+  /**
+   * The query scored against one codebook's centroids.
+   *
+   * @param table {@code q_i · c} at {@code [c * nq + i]}, centroid-major for stage 2
+   * @param pruned centroids below {@code centroidScoreThreshold} for every query vector
+   * @param probes per query vector, its {@code nprobe} best centroids, best first
+   * @param probeScores their scores
+   */
+  private record CodebookScores(float[] table, boolean[] pruned, int[][] probes, float[][] probeScores) {}
+
+  private CodebookScores scoreCentroids(ResidualCodebook codebook) {
+    int k = codebook.numCentroids();
+    float[][] scores = new float[nq][k];
+    codebook.index().dotProducts(query, 0, nq, scores);
+    float[] table = new float[k * nq];
+    boolean[] pruned = new boolean[k];
+    for (int c = 0; c < k; c++) {
+      float best = Float.NEGATIVE_INFINITY;
+      for (int i = 0; i < nq; i++) {
+        table[c * nq + i] = scores[i][c];
+        best = Math.max(best, scores[i][c]);
+      }
+      pruned[c] = best < centroidScoreThreshold;
+    }
+    int[][] probes = new int[nq][];
+    float[][] probeScores = new float[nq][];
+    for (int i = 0; i < nq; i++) {
+      probes[i] = topIndexes(scores[i], k, nprobe);
+      probeScores[i] = new float[probes[i].length];
+      for (int p = 0; p < probes[i].length; p++) {
+        probeScores[i][p] = scores[i][probes[i][p]];
+      }
+    }
+    return new CodebookScores(table, pruned, probes, probeScores);
+  }
+
+  /**
+   * Stage 1: the accepted documents in the posting lists of the probed centroids, at most {@code
+   * candidateCap} of them (the best by the sum, over the query vectors reaching a document, of
+   * their best probed centroid's score), in increasing order.
+   */
+  private int[] candidates(MultiVectorValues values, CodebookScores[] scores, Bits acceptDocs)
+      throws IOException {
+    IntIntHashMap slots = new IntIntHashMap(); // doc -> index in the arrays below
+    int[] docs = new int[64];
     float[] estimates = new float[64];
     int[] lastQuery = new int[64];
-    int numCandidates = 0;
-    int[][] probes = new int[nq][]; // per query vector: probed (codebook, centroid) keys, best first
-    float[][] probeScores = new float[nq][];
-    int[][][] listCache = new int[numCodebooks][][];
-    for (int i = 0; i < nq; i++) {
-      probes[i] = new int[0];
-      probeScores[i] = new float[0];
-    }
-    for (int c = 0; c < numCodebooks; c++) {
-      ResidualCodebook codebook = codebooks.get(c);
-      int kc = codebook.numCentroids();
-      float[][] scores = new float[nq][kc];
-      codebook.index().dotProducts(query, 0, nq, scores);
-      float[] table = new float[kc * nq];
-      boolean[] prune = new boolean[kc];
-      for (int centroid = 0; centroid < kc; centroid++) {
-        float best = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < nq; i++) {
-          float s = scores[i][centroid];
-          table[centroid * nq + i] = s;
-          best = Math.max(best, s);
-        }
-        prune[centroid] = best < centroidScoreThreshold;
-      }
-      centroidMajor[c] = table;
-      pruned[c] = prune;
-      listCache[c] = new int[kc][];
-      int probesHere = Math.min(nprobe, kc);
+    int count = 0;
+    for (int c = 0; c < scores.length; c++) {
+      // a document is in the posting lists of its own codebook only
+      int[][] lists = new int[scores[c].pruned.length][];
       for (int i = 0; i < nq; i++) {
-        int[] top = topIndexes(scores[i], kc, probesHere);
-        int[] merged = Arrays.copyOf(probes[i], probes[i].length + top.length);
-        float[] mergedScores = Arrays.copyOf(probeScores[i], merged.length);
-        for (int p = 0; p < top.length; p++) {
-          merged[probes[i].length + p] = keyOf(c, top[p]);
-          mergedScores[probes[i].length + p] = scores[i][top[p]];
-        }
-        sortByScoreDescending(merged, mergedScores);
-        probes[i] = merged;
-        probeScores[i] = mergedScores;
-      }
-    }
-    for (int i = 0; i < nq; i++) {
-      for (int p = 0; p < probes[i].length; p++) {
-        int c = probes[i][p] >>> 24, centroid = probes[i][p] & 0xFFFFFF;
-        int[] docs = listCache[c][centroid];
-        if (docs == null) {
-          docs = listCache[c][centroid] = readPostings(values, c, centroid);
-        }
-        float s = probeScores[i][p];
-        for (int doc : docs) {
-          if (acceptDocs != null && acceptDocs.get(doc) == false) {
-            continue;
+        for (int p = 0; p < scores[c].probes[i].length; p++) {
+          int centroid = scores[c].probes[i][p];
+          if (lists[centroid] == null) {
+            lists[centroid] = readPostings(values, c, centroid);
           }
-          int idx = slots.indexOf(doc);
-          int slot;
-          if (slots.indexExists(idx)) {
-            slot = slots.indexGet(idx);
-          } else {
-            slot = numCandidates++;
-            slots.indexInsert(idx, doc, slot);
-            candidates = ArrayUtil.grow(candidates, numCandidates);
-            estimates = ArrayUtil.grow(estimates, numCandidates);
-            lastQuery = ArrayUtil.grow(lastQuery, numCandidates);
-            candidates[slot] = doc;
-            lastQuery[slot] = -1;
-          }
-          if (lastQuery[slot] != i) { // first (best) probe of query vector i reaching doc
-            lastQuery[slot] = i;
-            estimates[slot] += s;
+          for (int doc : lists[centroid]) {
+            if (acceptDocs != null && acceptDocs.get(doc) == false) {
+              continue;
+            }
+            int index = slots.indexOf(doc);
+            int slot;
+            if (slots.indexExists(index)) {
+              slot = slots.indexGet(index);
+            } else {
+              slot = count++;
+              slots.indexInsert(index, doc, slot);
+              docs = ArrayUtil.grow(docs, count);
+              estimates = ArrayUtil.grow(estimates, count);
+              lastQuery = ArrayUtil.grow(lastQuery, count);
+              docs[slot] = doc;
+              lastQuery[slot] = -1;
+            }
+            if (lastQuery[slot] != i) { // probes come best first: the first is the best
+              lastQuery[slot] = i;
+              estimates[slot] += scores[c].probeScores[i][p];
+            }
           }
         }
       }
     }
-    if (numCandidates > candidateCap) {
-      int[] keep = topIndexes(estimates, numCandidates, candidateCap);
-      int[] kept = new int[keep.length];
+    int[] candidates;
+    if (count > candidateCap) {
+      int[] keep = topIndexes(estimates, count, candidateCap);
+      candidates = new int[keep.length];
       for (int x = 0; x < keep.length; x++) {
-        kept[x] = candidates[keep[x]];
+        candidates[x] = docs[keep[x]];
       }
-      candidates = kept;
-      numCandidates = kept.length;
+    } else {
+      candidates = Arrays.copyOf(docs, count);
     }
-    Arrays.sort(candidates, 0, numCandidates);
+    Arrays.sort(candidates);
+    return candidates;
+  }
 
-    // 2. centroid interaction
-    int approxCapacity = Math.min(ndocs, numCandidates);
-    HitQueue approx = new HitQueue(approxCapacity, false);
+  /**
+   * Stage 2: each candidate's MaxSim with its vectors replaced by their centroids, ignoring pruned
+   * centroids; the best {@code ndocs}.
+   */
+  private Candidates centroidInteraction(
+      MultiVectorValues values, CodebookScores[] scores, int[] candidates) throws IOException {
+    int capacity = Math.min(ndocs, candidates.length);
+    HitQueue best = new HitQueue(capacity, false);
     int[] ids = null;
-    float[] best = new float[nq];
-    for (int x = 0; x < numCandidates; x++) {
-      int doc = candidates[x];
+    float[] max = new float[nq];
+    for (int doc : candidates) {
       if (values.advance(doc) != doc) {
         throw new IllegalStateException("posted document " + doc + " has no vectors");
       }
-      int c = values.codebookOrd();
-      float[] table = centroidMajor[c];
-      boolean[] prune = pruned[c];
+      CodebookScores codebook = scores[values.codebookOrd()];
       int tokens = values.tokenCount();
       ids = values.centroidIds(ids);
-      Arrays.fill(best, Float.NEGATIVE_INFINITY);
+      Arrays.fill(max, Float.NEGATIVE_INFINITY);
       boolean any = false;
       for (int t = 0; t < tokens; t++) {
-        if (prune[ids[t]] == false) {
-          VectorKernels.maxInto(table, ids[t] * nq, best, nq);
+        if (codebook.pruned[ids[t]] == false) {
+          VectorKernels.maxInto(codebook.table, ids[t] * nq, max, nq);
           any = true;
         }
       }
-      float score = Float.NEGATIVE_INFINITY;
+      float score = Float.NEGATIVE_INFINITY; // every centroid pruned: ranks last
       if (any) {
         score = 0;
         for (int i = 0; i < nq; i++) {
-          score += best[i];
+          score += max[i];
         }
       }
-      insert(approx, approxCapacity, doc, score);
+      insert(best, capacity, doc, score);
     }
-
-    int[] docs = new int[approx.size()];
-    float[] scores = new float[docs.length];
-    ScoreDoc[] sorted = new ScoreDoc[docs.length];
-    for (int x = sorted.length - 1; x >= 0; x--) {
-      sorted[x] = approx.pop();
+    ScoreDoc[] hits = new ScoreDoc[best.size()];
+    for (int x = hits.length - 1; x >= 0; x--) {
+      hits[x] = best.pop();
     }
-    Arrays.sort(sorted, (a, b) -> Integer.compare(a.doc, b.doc));
-    for (int x = 0; x < sorted.length; x++) {
-      docs[x] = sorted[x].doc;
-      scores[x] = sorted[x].score;
+    Arrays.sort(hits, (a, b) -> Integer.compare(a.doc, b.doc));
+    int[] docs = new int[hits.length];
+    float[] approximate = new float[hits.length];
+    for (int x = 0; x < hits.length; x++) {
+      docs[x] = hits[x].doc;
+      approximate[x] = hits[x].score;
     }
-    return new Candidates(docs, scores);
+    return new Candidates(docs, approximate);
   }
 
   /**
@@ -278,14 +290,6 @@ final class PlaidLeafSearch {
     return docs;
   }
 
-  /** Probe keys pack a codebook ordinal (8 bits) and a centroid (24 bits). */
-  private static int keyOf(int codebook, int centroid) {
-    if (codebook > 0xFF || centroid > 0xFFFFFF) {
-      throw new IllegalStateException("too many codebooks or centroids for PLAID");
-    }
-    return codebook << 24 | centroid;
-  }
-
   /** Indexes of the {@code n} largest of {@code values[0, size)}, largest first. */
   static int[] topIndexes(float[] values, int size, int n) {
     n = Math.min(n, size);
@@ -342,22 +346,6 @@ final class PlaidLeafSearch {
     }
     if (size > 0) {
       heap[i] = v;
-    }
-  }
-
-  private static void sortByScoreDescending(int[] keys, float[] scores) {
-    // tiny arrays (nprobe × codebooks): insertion sort
-    for (int i = 1; i < keys.length; i++) {
-      int key = keys[i];
-      float score = scores[i];
-      int j = i - 1;
-      while (j >= 0 && scores[j] < score) {
-        keys[j + 1] = keys[j];
-        scores[j + 1] = scores[j];
-        j--;
-      }
-      keys[j + 1] = key;
-      scores[j + 1] = score;
     }
   }
 }
