@@ -25,8 +25,13 @@ import org.apache.lucene.util.packed.DirectWriter;
  * <p>Each token vector is stored as the id of a centroid plus a residual code of {@code nbits} per
  * dimension (see {@link ResidualCodebook}). A segment keeps, per field, a small table of codebooks;
  * each document refers to one of them by ordinal. A flush encodes with the codebook the {@link
- * CodebookSource} supplies, or trains one: k-means over a sample of at most {@code trainingSample}
- * token vectors, {@code 2^floor(log2(16·√n))} centroids for n token vectors unless configured. A
+ * CodebookSource} supplies, or trains one: k-means over a uniform sample of at most {@code
+ * trainingSample} token vectors ({@link MultiVectorField#DEFAULT_TRAINING_SAMPLE} by default),
+ * {@code 2^floor(log2(16·√n))} centroids for n token vectors unless configured, capped by n. The
+ * k-means is seeded by k-means++, runs 4 Lloyd iterations, is spherical (centroids re-normalised)
+ * when the vectors have unit length, and is hierarchical above 256 centroids (see {@code KMeans});
+ * vectors are then assigned to their nearest centroid, searched in two levels above 1024 centroids
+ * (see {@code CentroidIndex}). A
  * merge unions the codebook tables of its segments by codebook id, remaps the ordinals and copies
  * the codes verbatim, so no vector is ever quantised twice and decoded vectors stay bit-identical
  * across merges. Only vectors that reach a merge without a compatible codebook (another format
