@@ -229,7 +229,8 @@ public final class ResidualCodebook {
       synchronized (this) {
         i = index;
         if (i == null) {
-          index = i = new CentroidIndex(centroids, k, dim, (long) BitUtil.VH_LE_LONG.get(id, 0));
+          // a fixed seed: the same vectors get the same codes whatever the (random) codebook id
+          index = i = new CentroidIndex(centroids, k, dim, 0x5EEDL);
         }
       }
     }
