@@ -67,7 +67,8 @@ import org.neuralsolr.codecs.multivector.ResidualCodebook;
  *
  * <p>Other options: {@code --num-queries} (default 30), {@code --k} (default 10), {@code --nbits}
  * (default {@code 1,2,4}), {@code --centroids} (default 0: 2^floor(log2(16·√n))), {@code --work}
- * (index directory, default a temporary one, deleted afterwards), {@code --sweep NBITS} (on the
+ * (index directory, default a temporary one, deleted afterwards), {@code --max-docs} (only the
+ * first documents of {@code --vectors}), {@code --sweep NBITS} (on the
  * index with that nbits, also time PLAID over a grid of nprobe × ndocs).
  *
  * <p>Run: {@code mvn -q -o -pl lucene-codecs test-compile exec:java -Dexec.classpathScope=test
@@ -384,6 +385,10 @@ public final class MultiVectorBenchmark {
     if (options.containsKey("vectors")) {
       int[] counts = readInts(Paths.get(options.get("counts")));
       readMatrices(Paths.get(options.get("vectors")), counts, docs);
+      int maxDocs = intOption("max-docs", docs.size());
+      if (maxDocs < docs.size()) { // the first documents only, to fit a smaller heap
+        docs.subList(maxDocs, docs.size()).clear();
+      }
       System.out.println("input: real vectors from " + options.get("vectors"));
       if (options.containsKey("queries")) {
         int[] qcounts = readInts(Paths.get(options.get("query-counts")));
