@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -384,16 +385,13 @@ public final class MultiVectorBenchmark {
     int numQueries = intOption("num-queries", 30);
     if (options.containsKey("vectors")) {
       int[] counts = readInts(Paths.get(options.get("counts")));
-      readMatrices(Paths.get(options.get("vectors")), counts, docs);
-      int maxDocs = intOption("max-docs", docs.size());
-      if (maxDocs < docs.size()) { // the first documents only, to fit a smaller heap
-        docs.subList(maxDocs, docs.size()).clear();
-      }
+      // --max-docs: the first documents only, to fit a smaller heap
+      readMatrices(Paths.get(options.get("vectors")), counts, intOption("max-docs", counts.length), docs);
       System.out.println("input: real vectors from " + options.get("vectors"));
       if (options.containsKey("queries")) {
         int[] qcounts = readInts(Paths.get(options.get("query-counts")));
         List<float[]> all = new ArrayList<>();
-        readMatrices(Paths.get(options.get("queries")), qcounts, all);
+        readMatrices(Paths.get(options.get("queries")), qcounts, qcounts.length, all);
         queries.addAll(all.subList(0, Math.min(numQueries, all.size())));
         System.out.println("queries: real query vectors from " + options.get("queries"));
       } else {
@@ -485,8 +483,12 @@ public final class MultiVectorBenchmark {
 
   // ---------------------------------------------------------------- file formats
 
-  /** Reads one token matrix per count from a float32 file (raw, or .npy of shape (n, dim)). */
-  private void readMatrices(Path path, int[] counts, List<float[]> out) throws IOException {
+  /**
+   * Reads one token matrix per count, for the first {@code limit} counts, from a float32 file (raw,
+   * or .npy of shape (n, dim)).
+   */
+  private void readMatrices(Path path, int[] counts, int limit, List<float[]> out)
+      throws IOException {
     long dataOffset = 0;
     long floats;
     try (FileChannel channel = FileChannel.open(path)) {
@@ -518,7 +520,7 @@ public final class MultiVectorBenchmark {
       channel.position(dataOffset);
       ByteBuffer buffer = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
       buffer.flip();
-      for (int count : counts) {
+      for (int count : Arrays.copyOf(counts, Math.min(limit, counts.length))) {
         float[] matrix = new float[count * dim];
         for (int i = 0; i < matrix.length; ) {
           if (buffer.remaining() < Float.BYTES) {
