@@ -55,8 +55,11 @@ import org.apache.lucene.util.Bits;
  *       {@code Float.NEGATIVE_INFINITY} disables the pruning.
  * </ul>
  *
- * The defaults gave top-10 overlap ≥ 0.95 with {@link MaxSimQuery} in this module's benchmark
- * ({@code PlaidBenchmark}).
+ * Measured with {@code MultiVectorBenchmark} on the token vectors of bge-small-en-v1.5 for SciFact
+ * (5,183 documents, 1.69M vectors of 384 dimensions, 30 real queries), the defaults kept a top-10
+ * overlap with {@link MaxSimQuery} on the same index of 0.957 (float32), 0.993 (1 bit), 0.990 (2
+ * bits) and 0.950 (4 bits), at 10 to 25 times less time; at 2 bits, nprobe 2 with ndocs 128 still
+ * gave 0.950.
  */
 public final class PlaidQuery extends Query {
 
