@@ -100,7 +100,7 @@ public final class PlaidQuery extends Query {
    * @param k number of documents to return, at least 1
    * @param nprobe centroids probed per query vector, at least 1
    * @param candidateCap most candidates taken from the posting lists, at least 1
-   * @param ndocs candidates rescored exactly, at least 1, or 0 for {@code max(256, 8k)}
+   * @param ndocs candidates rescored exactly (at least k are), or 0 for {@code max(256, 8k)}
    * @param centroidScoreThreshold centroids below this score against every query vector are
    *     ignored by centroid-only scoring; {@code Float.NEGATIVE_INFINITY} for none
    * @param filter only documents matching it are returned, or null
@@ -136,7 +136,8 @@ public final class PlaidQuery extends Query {
     this.k = k;
     this.nprobe = nprobe;
     this.candidateCap = candidateCap;
-    this.ndocs = ndocs == 0 ? Math.max(DEFAULT_NDOCS, 8 * k) : Math.max(ndocs, k);
+    this.ndocs =
+        (int) Math.min(Integer.MAX_VALUE, ndocs == 0 ? Math.max(DEFAULT_NDOCS, 8L * k) : Math.max(ndocs, k));
     this.centroidScoreThreshold = centroidScoreThreshold;
     this.filter = filter;
   }
