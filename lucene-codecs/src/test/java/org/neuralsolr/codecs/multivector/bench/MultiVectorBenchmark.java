@@ -72,9 +72,14 @@ import org.neuralsolr.codecs.multivector.ResidualCodebook;
  * first documents of {@code --vectors}), {@code --sweep NBITS} (on the
  * index with that nbits, also time PLAID over a grid of nprobe × ndocs).
  *
- * <p>Run: {@code mvn -q -o -pl lucene-codecs test-compile exec:java -Dexec.classpathScope=test
- * -Dexec.mainClass=org.neuralsolr.codecs.multivector.bench.MultiVectorBenchmark
- * -Dexec.args="..."} (give Maven {@code MAVEN_OPTS=-Xmx8g} for a million vectors).
+ * <p>Run from the repository root (heap: about 3 × the vector data, e.g. {@code -Xmx10g} for
+ * 1.7M vectors of 384 dimensions):
+ *
+ * <pre>
+ * mvn -q -o -pl lucene-codecs test-compile dependency:build-classpath -Dmdep.outputFile=target/bench.cp
+ * java -Xmx4g -cp lucene-codecs/target/classes:lucene-codecs/target/test-classes:$(cat lucene-codecs/target/bench.cp) \
+ *   org.neuralsolr.codecs.multivector.bench.MultiVectorBenchmark [options]
+ * </pre>
  */
 public final class MultiVectorBenchmark {
 
