@@ -46,10 +46,6 @@ public final class CrossEncoder {
     return new ModelPackageException("manifest of '" + served.model.manifest.name + "', section crossEncoder: " + message);
   }
 
-  public String modelName() {
-    return served.model.manifest.name;
-  }
-
   /**
    * The score of every (query, document) pair, in order, in as few forward passes as the scheduler
    * allows. The query gets the manifest's query prefix, documents its document prefix.

@@ -81,10 +81,6 @@ public final class QueryLikelihood {
     return new ModelPackageException("manifest of '" + served.model.manifest.name + "', section causalLm: " + message);
   }
 
-  public String modelName() {
-    return served.model.manifest.name;
-  }
-
   /** The manifest's template. */
   public PromptTemplate template() {
     return template;
@@ -106,6 +102,16 @@ public final class QueryLikelihood {
       throw new IllegalArgumentException(
           "the prompt template '" + t + "' has no text outside {document} before {query}, and the model has no bosToken: an empty document would leave the first query token unpredicted");
     }
+  }
+
+  /**
+   * Checks that {@code query} produces tokens and fits the model with template {@code t}, before
+   * any document is read.
+   *
+   * @throws IllegalArgumentException saying why it does not
+   */
+  public void checkQuery(String query, PromptTemplate t) {
+    new Prompt(query, t);
   }
 
   /**
@@ -150,7 +156,8 @@ public final class QueryLikelihood {
       documentBudget = model.manifest.maxLength - fixed;
       if (documentBudget < 0) {
         throw new IllegalArgumentException(
-            "the query is " + queryIds.length + " tokens; with the prompt template it needs " + fixed
+            "the query is " + (queryIds.length >= model.manifest.maxLength ? "at least " : "") + queryIds.length
+                + " tokens; with the prompt template it needs " + (queryIds.length >= model.manifest.maxLength ? "more than " : "") + fixed
                 + " of model '" + model.manifest.name + "''s maxLength " + model.manifest.maxLength);
       }
     }

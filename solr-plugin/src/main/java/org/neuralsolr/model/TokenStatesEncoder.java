@@ -28,10 +28,6 @@ public final class TokenStatesEncoder {
     this.served = served;
   }
 
-  public String modelName() {
-    return served.model.manifest.name;
-  }
-
   public int dimension() {
     return served.model.manifest.dimension;
   }
