@@ -5,6 +5,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.TreeSet;
 import org.apache.lucene.index.VectorEncoding;
 import org.apache.lucene.search.MatchAllDocsQuery;
 import org.apache.lucene.search.Query;
@@ -104,7 +105,7 @@ class NeuralRerankQParser extends QParser {
     for (Iterator<String> names = localParams.getParameterNamesIterator(); names.hasNext(); ) {
       String name = names.next();
       if (!KNOWN_LOCAL_PARAMS.contains(name)) {
-        throw badRequest("unknown local param '" + name + "'; the params are " + new java.util.TreeSet<>(KNOWN_LOCAL_PARAMS));
+        throw badRequest("unknown local param '" + name + "'; the params are " + new TreeSet<>(KNOWN_LOCAL_PARAMS));
       }
     }
     String modelName = localParams.get(MODEL);
