@@ -10,11 +10,25 @@ public final class ServedModel implements Closeable {
   final BatchScheduler scheduler;
   final ModelStats stats = new ModelStats();
   private final DenseEncoder denseEncoder;
+  private final TokenStatesEncoder tokenStatesEncoder;
+  private final CrossEncoder crossEncoder;
+  private final QueryLikelihood queryLikelihood;
 
+  /** Takes ownership of {@code model}: closes it when closed, or at once if this fails. */
   ServedModel(LoadedModel model, SchedulerConfig config) {
     this.model = model;
     this.scheduler = new BatchScheduler(model.manifest.name, model::forward, config, stats);
-    this.denseEncoder = model.manifest.kind == ModelKind.DENSE ? new DenseEncoder(this) : null;
+    ModelKind kind = model.manifest.kind;
+    try {
+      this.denseEncoder = kind == ModelKind.DENSE ? new DenseEncoder(this) : null;
+      this.tokenStatesEncoder = kind == ModelKind.DENSE ? new TokenStatesEncoder(this) : null;
+      this.crossEncoder = kind == ModelKind.CROSS_ENCODER ? new CrossEncoder(this) : null;
+      this.queryLikelihood = kind == ModelKind.CAUSAL_LM ? new QueryLikelihood(this) : null;
+    } catch (RuntimeException e) {
+      scheduler.close();
+      model.close();
+      throw e;
+    }
   }
 
   public ModelManifest manifest() {
@@ -52,6 +66,24 @@ public final class ServedModel implements Closeable {
   /** The dense encoder of a {@code dense} model, or null for other kinds. */
   public DenseEncoder denseEncoder() {
     return denseEncoder;
+  }
+
+  /**
+   * The token states of a {@code dense} model (its token-level output before pooling), or null for
+   * other kinds.
+   */
+  public TokenStatesEncoder tokenStatesEncoder() {
+    return tokenStatesEncoder;
+  }
+
+  /** The pair scorer of a {@code cross-encoder} model, or null for other kinds. */
+  public CrossEncoder crossEncoder() {
+    return crossEncoder;
+  }
+
+  /** The query-likelihood scorer of a {@code causal-lm} model, or null for other kinds. */
+  public QueryLikelihood queryLikelihood() {
+    return queryLikelihood;
   }
 
   /**

@@ -31,6 +31,9 @@ import org.neuralsolr.example.LocalSolr;
  *   <li>{@code query}: {@code {!dense}} latency over raw query encoding + {@code {!knn}} with the
  *       precomputed vector.
  *   <li>{@code int8}: raw throughput of bge-small int8 over fp32 on the same texts.
+ *   <li>{@code rerank}: {@code {!neural_rerank}} cross-encoder pairs/s through Solr over the raw
+ *       engine on the same pairs, and re-rank latency for 100 documents per mode ({@link
+ *       RerankBench}).
  * </ul>
  */
 public final class NeuralBench {
@@ -42,16 +45,17 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> names = args.length == 0 ? List.of("ingest", "query", "int8") : List.of(args);
+    List<String> names = args.length == 0 ? List.of("ingest", "query", "int8", "rerank") : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
       switch (name) {
         case "ingest":
         case "query":
         case "int8":
+        case "rerank":
           break;
         default:
-          System.err.println("unknown benchmark '" + name + "'; benchmarks are ingest, query, int8");
+          System.err.println("unknown benchmark '" + name + "'; benchmarks are ingest, query, int8, rerank");
           System.exit(2);
       }
     }
@@ -74,6 +78,9 @@ public final class NeuralBench {
             break;
           case "int8":
             results.put(name, int8(docs));
+            break;
+          case "rerank":
+            results.put(name, RerankBench.run(root, data));
             break;
           default:
             throw new AssertionError(name);
@@ -283,18 +290,18 @@ public final class NeuralBench {
     return texts;
   }
 
-  private static void header(String name, String measures, String workload, String warmup, String repetitions) {
+  static void header(String name, String measures, String workload, String warmup, String repetitions) {
     System.out.println();
     System.out.println("== " + name + ": " + measures);
     System.out.println("   workload: " + workload);
     System.out.println("   warm-up: " + warmup + "; repetitions: " + repetitions);
   }
 
-  private static void print(Map<String, Object> results) {
+  static void print(Map<String, Object> results) {
     results.forEach((k, v) -> System.out.println("   " + k + " = " + v));
   }
 
-  private static double median(long[] values) {
+  static double median(long[] values) {
     long[] s = values.clone();
     Arrays.sort(s);
     return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
@@ -304,7 +311,7 @@ public final class NeuralBench {
     return Math.round(v * 1000) / 1000.0;
   }
 
-  private static void deleteRecursively(Path p) throws java.io.IOException {
+  static void deleteRecursively(Path p) throws java.io.IOException {
     if (Files.exists(p)) {
       try (var walk = Files.walk(p)) {
         for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {

@@ -182,7 +182,7 @@ public final class NeuralEval {
       }
     }
     String hash = HexFormat.of().formatHex(digest.digest(), 0, 5);
-    return ("eval_" + datasetName + "_" + pipeline.name + "_" + hash).replaceAll("[^A-Za-z0-9_]", "_");
+    return ("eval_" + datasetName + "_" + pipeline.index + "_" + hash).replaceAll("[^A-Za-z0-9_]", "_");
   }
 
   private static Map<String, Object> ensureIndex(

@@ -16,6 +16,11 @@ import java.util.function.Function;
  */
 final class Pipeline {
   final String name;
+  /**
+   * The index family: pipelines with the same family and index settings share one index (a
+   * re-ranking pipeline reuses the index of the pipeline whose fields it reads). Its name by default.
+   */
+  final String index;
   final String description;
   final Map<String, String> defaults;
   final Set<String> indexKeys;
@@ -31,7 +36,20 @@ final class Pipeline {
       Function<Map<String, String>, Map<String, String>> coreProperties,
       String updateChain,
       BiFunction<Map<String, String>, String, Map<String, String>> queryParams) {
+    this(name, name, description, defaults, indexKeys, coreProperties, updateChain, queryParams);
+  }
+
+  Pipeline(
+      String name,
+      String index,
+      String description,
+      Map<String, String> defaults,
+      Set<String> indexKeys,
+      Function<Map<String, String>, Map<String, String>> coreProperties,
+      String updateChain,
+      BiFunction<Map<String, String>, String, Map<String, String>> queryParams) {
     this.name = name;
+    this.index = index;
     this.description = description;
     this.defaults = Map.copyOf(defaults);
     this.indexKeys = Set.copyOf(indexKeys);

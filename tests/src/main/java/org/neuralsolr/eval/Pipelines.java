@@ -14,9 +14,13 @@ import java.util.regex.Pattern;
  *   <li>{@code dense}, {@code dense-int8}, {@code dense-e5}, {@code dense-minilm}: the built-in
  *       models through the neural update processor (document = title + " " + text) and {@code
  *       {!dense}} (the model's query prefix applied).
+ *   <li>{@code bm25>dense-rerank}, {@code bm25>maxsim-rerank}: the {@code bm25} query's top {@code
+ *       reRankDocs} (100) re-ranked by {@code {!neural_rerank}} with bge-small-en-v1.5: the cosine
+ *       of the query vector and the stored document vector, or MaxSim of token states encoded at
+ *       query time. They use the {@code dense} pipeline's index.
  * </ul>
  */
-final class Pipelines {
+public final class Pipelines {
   static final Map<String, Pipeline> ALL = new LinkedHashMap<>();
 
   static {
@@ -25,6 +29,10 @@ final class Pipelines {
     add(dense("dense-int8", "bge-small", "builtin:bge-small-en-v1.5-int8", "bge-small-en-v1.5 dynamic int8"));
     add(dense("dense-e5", "e5-small", "builtin:e5-small-v2", "e5-small-v2 fp32, mean pooling, query:/passage: prefixes"));
     add(dense("dense-minilm", "minilm", "builtin:all-minilm-l6-v2", "all-MiniLM-L6-v2 fp32, mean pooling, 256 tokens"));
+    add(bm25Rerank("bm25>dense-rerank", "dense", "f=vector",
+        "BM25 top reRankDocs re-ranked by the cosine of bge-small-en-v1.5 query and stored document vectors"));
+    add(bm25Rerank("bm25>maxsim-rerank", "multivector", "",
+        "BM25 top reRankDocs re-ranked by MaxSim of bge-small-en-v1.5 token states, documents encoded at query time"));
   }
 
   private Pipelines() {}
@@ -75,6 +83,32 @@ final class Pipelines {
                 "fl", "id,score"));
   }
 
+  /**
+   * The {@code bm25} query re-ranked by {@code {!neural_rerank}} over the {@code dense} pipeline's
+   * index (the same index: same family and index settings), query text in {@code rq.text}.
+   */
+  private static Pipeline bm25Rerank(String name, String mode, String extra, String description) {
+    return new Pipeline(
+        name,
+        "dense",
+        description,
+        Map.of("topK", "100", "reRankDocs", "100", "model", "bge-small", "package", "builtin:bge-small-en-v1.5"),
+        Set.of("model", "package"),
+        s -> Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package")),
+        "neural",
+        (s, text) ->
+            Map.of(
+                "q", keywordQuery(text),
+                "defType", "edismax",
+                "qf", "contents",
+                "q.op", "OR",
+                "mm", "0",
+                "rq", "{!neural_rerank model=" + s.get("model") + " mode=" + mode + " reRankDocs=" + s.get("reRankDocs") + (extra.isEmpty() ? "" : " " + extra) + "}",
+                "rq.text", text,
+                "rows", s.get("topK"),
+                "fl", "id,score"));
+  }
+
   private static final Pattern SYNTAX = Pattern.compile("([\\\\+\\-!():^\\[\\]\"{}~*?|&/])");
   private static final Pattern OPERATOR_WORD = Pattern.compile("\\b(AND|OR|NOT|TO)\\b");
 
@@ -82,7 +116,7 @@ final class Pipelines {
    * The text as a plain bag of words for edismax: query syntax escaped (whitespace kept, so words
    * stay separate clauses) and upper-case operator words lower-cased (they are stop words anyway).
    */
-  static String keywordQuery(String text) {
+  public static String keywordQuery(String text) {
     String escaped = SYNTAX.matcher(text).replaceAll("\\\\$1");
     return OPERATOR_WORD.matcher(escaped).replaceAll(m -> m.group(1).toLowerCase(java.util.Locale.ROOT));
   }

@@ -66,6 +66,26 @@ public class StandaloneHttpTest extends SolrTestCase {
     assertTrue(e.getMessage(), e.getMessage().contains("param 'topK'"));
   }
 
+  public void testDenseRerankOverHttp() throws Exception {
+    // every abstract in the window: the one whose title is the query text comes first
+    for (int i : new int[] {3, 17, 42}) {
+      SolrInputDocument doc = docs.get(i);
+      SolrQuery q = new SolrQuery("*:*").setFields("id", "score").setRows(3);
+      q.set("rq", "{!neural_rerank model=bge-small f=vector reRankDocs=100}").set("rq.text", (String) doc.getFieldValue("title"));
+      QueryResponse rsp = solr.client().query(CORE, q);
+      assertEquals(doc.getFieldValue("id"), rsp.getResults().get(0).get("id"));
+      assertTrue(rsp.getResults().getMaxScore() < 1.0001f); // a cosine
+    }
+  }
+
+  public void testBadRerankParamsAre400WithAMessage() {
+    SolrQuery q = new SolrQuery("cells");
+    q.set("df", "contents").set("rq", "{!neural_rerank model=bge-small reRankDocs=5000}").set("rq.text", "stem cells");
+    BaseHttpSolrClient.RemoteSolrException e = expectThrows(BaseHttpSolrClient.RemoteSolrException.class, () -> solr.client().query(CORE, q));
+    assertEquals(400, e.code());
+    assertTrue(e.getMessage(), e.getMessage().contains("param 'reRankDocs' must be between 1 and 1000 (maxReRankDocs), got 5000"));
+  }
+
   public void testBadDocumentIs400AndTheIndexIsIntact() throws Exception {
     long before = solr.client().query(CORE, new SolrQuery("*:*").setRows(0)).getResults().getNumFound();
     SolrInputDocument good = new SolrInputDocument("id", "good-one", "title", "fine", "text", "fine text");
