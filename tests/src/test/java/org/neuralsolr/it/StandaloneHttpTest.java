@@ -2,8 +2,14 @@ package org.neuralsolr.it;
 
 import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
 import org.apache.solr.SolrIgnoredThreadsFilter;
 import org.apache.solr.SolrTestCase;
@@ -97,6 +103,58 @@ public class StandaloneHttpTest extends SolrTestCase {
     assertTrue(e.getMessage(), e.getMessage().contains("document 'bad-one', field 'vector'"));
     solr.client().commit(CORE);
     assertEquals(before, solr.client().query(CORE, new SolrQuery("*:*").setRows(0)).getResults().getNumFound());
+  }
+
+  public void testOverloadedModelIs503AndLosesNothing() throws Exception {
+    // A core whose model queue holds one text and never waits for room: concurrent updates
+    // overflow it. Each request either fully succeeds or gets 503 and leaves nothing behind.
+    String core = "tight";
+    solr.createCore(
+        core,
+        Map.of(
+            "neural.dense.package", "builtin:bge-small-en-v1.5-int8",
+            "neural.scheduler.maxBatchSize", "1",
+            "neural.scheduler.maxQueuedTexts", "1",
+            "neural.scheduler.queueTimeoutMillis", "0"));
+    List<String> accepted = Collections.synchronizedList(new ArrayList<>());
+    List<String> refused = Collections.synchronizedList(new ArrayList<>());
+    ExecutorService pool = Executors.newFixedThreadPool(6);
+    try {
+      List<Future<?>> sent = new ArrayList<>();
+      for (int t = 0; t < 6; t++) {
+        int thread = t;
+        sent.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < 8; i++) {
+                    SolrInputDocument doc = docs.get((thread * 8 + i) % docs.size()).deepCopy();
+                    String id = "load-" + thread + "-" + i;
+                    doc.setField("id", id);
+                    try {
+                      solr.client().add(core, doc);
+                      accepted.add(id);
+                    } catch (BaseHttpSolrClient.RemoteSolrException e) {
+                      assertEquals(e.getMessage(), 503, e.code());
+                      assertTrue(e.getMessage(), e.getMessage().contains("overloaded"));
+                      refused.add(id);
+                    }
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> f : sent) {
+        f.get(300, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertFalse("no request was refused: the queue bound did not act", refused.isEmpty());
+    assertFalse("every request was refused", accepted.isEmpty());
+    solr.client().commit(core);
+    assertEquals(accepted.size(), solr.client().query(core, new SolrQuery("*:*").setRows(0)).getResults().getNumFound());
+    for (String id : refused) {
+      assertEquals(id, 0, solr.client().query(core, new SolrQuery("id:" + id).setRows(0)).getResults().getNumFound());
+    }
   }
 
   public void testInfoBeansShowModelCounters() throws Exception {
