@@ -33,6 +33,10 @@ public final class DenseEncoder {
     this.normalize = served.model.manifest.normalize;
   }
 
+  ServedModel served() {
+    return served;
+  }
+
   public int dimension() {
     return served.model.manifest.dimension;
   }
@@ -63,7 +67,7 @@ public final class DenseEncoder {
     return cached.clone();
   }
 
-  private float[] pool(BatchOutput out, int row, TokenizedText text) {
+  float[] pool(BatchOutput out, int row, TokenizedText text) {
     float[] v = pooling.pool(out.data, out.offset(row), text.length(), out.width);
     if (normalize) {
       Pooling.normalize(v);

@@ -48,6 +48,8 @@ public final class LoadedModel implements Closeable {
   private long loadMillis;
   private final Model model;
   private final HuggingFaceTokenizer tokenizer;
+  /** Token string to id, read from tokenizer.json (DJL offers no such lookup). */
+  private final Map<String, Long> vocabulary;
 
   private LoadedModel(
       ModelPackage modelPackage,
@@ -55,11 +57,13 @@ public final class LoadedModel implements Closeable {
       HuggingFaceTokenizer tokenizer,
       String engineName,
       String engineVersion,
-      DeviceChoice device) {
+      DeviceChoice device,
+      Map<String, Long> vocabulary) {
     this.modelPackage = modelPackage;
     this.manifest = modelPackage.manifest;
     this.model = model;
     this.tokenizer = tokenizer;
+    this.vocabulary = vocabulary;
     this.engineName = engineName;
     this.engineVersion = engineVersion;
     this.device = device;
@@ -76,6 +80,7 @@ public final class LoadedModel implements Closeable {
     ModelManifest m = pkg.manifest;
     byte[] modelBytes = pkg.readModel();
     byte[] tokenizerBytes = pkg.readTokenizer();
+    Map<String, Long> vocabulary = Vocabulary.read(tokenizerBytes, pkg.location);
     DeviceRequest requested = deviceOverride != null ? deviceOverride : m.device;
     LoadedModel loaded;
     try {
@@ -103,7 +108,7 @@ public final class LoadedModel implements Closeable {
                             "maxLength", Integer.toString(m.maxLength),
                             "modelMaxLength", Integer.toString(m.maxLength)));
                 return new LoadedModel(
-                    pkg, model, tokenizer, engine.getEngineName(), engine.getVersion(), choice);
+                    pkg, model, tokenizer, engine.getEngineName(), engine.getVersion(), choice, vocabulary);
               });
     } catch (ModelPackageException e) {
       throw e;
@@ -174,7 +179,12 @@ public final class LoadedModel implements Closeable {
     if (ids.length == 0) {
       throw new IllegalArgumentException("the text produced no tokens");
     }
-    return new TokenizedText(ids, encoding.getTypeIds());
+    long[] specialMask = encoding.getSpecialTokenMask();
+    boolean[] special = new boolean[ids.length];
+    for (int i = 0; i < ids.length && i < specialMask.length; i++) {
+      special[i] = specialMask[i] != 0;
+    }
+    return new TokenizedText(ids, encoding.getTypeIds(), null, special);
   }
 
   /**
@@ -210,6 +220,32 @@ public final class LoadedModel implements Closeable {
     }
   }
 
+  /**
+   * The id of {@code token} (a vocabulary entry or added token such as {@code [MASK]}), or -1 when
+   * the tokenizer does not know it.
+   */
+  long tokenId(String token) {
+    Long id = vocabulary.get(token);
+    return id == null ? -1 : id;
+  }
+
+  /**
+   * The special tokens the tokenizer puts around a single text ({@code [CLS]} and {@code [SEP]} for
+   * BERT): the ids of the empty text's encoding, split at {@code [before, after]}.
+   */
+  long[][] specialTokensAround() {
+    long[] ids = tokenizer.encode("").getIds();
+    long[] withOne = tokenizer.encode("a").getIds();
+    long[] bare = tokenizer.encode("a", false, false).getIds();
+    // the position where the text's own tokens start in the encoding of "a"
+    int before = 0;
+    while (before < withOne.length && (bare.length == 0 || withOne[before] != bare[0])) {
+      before++;
+    }
+    before = Math.min(before, ids.length);
+    return new long[][] {java.util.Arrays.copyOfRange(ids, 0, before), java.util.Arrays.copyOfRange(ids, before, ids.length)};
+  }
+
   /** Cuts {@code text} to at most {@code max} chars without splitting a surrogate pair. */
   static String capChars(String text, int max) {
     if (text.length() <= max) {
@@ -239,7 +275,7 @@ public final class LoadedModel implements Closeable {
                 values[base + c] = t.ids[c];
                 break;
               case "attention_mask":
-                values[base + c] = 1;
+                values[base + c] = t.attentionMask == null ? 1 : t.attentionMask[c];
                 break;
               case "token_type_ids":
                 values[base + c] = t.typeIds[c];

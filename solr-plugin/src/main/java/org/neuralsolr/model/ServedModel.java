@@ -13,6 +13,7 @@ public final class ServedModel implements Closeable {
   private final TokenStatesEncoder tokenStatesEncoder;
   private final CrossEncoder crossEncoder;
   private final QueryLikelihood queryLikelihood;
+  private final MultiVectorEncoder multiVectorEncoder;
 
   /** Takes ownership of {@code model}: closes it when closed, or at once if this fails. */
   ServedModel(LoadedModel model, SchedulerConfig config) {
@@ -24,6 +25,8 @@ public final class ServedModel implements Closeable {
       this.tokenStatesEncoder = kind == ModelKind.DENSE ? new TokenStatesEncoder(this) : null;
       this.crossEncoder = kind == ModelKind.CROSS_ENCODER ? new CrossEncoder(this) : null;
       this.queryLikelihood = kind == ModelKind.CAUSAL_LM ? new QueryLikelihood(this) : null;
+      this.multiVectorEncoder =
+          kind == ModelKind.MULTIVECTOR || kind == ModelKind.DENSE ? new MultiVectorEncoder(this) : null;
     } catch (RuntimeException e) {
       scheduler.close();
       model.close();
@@ -76,6 +79,14 @@ public final class ServedModel implements Closeable {
     return tokenStatesEncoder;
   }
 
+  /**
+   * Token vectors for late interaction (MaxSim): ColBERT conventions for a {@code multivector}
+   * model, the token states of a {@code dense} model; null for other kinds.
+   */
+  public MultiVectorEncoder multiVectorEncoder() {
+    return multiVectorEncoder;
+  }
+
   /** The pair scorer of a {@code cross-encoder} model, or null for other kinds. */
   public CrossEncoder crossEncoder() {
     return crossEncoder;
@@ -92,7 +103,11 @@ public final class ServedModel implements Closeable {
    * @throws TextRejectedException naming the first text the tokenizer refused
    */
   List<TokenizedText> tokenize(List<String> texts, TextRole role) {
-    String prefix = role.prefix(model.manifest);
+    return tokenize(texts, role.prefix(model.manifest));
+  }
+
+  /** Tokenises {@code texts}, each prefixed with {@code prefix}, in the calling thread. */
+  List<TokenizedText> tokenize(List<String> texts, String prefix) {
     List<TokenizedText> out = new ArrayList<>(texts.size());
     for (int i = 0; i < texts.size(); i++) {
       try {

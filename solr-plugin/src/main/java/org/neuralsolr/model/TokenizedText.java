@@ -4,10 +4,20 @@ package org.neuralsolr.model;
 final class TokenizedText {
   final long[] ids;
   final long[] typeIds;
+  /** Attention mask, or null when every token is attended to (the usual case). */
+  final long[] attentionMask;
+  /** Which tokens the tokenizer's post-processor added ([CLS], [SEP]...), or null if unknown. */
+  final boolean[] special;
 
   TokenizedText(long[] ids, long[] typeIds) {
+    this(ids, typeIds, null, null);
+  }
+
+  TokenizedText(long[] ids, long[] typeIds, long[] attentionMask, boolean[] special) {
     this.ids = ids;
     this.typeIds = typeIds;
+    this.attentionMask = attentionMask;
+    this.special = special;
   }
 
   int length() {

@@ -28,6 +28,7 @@ import org.apache.solr.search.SyntaxError;
 import org.neuralsolr.model.DenseEncoder;
 import org.neuralsolr.model.ModelKind;
 import org.neuralsolr.model.ModelOverloadedException;
+import org.neuralsolr.model.MultiVectorEncoder;
 import org.neuralsolr.model.NeuralModelRegistry;
 import org.neuralsolr.model.PromptTemplate;
 import org.neuralsolr.model.QueryLikelihood;
@@ -35,6 +36,7 @@ import org.neuralsolr.model.ServedModel;
 import org.neuralsolr.model.TextRejectedException;
 import org.neuralsolr.model.TextRole;
 import org.neuralsolr.model.TokenStatesEncoder;
+import org.neuralsolr.schema.MultiVectorField;
 
 /**
  * Parses one {@code {!neural_rerank}}. Every bad param is an HTTP 400 naming it, raised here, before
@@ -48,7 +50,7 @@ import org.neuralsolr.model.TokenStatesEncoder;
  *   <tr><td>{@code reRankWeight}</td><td>w (1)</td></tr>
  *   <tr><td>{@code reRankOperator}</td><td>{@code replace}: w·m, {@code add}: f + w·m, {@code multiply}: f·w·m ({@code replace})</td></tr>
  *   <tr><td>{@code textFields}</td><td>stored fields giving the document text (the plugin's {@code textFields})</td></tr>
- *   <tr><td>{@code f}</td><td>dense: a DenseVectorField holding the document vectors; multivector: reserved for stored token vectors</td></tr>
+ *   <tr><td>{@code f}</td><td>dense: a DenseVectorField holding the document vectors; multivector: a MultiVectorField whose stored token vectors are read instead of encoding the documents</td></tr>
  *   <tr><td>{@code passage}, {@code passageWords}, {@code passageStride}, {@code maxPassages}</td><td>cross-encoder: {@code first} (FirstP) or {@code max} (MaxP) over word windows</td></tr>
  *   <tr><td>{@code promptTemplate}, {@code aggregation}</td><td>causal-lm: override the manifest's template and {@code sum}/{@code mean}</td></tr>
  * </table>
@@ -351,22 +353,54 @@ class NeuralRerankQParser extends QParser {
   }
 
   private WindowScorer multivector(ServedModel served, String text, DocumentTexts texts, ModelKind kind, NamedList<Object> settings) {
+    String fieldName = localParams.get(FIELD);
+    MultiVectorEncoder encoder = served.multiVectorEncoder();
+    if (fieldName != null) {
+      // stored token vectors: the query is encoded as the field's documents were, by the same encoder
+      SchemaField field = req.getSchema().getFieldOrNull(fieldName);
+      if (field == null) {
+        throw badRequest("undefined field '" + fieldName + "' (param 'f')");
+      }
+      if (!(field.getType() instanceof MultiVectorField)) {
+        throw badRequest("field '" + fieldName + "' is a " + field.getType().getTypeName()
+            + "; mode=multivector reads stored token vectors from a MultiVectorField (param 'f')");
+      }
+      int dim = ((MultiVectorField) field.getType()).getDimension();
+      if (dim != encoder.dimension()) {
+        throw badRequest("field '" + fieldName + "' holds " + dim + "-dimensional token vectors; model '" + modelName()
+            + "' produces " + encoder.dimension() + " (param 'f')");
+      }
+      settings.add(FIELD, fieldName);
+      return new MaxSimWindowScorer(multiVectorQuery(encoder, text), new StoredTokenVectors(fieldName, dim));
+    }
     if (kind == ModelKind.MULTIVECTOR) {
-      throw badRequest(
-          "mode=multivector with a multivector (ColBERT) model needs its query and document encoder, which is not available yet;"
-              + " a dense model's token states work today (e.g. model=" + firstDenseModel() + ")");
+      MaxSimWindowScorer.QueryTokenVectors query = multiVectorQuery(encoder, text);
+      DocumentTokenVectors documents =
+          new DocumentTokenVectors() {
+            @Override
+            public TokenVectors[] read(org.apache.lucene.search.IndexSearcher searcher, int[] docs) throws java.io.IOException {
+              List<String> documentTexts = texts.read(searcher, docs);
+              List<float[][]> encoded = encodeQuery(() -> encoder.encodeDocuments(documentTexts), modelName());
+              TokenVectors[] out = new TokenVectors[encoded.size()];
+              for (int i = 0; i < out.length; i++) {
+                out[i] = flatten(encoded.get(i));
+              }
+              return out;
+            }
+
+            @Override
+            public String describe() {
+              return encoder.describe() + " encoded from " + texts.fields();
+            }
+          };
+      return new MaxSimWindowScorer(query, documents);
     }
-    if (localParams.get(FIELD) != null) {
-      throw badRequest(
-          "param 'f': MaxSim against stored token vectors needs the ColBERT multi-vector field, which is not available yet;"
-              + " leave out 'f' to encode the documents' token vectors from " + texts.fields());
-    }
-    TokenStatesEncoder encoder = served.tokenStatesEncoder();
+    TokenStatesEncoder tokenStates = served.tokenStatesEncoder();
     MaxSimWindowScorer.QueryTokenVectors query =
         new MaxSimWindowScorer.QueryTokenVectors() {
           @Override
           public TokenVectors encode() {
-            TokenStatesEncoder.TokenStates q = encodeQuery(() -> encoder.encode(List.of(text), TextRole.QUERY)[0], modelName());
+            TokenStatesEncoder.TokenStates q = encodeQuery(() -> tokenStates.encode(List.of(text), TextRole.QUERY)[0], modelName());
             return new TokenVectors(q.vectors, q.count, q.dimension);
           }
 
@@ -375,7 +409,37 @@ class NeuralRerankQParser extends QParser {
             return "the query's token states under '" + modelName() + "' (query prefix applied)";
           }
         };
-    return new MaxSimWindowScorer(query, new EncodedTokenVectors(encoder, modelName(), texts));
+    return new MaxSimWindowScorer(query, new EncodedTokenVectors(tokenStates, modelName(), texts));
+  }
+
+  /** The multi-vector encoder's query vectors, encoded once per distributed request as {@code {!colbert}} does. */
+  private MaxSimWindowScorer.QueryTokenVectors multiVectorQuery(MultiVectorEncoder encoder, String text) {
+    return new MaxSimWindowScorer.QueryTokenVectors() {
+      @Override
+      public TokenVectors encode() {
+        String handoff = QueryVectorHandoff.paramName("multivector:" + modelName(), text);
+        float[][] rows = QueryVectorHandoff.receivedMatrix(req, handoff, encoder.dimension());
+        if (rows == null) {
+          rows = encodeQuery(() -> encoder.encodeQuery(text), modelName());
+          QueryVectorHandoff.rememberMatrix(req, handoff, rows);
+        }
+        return flatten(rows);
+      }
+
+      @Override
+      public String describe() {
+        return "the query's " + encoder.describe();
+      }
+    };
+  }
+
+  private static TokenVectors flatten(float[][] rows) {
+    int dim = rows[0].length;
+    float[] flat = new float[rows.length * dim];
+    for (int i = 0; i < rows.length; i++) {
+      System.arraycopy(rows[i], 0, flat, i * dim, dim);
+    }
+    return new TokenVectors(flat, rows.length, dim);
   }
 
   /** The model's name in the registry (what the request says), not its manifest's. */

@@ -2,6 +2,7 @@ package org.neuralsolr.search;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -72,6 +73,50 @@ public final class QueryVectorHandoff {
   static void remember(SolrQueryRequest req, String name, float[] vector) {
     ByteBuffer buf = ByteBuffer.allocate(vector.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     buf.asFloatBuffer().put(vector);
+    vectors(req).put(name, Base64.getEncoder().encodeToString(buf.array()));
+  }
+
+  /**
+   * The token vectors a coordinator handed over under {@code name} (rows of {@code dimension}), or
+   * null when there are none.
+   */
+  static float[][] receivedMatrix(SolrQueryRequest req, String name, int dimension) {
+    String encoded = req.getParams().get(name);
+    if (encoded == null) {
+      return null;
+    }
+    byte[] bytes;
+    try {
+      bytes = Base64.getDecoder().decode(encoded);
+    } catch (IllegalArgumentException e) {
+      throw new SolrException(ErrorCode.BAD_REQUEST, "param '" + name + "' is not base64");
+    }
+    int rowBytes = dimension * Float.BYTES;
+    if (bytes.length == 0 || bytes.length % rowBytes != 0) {
+      throw new SolrException(
+          ErrorCode.BAD_REQUEST, "param '" + name + "' holds " + bytes.length / Float.BYTES + " floats, not a whole number of " + dimension + "-dimensional vectors");
+    }
+    FloatBuffer floats = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    float[][] m = new float[bytes.length / rowBytes][dimension];
+    for (float[] row : m) {
+      floats.get(row);
+      for (float x : row) {
+        if (!Float.isFinite(x)) {
+          throw new SolrException(ErrorCode.BAD_REQUEST, "param '" + name + "' holds a non-finite value");
+        }
+      }
+    }
+    return m;
+  }
+
+  /** Keeps the token vectors {@code rows} to hand to the shards of this request. */
+  static void rememberMatrix(SolrQueryRequest req, String name, float[][] rows) {
+    int dim = rows[0].length;
+    ByteBuffer buf = ByteBuffer.allocate(rows.length * dim * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    for (float[] row : rows) {
+      buf.asFloatBuffer().put(row);
+      buf.position(buf.position() + dim * Float.BYTES);
+    }
     vectors(req).put(name, Base64.getEncoder().encodeToString(buf.array()));
   }
 

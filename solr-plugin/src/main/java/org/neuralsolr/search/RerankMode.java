@@ -14,9 +14,8 @@ enum RerankMode {
   /** Cosine of the query vector and the document vector of a dense bi-encoder. */
   DENSE("dense", EnumSet.of(ModelKind.DENSE)),
   /**
-   * MaxSim of query and document token vectors. Today from a dense model's token states; a
-   * ColBERT ({@code multivector}) model needs its own encoder, which this mode will accept once it
-   * exists.
+   * MaxSim of query and document token vectors: a ColBERT ({@code multivector}) model's, or a
+   * dense model's token states; read from a MultiVectorField ({@code f}) or encoded from text.
    */
   MULTIVECTOR("multivector", EnumSet.of(ModelKind.DENSE, ModelKind.MULTIVECTOR));
 

@@ -22,7 +22,7 @@ final class DenseFieldFiller implements NeuralFieldFiller {
   }
 
   @Override
-  public void checkSupplied(Object value) {
+  public Object checkSupplied(Object value) {
     float[] vector;
     try {
       vector = type.getVectorBuilder(value, DenseVectorParser.BuilderPhase.INDEX).getFloatVector();
@@ -42,11 +42,19 @@ final class DenseFieldFiller implements NeuralFieldFiller {
       throw new IllegalArgumentException(
           "the supplied vector has norm " + (float) Math.sqrt(norm) + "; a dot_product field needs unit-length vectors");
     }
+    return value;
   }
 
   @Override
   public List<Object> encode(List<String> texts) {
-    float[][] vectors = encoder.encode(texts, TextRole.DOCUMENT);
+    return values(encoder.encode(texts, TextRole.DOCUMENT));
+  }
+
+  DenseEncoder encoder() {
+    return encoder;
+  }
+
+  static List<Object> values(float[][] vectors) {
     List<Object> values = new ArrayList<>(vectors.length);
     for (float[] v : vectors) {
       List<Float> list = new ArrayList<>(v.length);

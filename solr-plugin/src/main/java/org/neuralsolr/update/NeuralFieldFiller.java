@@ -11,9 +11,11 @@ interface NeuralFieldFiller {
   /**
    * Checks a value the client supplied for the field.
    *
+   * @return the value to index: {@code value} itself, or an equivalent form Solr can take as one
+   *     value (a token matrix arrives as a list of lists, which Solr would take for many values)
    * @throws IllegalArgumentException saying what is wrong with it
    */
-  void checkSupplied(Object value);
+  Object checkSupplied(Object value);
 
   /**
    * Encodes document texts into field values, one per text, in order.

@@ -1,5 +1,8 @@
 package org.neuralsolr.update;
 
+import org.neuralsolr.model.MultiVectorEncoder;
+import org.neuralsolr.schema.MultiVectorField;
+
 import org.apache.solr.schema.DenseVectorField;
 import org.apache.solr.schema.SchemaField;
 import org.neuralsolr.model.NeuralModelRegistry;
@@ -23,7 +26,22 @@ final class NeuralFieldFillers {
       }
       return new DenseFieldFiller(type, encoder);
     }
+    if (field.getType() instanceof MultiVectorField) {
+      MultiVectorField type = (MultiVectorField) field.getType();
+      MultiVectorEncoder encoder = registry.model(model).multiVectorEncoder();
+      if (encoder == null) {
+        throw new IllegalArgumentException(
+            "field '" + field.getName() + "' needs a multivector (ColBERT) or dense model; model '" + model + "' is a "
+                + registry.model(model).manifest().kind + " model");
+      }
+      if (type.getDimension() != encoder.dimension()) {
+        throw new IllegalArgumentException(
+            "field '" + field.getName() + "' has " + type.getDimension() + " dimensions but model '" + model
+                + "' produces " + encoder.dimension());
+      }
+      return new MultiVectorFieldFiller(field.getName(), type, encoder);
+    }
     throw new IllegalArgumentException(
-        "field '" + field.getName() + "' is a " + field.getType().getTypeName() + "; neural fields are DenseVectorField");
+        "field '" + field.getName() + "' is a " + field.getType().getTypeName() + "; neural fields are DenseVectorField or MultiVectorField");
   }
 }

@@ -1,5 +1,12 @@
 package org.neuralsolr.update;
 
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.Set;
+import java.util.function.Supplier;
+
 import com.codahale.metrics.Timer;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -58,10 +65,7 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
       return;
     }
     try {
-      List<AddUpdateCommand> pending = held.subList(encoded, held.size());
-      for (NeuralFieldMapping mapping : factory.mappings()) {
-        encode(mapping, pending);
-      }
+      encodeAll(held.subList(encoded, held.size()));
       encoded = held.size();
     } catch (RuntimeException e) {
       failed = true;
@@ -84,10 +88,54 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     }
   }
 
-  private void encode(NeuralFieldMapping mapping, List<AddUpdateCommand> commands) {
-    NeuralFieldFiller filler = factory.filler(req.getSchema(), mapping);
-    List<String> texts = new ArrayList<>();
-    List<AddUpdateCommand> targets = new ArrayList<>();
+  /**
+   * Encodes every mapping over {@code commands}. A dense field and a multi-vector field filled from
+   * the same source fields by the same dense model share one model call: one forward pass gives
+   * the pooled vector and the token states.
+   */
+  private void encodeAll(List<AddUpdateCommand> commands) {
+    List<NeuralFieldMapping> mappings = factory.mappings();
+    Map<NeuralFieldMapping, NeuralFieldFiller> fillers = new LinkedHashMap<>();
+    Map<NeuralFieldMapping, Pending> pending = new LinkedHashMap<>();
+    for (NeuralFieldMapping mapping : mappings) {
+      NeuralFieldFiller filler = factory.filler(req.getSchema(), mapping);
+      fillers.put(mapping, filler);
+      pending.put(mapping, collect(mapping, filler, commands));
+    }
+    Set<NeuralFieldMapping> done = new HashSet<>();
+    for (NeuralFieldMapping tokens : mappings) {
+      if (!(fillers.get(tokens) instanceof MultiVectorFieldFiller)) {
+        continue;
+      }
+      MultiVectorFieldFiller multi = (MultiVectorFieldFiller) fillers.get(tokens);
+      for (NeuralFieldMapping dense : mappings) {
+        if (!done.contains(dense)
+            && dense.model.equals(tokens.model)
+            && dense.sources.equals(tokens.sources)
+            && multi.sharesPassWith(fillers.get(dense))) {
+          encodeShared(dense, (DenseFieldFiller) fillers.get(dense), pending.get(dense), tokens, multi, pending.get(tokens));
+          done.add(dense);
+          break;
+        }
+      }
+    }
+    for (NeuralFieldMapping mapping : mappings) {
+      Pending p = pending.get(mapping);
+      if (!p.texts.isEmpty()) {
+        List<Object> values = call(mapping, p, () -> fillers.get(mapping).encode(p.texts));
+        set(mapping, p, values);
+      }
+    }
+  }
+
+  /** The documents of one mapping that need encoding, and their texts. */
+  private static final class Pending {
+    final List<String> texts = new ArrayList<>();
+    final List<AddUpdateCommand> targets = new ArrayList<>();
+  }
+
+  private Pending collect(NeuralFieldMapping mapping, NeuralFieldFiller filler, List<AddUpdateCommand> commands) {
+    Pending p = new Pending();
     for (AddUpdateCommand cmd : commands) {
       SolrInputDocument doc = cmd.getSolrInputDocument();
       if (isAtomicUpdate(doc)) {
@@ -96,10 +144,14 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
       }
       SolrInputField supplied = doc.getField(mapping.field);
       if (supplied != null) {
+        Object value;
         try {
-          filler.checkSupplied(supplied.getValue());
+          value = filler.checkSupplied(supplied.getValue());
         } catch (IllegalArgumentException e) {
           throw badDocument(cmd, mapping, e.getMessage());
+        }
+        if (value != supplied.getValue()) {
+          doc.setField(mapping.field, value);
         }
         factory.clientVectors.inc();
         continue;
@@ -111,24 +163,71 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
         }
         continue;
       }
-      texts.add(text);
-      targets.add(cmd);
+      p.texts.add(text);
+      p.targets.add(cmd);
     }
-    if (texts.isEmpty()) {
-      return;
+    return p;
+  }
+
+  /**
+   * The documents both mappings need are encoded in one call and removed from both pending lists;
+   * documents that supplied one of the two fields stay pending for the other alone.
+   */
+  private void encodeShared(
+      NeuralFieldMapping dense, DenseFieldFiller denseFiller, Pending densePending,
+      NeuralFieldMapping tokens, MultiVectorFieldFiller tokensFiller, Pending tokensPending) {
+    Set<AddUpdateCommand> needTokens = Collections.newSetFromMap(new IdentityHashMap<>());
+    needTokens.addAll(tokensPending.targets);
+    Pending both = new Pending();
+    Pending denseOnly = new Pending();
+    for (int i = 0; i < densePending.targets.size(); i++) {
+      AddUpdateCommand cmd = densePending.targets.get(i);
+      Pending into = needTokens.remove(cmd) ? both : denseOnly;
+      into.targets.add(cmd);
+      into.texts.add(densePending.texts.get(i));
     }
-    List<Object> values;
+    Pending tokensOnly = new Pending();
+    for (int i = 0; i < tokensPending.targets.size(); i++) {
+      if (needTokens.contains(tokensPending.targets.get(i))) {
+        tokensOnly.targets.add(tokensPending.targets.get(i));
+        tokensOnly.texts.add(tokensPending.texts.get(i));
+      }
+    }
+    if (!both.texts.isEmpty()) {
+      List<List<Object>> values = call(dense, both, () -> tokensFiller.encodeWith(denseFiller, both.texts));
+      factory.sharedModelCalls.inc();
+      factory.encodedFields.inc(both.texts.size()); // the second field of each document
+      set(dense, both, values.get(0));
+      set(tokens, both, values.get(1));
+    }
+    replace(densePending, denseOnly);
+    replace(tokensPending, tokensOnly);
+  }
+
+  private static void replace(Pending target, Pending with) {
+    target.texts.clear();
+    target.texts.addAll(with.texts);
+    target.targets.clear();
+    target.targets.addAll(with.targets);
+  }
+
+  private <T> T call(NeuralFieldMapping mapping, Pending p, Supplier<T> encode) {
+    T values;
     try (Timer.Context ignored = factory.encodeTime.time()) {
-      values = filler.encode(texts);
+      values = encode.get();
     } catch (TextRejectedException e) {
-      throw badDocument(targets.get(e.index), mapping, "model '" + mapping.model + "' rejected its text: " + e.getMessage());
+      throw badDocument(p.targets.get(e.index), mapping, "model '" + mapping.model + "' rejected its text: " + e.getMessage());
     } catch (ModelOverloadedException e) {
       throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
     }
     factory.modelCalls.inc();
-    factory.encodedFields.inc(texts.size());
+    factory.encodedFields.inc(p.texts.size());
+    return values;
+  }
+
+  private static void set(NeuralFieldMapping mapping, Pending p, List<Object> values) {
     for (int i = 0; i < values.size(); i++) {
-      targets.get(i).getSolrInputDocument().setField(mapping.field, values.get(i));
+      p.targets.get(i).getSolrInputDocument().setField(mapping.field, values.get(i));
     }
   }
 

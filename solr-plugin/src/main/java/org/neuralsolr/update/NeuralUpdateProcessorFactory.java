@@ -67,6 +67,7 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
   Counter encodedFields;
   Counter clientVectors;
   Counter modelCalls;
+  Counter sharedModelCalls;
   Counter rejectedRequests;
   Timer encodeTime;
 
@@ -147,6 +148,7 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
     encodedFields = metricsContext.counter("encodedFields", category, scope);
     clientVectors = metricsContext.counter("clientVectors", category, scope);
     modelCalls = metricsContext.counter("modelCalls", category, scope);
+    sharedModelCalls = metricsContext.counter("sharedModelCalls", category, scope);
     rejectedRequests = metricsContext.counter("rejectedRequests", category, scope);
     encodeTime = metricsContext.timer("encodeTime", category, scope);
   }

@@ -379,7 +379,7 @@ public class NeuralRerankTest extends SolrTestCaseJ4 {
     assertBad("undefined field 'nofield' (param 'textFields')", "{!neural_rerank model=ce textFields=nofield}");
     assertBad("field 'contents' is not stored", "{!neural_rerank model=ce textFields=contents}");
     assertBad("not a DenseVectorField (param 'f')", "{!neural_rerank model=bge-small f=title}");
-    assertBad("param 'f': MaxSim against stored token vectors needs the ColBERT multi-vector field", "{!neural_rerank model=bge-small mode=multivector f=vector}");
+    assertBad("mode=multivector reads stored token vectors from a MultiVectorField (param 'f')", "{!neural_rerank model=bge-small mode=multivector f=vector}");
     assertBad("param 'passage' must be first (FirstP) or max (MaxP)", "{!neural_rerank model=ce passage=best}");
     assertBad("param 'passageStride' must be between 1 and 20 (passageWords), got 30", "{!neural_rerank model=ce passage=max passageWords=20 passageStride=30}");
     assertBad("a prompt template must end with {query}", "{!neural_rerank model=lm promptTemplate='{document} {query} end'}");

@@ -1,5 +1,12 @@
 package org.neuralsolr.eval;
 
+import java.util.HashSet;
+import java.util.Set;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.store.FSDirectory;
+import org.neuralsolr.codecs.multivector.MultiVectorValues;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -107,7 +114,8 @@ public final class NeuralEval {
       client = new Http2SolrClient.Builder(o.solrUrl).build();
     }
     try {
-      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, root, o.solrUrl != null);
+      Set<String> subset = subset(dataset, qrels, settings.get("docs"));
+      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, root, o.solrUrl != null, subset);
       Map<String, Object> indexStats = indexStats(client, core, pipeline);
       Run.Builder run = Run.builder();
       Map<String, Object> timing = runQueries(client, core, pipeline, settings, queries, run, topK);
@@ -136,6 +144,13 @@ public final class NeuralEval {
         report.put("reference", r);
       }
       report.put("index", indexStats);
+      Object colbert = ((Map<?, ?>) indexStats.get("neuralFields")).get("colbert");
+      if (colbert != null) {
+        report.put("bytes_per_token_vector", ((Map<?, ?>) colbert).get("bytes_per_token_vector"));
+      }
+      if (subset != null) {
+        report.put("subset", "the " + subset.size() + " documents judged for " + o.split + " or among the first " + settings.get("docs") + " of the corpus");
+      }
       report.put("ingest", ingest);
       report.put("queries", timing);
       report.put("machine", Machine.describe());
@@ -185,12 +200,36 @@ public final class NeuralEval {
     return ("eval_" + datasetName + "_" + pipeline.index + "_" + hash).replaceAll("[^A-Za-z0-9_]", "_");
   }
 
+  /**
+   * With {@code --param docs=N} (pipelines that have the setting): the documents judged for the
+   * split plus the first N documents of the corpus, so every judged query keeps its relevant
+   * documents among N distractors; null (the whole corpus) for {@code all} or no such setting.
+   */
+  private static Set<String> subset(BeirDataset dataset, Qrels qrels, String docs) throws IOException {
+    if (docs == null || "all".equals(docs)) {
+      return null;
+    }
+    int n = Integer.parseInt(docs);
+    Set<String> ids = new HashSet<>();
+    for (String q : qrels.queryIds()) {
+      ids.addAll(qrels.judgments(q).keySet());
+    }
+    try (BeirCorpusReader reader = dataset.openCorpus()) {
+      CorpusDocument d;
+      for (int i = 0; i < n && (d = reader.next()) != null; i++) {
+        ids.add(d.id());
+      }
+    }
+    return ids;
+  }
+
   private static Map<String, Object> ensureIndex(
-      SolrClient client, String core, BeirDataset dataset, Pipeline pipeline, Map<String, String> settings, Path root, boolean external)
+      SolrClient client, String core, BeirDataset dataset, Pipeline pipeline, Map<String, String> settings, Path root, boolean external,
+      Set<String> subset)
       throws Exception {
     Path marker = root.resolve(".eval/indexes/" + core + ".json");
     boolean exists = coreExists(client, core);
-    long corpusSize = countCorpus(dataset);
+    long corpusSize = countCorpus(dataset, subset);
     if (exists) {
       long docs = numDocs(client, core);
       if (docs == corpusSize && (external || Files.exists(marker))) {
@@ -208,7 +247,7 @@ public final class NeuralEval {
       unload.process(client);
     }
     createCore(client, core, pipeline.coreProperties.apply(settings));
-    Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, corpusSize);
+    Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, corpusSize, subset);
     Files.createDirectories(marker.getParent());
     Files.writeString(marker, Utils.toJSONString(ingest) + "\n");
     ingest.put("reused", false);
@@ -236,18 +275,21 @@ public final class NeuralEval {
     return new QueryRequest(p).process(client, core).getResults().getNumFound();
   }
 
-  private static long countCorpus(BeirDataset dataset) throws IOException {
+  private static long countCorpus(BeirDataset dataset, Set<String> subset) throws IOException {
     long n = 0;
     try (BeirCorpusReader reader = dataset.openCorpus()) {
-      while (reader.next() != null) {
-        n++;
+      CorpusDocument d;
+      while ((d = reader.next()) != null) {
+        if (subset == null || subset.contains(d.id())) {
+          n++;
+        }
       }
     }
     return n;
   }
 
   /** Sends the corpus in batches of {@value #INGEST_BATCH} from {@value #INGEST_THREADS} threads. */
-  private static Map<String, Object> ingest(SolrClient client, String core, BeirDataset dataset, String chain, long total)
+  private static Map<String, Object> ingest(SolrClient client, String core, BeirDataset dataset, String chain, long total, Set<String> subset)
       throws Exception {
     BlockingQueue<List<SolrInputDocument>> batches = new ArrayBlockingQueue<>(INGEST_THREADS * 2);
     List<SolrInputDocument> end = List.of();
@@ -273,6 +315,9 @@ public final class NeuralEval {
       List<SolrInputDocument> batch = new ArrayList<>(INGEST_BATCH);
       CorpusDocument d;
       while ((d = reader.next()) != null) {
+        if (subset != null && !subset.contains(d.id())) {
+          continue;
+        }
         SolrInputDocument doc = new SolrInputDocument();
         doc.addField("id", d.id());
         doc.addField("title", d.title());
@@ -409,7 +454,7 @@ public final class NeuralEval {
       stats.put("bytesByFileExtension", byExtension);
     }
     Map<String, Object> fields = new LinkedHashMap<>();
-    if ("neural".equals(pipeline.updateChain)) {
+    if ("neural".equals(pipeline.updateChain) || "neural-colbert".equals(pipeline.updateChain)) {
       Map<String, Object> vector = new LinkedHashMap<>();
       vector.put("type", "dense (Lucene99 HNSW, float32)");
       vector.put("documents", docs);
@@ -425,8 +470,46 @@ public final class NeuralEval {
       }
       fields.put("vector", vector);
     }
+    if ("neural-colbert".equals(pipeline.updateChain) && Files.isDirectory(dir)) {
+      fields.put("colbert", colbertStats(dir, byExtension));
+    }
     stats.put("neuralFields", fields);
     return stats;
+  }
+
+  /**
+   * The ColBERT field's token vectors, read from the index directory with Lucene (read-only, after
+   * the commit), and what the NeuralMultiVector files (.mvd data and postings, .mvc codebooks, .mvm
+   * metadata) cost per token vector.
+   */
+  private static Map<String, Object> colbertStats(Path dir, Map<String, Long> byExtension) throws IOException {
+    Map<String, Object> colbert = new LinkedHashMap<>();
+    long tokens = 0;
+    long docs = 0;
+    int nbits = -1;
+    try (FSDirectory directory = FSDirectory.open(dir);
+        DirectoryReader reader = DirectoryReader.open(directory)) {
+      for (LeafReaderContext leaf : reader.leaves()) {
+        MultiVectorValues values = MultiVectorValues.get(leaf.reader(), "colbert");
+        if (values != null) {
+          tokens += values.totalTokenCount();
+          docs += values.docCount();
+          nbits = values.nbits();
+        }
+      }
+      colbert.put("segments", reader.leaves().size());
+    }
+    long bytes = 0;
+    for (String ext : new String[] {"mvd", "mvc", "mvm"}) {
+      bytes += byExtension.getOrDefault(ext, 0L);
+    }
+    colbert.put("type", "multivector (NeuralMultiVector, nbits " + nbits + ")");
+    colbert.put("nbits", nbits);
+    colbert.put("documents", docs);
+    colbert.put("tokenVectors", tokens);
+    colbert.put("bytes", bytes);
+    colbert.put("bytes_per_token_vector", tokens == 0 ? 0 : round2((double) bytes / tokens));
+    return colbert;
   }
 
   private static Map<String, Object> metricsMap(MetricsReport m) {

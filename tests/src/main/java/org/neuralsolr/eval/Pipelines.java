@@ -18,6 +18,10 @@ import java.util.regex.Pattern;
  *       reRankDocs} (100) re-ranked by {@code {!neural_rerank}} with bge-small-en-v1.5: the cosine
  *       of the query vector and the stored document vector, or MaxSim of token states encoded at
  *       query time. They use the {@code dense} pipeline's index.
+ *   <li>{@code colbert}, {@code colbert-rerank}: ColBERT late interaction over the bge-small-en-v1.5
+ *       token states stored in the {@code colbert} field ({@code --param nbits=0|1|2|4}, {@code
+ *       --param plaid=false}, {@code --param docs=N} for a subset): {@code {!colbert}} as first
+ *       stage, and the {@code bm25} top 100 re-ranked by Solr's {@code {!rerank}} with exact MaxSim.
  * </ul>
  */
 public final class Pipelines {
@@ -33,6 +37,73 @@ public final class Pipelines {
         "BM25 top reRankDocs re-ranked by the cosine of bge-small-en-v1.5 query and stored document vectors"));
     add(bm25Rerank("bm25>maxsim-rerank", "multivector", "",
         "BM25 top reRankDocs re-ranked by MaxSim of bge-small-en-v1.5 token states, documents encoded at query time"));
+    add(colbert());
+    add(colbertRerank());
+  }
+
+  /** Settings of the ColBERT pipelines; nbits and docs decide the index, the rest the query. */
+  private static Map<String, String> colbertDefaults() {
+    Map<String, String> d = new java.util.HashMap<>();
+    d.put("topK", "100");
+    d.put("model", "bge-small");
+    d.put("package", "builtin:bge-small-en-v1.5");
+    d.put("nbits", "2");
+    d.put("docs", "all");
+    d.put("plaid", "true");
+    d.put("nprobe", String.valueOf(org.neuralsolr.codecs.multivector.PlaidQuery.DEFAULT_NPROBE));
+    d.put("ndocs", "0");
+    return d;
+  }
+
+  private static Map<String, String> colbertCore(Map<String, String> s) {
+    return Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package"), "neural.colbert.nbits", s.get("nbits"));
+  }
+
+  private static String colbertQuery(Map<String, String> s, String extra, String text) {
+    return "{!colbert f=colbert model=" + s.get("model") + " plaid=" + s.get("plaid") + " nprobe=" + s.get("nprobe") + " ndocs="
+        + s.get("ndocs") + extra + "}" + text;
+  }
+
+  /**
+   * {@code colbert}: {@code {!colbert}} first stage over the token states of bge-small-en-v1.5
+   * stored in the {@code colbert} field (PLAID; {@code plaid=false} for exhaustive MaxSim).
+   */
+  private static Pipeline colbert() {
+    return new Pipeline(
+        "colbert",
+        "colbert",
+        "ColBERT late interaction over bge-small-en-v1.5 token states (documents without [CLS]/[SEP]/punctuation), PLAID first stage",
+        colbertDefaults(),
+        Set.of("model", "package", "nbits", "docs"),
+        Pipelines::colbertCore,
+        "neural-colbert",
+        (s, text) -> Map.of("q", colbertQuery(s, " topK=" + s.get("topK"), text), "rows", s.get("topK"), "fl", "id,score"));
+  }
+
+  /** {@code colbert-rerank}: the {@code bm25} query's top 100 re-ranked by exact MaxSim of the stored vectors. */
+  private static Pipeline colbertRerank() {
+    Map<String, String> d = colbertDefaults();
+    d.put("reRankDocs", "100");
+    d.put("plaid", "false");
+    return new Pipeline(
+        "colbert-rerank",
+        "colbert",
+        "BM25 top reRankDocs re-ranked by Solr's {!rerank} with exact MaxSim of the stored bge-small-en-v1.5 token vectors",
+        d,
+        Set.of("model", "package", "nbits", "docs"),
+        Pipelines::colbertCore,
+        "neural-colbert",
+        (s, text) ->
+            Map.of(
+                "q", keywordQuery(text),
+                "defType", "edismax",
+                "qf", "contents",
+                "q.op", "OR",
+                "mm", "0",
+                "rq", "{!rerank reRankQuery=$cq reRankDocs=" + s.get("reRankDocs") + " reRankWeight=1 reRankOperator=replace}",
+                "cq", colbertQuery(s, "", text),
+                "rows", s.get("topK"),
+                "fl", "id,score"));
   }
 
   private Pipelines() {}
