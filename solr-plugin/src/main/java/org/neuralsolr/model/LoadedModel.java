@@ -48,11 +48,13 @@ public final class LoadedModel implements Closeable {
   private long loadMillis;
   private final Model model;
   private final HuggingFaceTokenizer tokenizer;
+  private final TokenVocabulary vocabulary;
 
   private LoadedModel(
       ModelPackage modelPackage,
       Model model,
       HuggingFaceTokenizer tokenizer,
+      TokenVocabulary vocabulary,
       String engineName,
       String engineVersion,
       DeviceChoice device) {
@@ -60,6 +62,7 @@ public final class LoadedModel implements Closeable {
     this.manifest = modelPackage.manifest;
     this.model = model;
     this.tokenizer = tokenizer;
+    this.vocabulary = vocabulary;
     this.engineName = engineName;
     this.engineVersion = engineVersion;
     this.device = device;
@@ -76,6 +79,12 @@ public final class LoadedModel implements Closeable {
     ModelManifest m = pkg.manifest;
     byte[] modelBytes = pkg.readModel();
     byte[] tokenizerBytes = pkg.readTokenizer();
+    TokenVocabulary vocabulary;
+    try {
+      vocabulary = TokenVocabulary.fromTokenizerJson(tokenizerBytes);
+    } catch (IllegalArgumentException e) {
+      throw new ModelPackageException("model '" + m.name + "': " + e.getMessage(), e);
+    }
     DeviceRequest requested = deviceOverride != null ? deviceOverride : m.device;
     LoadedModel loaded;
     try {
@@ -103,7 +112,7 @@ public final class LoadedModel implements Closeable {
                             "maxLength", Integer.toString(m.maxLength),
                             "modelMaxLength", Integer.toString(m.maxLength)));
                 return new LoadedModel(
-                    pkg, model, tokenizer, engine.getEngineName(), engine.getVersion(), choice);
+                    pkg, model, tokenizer, vocabulary, engine.getEngineName(), engine.getVersion(), choice);
               });
     } catch (ModelPackageException e) {
       throw e;
@@ -174,7 +183,7 @@ public final class LoadedModel implements Closeable {
     if (ids.length == 0) {
       throw new IllegalArgumentException("the text produced no tokens");
     }
-    return new TokenizedText(ids, encoding.getTypeIds());
+    return new TokenizedText(ids, encoding.getTypeIds(), encoding.getSpecialTokenMask());
   }
 
   /** Cuts {@code text} to at most {@code max} chars without splitting a surrogate pair. */
@@ -234,7 +243,7 @@ public final class LoadedModel implements Closeable {
         return new BatchOutput(data, (int) shape[0], (int) shape[1], (int) shape[2]);
       }
       if (shape.length == 2) {
-        return new BatchOutput(data, (int) shape[0], 1, (int) shape[1]);
+        return new BatchOutput(data, (int) shape[0], 1, (int) shape[1], false);
       }
       throw new IllegalStateException(
           "model '" + manifest.name + "': output has unsupported shape " + output.getShape());
@@ -253,6 +262,11 @@ public final class LoadedModel implements Closeable {
     }
     throw new IllegalStateException(
         "model '" + manifest.name + "' has no output named '" + manifest.output + "'");
+  }
+
+  /** The tokenizer's tokens by id. */
+  TokenVocabulary vocabulary() {
+    return vocabulary;
   }
 
   long loadMillis() {

@@ -94,13 +94,20 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
       String name = modelList.getName(i);
       Object value = modelList.getVal(i);
       try {
-        if (value instanceof String) {
+        if (value instanceof String && ((String) value).isBlank()) {
+          log.info("neural model registry: model '{}' has an empty package and is not loaded", name);
+        } else if (value instanceof String) {
           configs.add(new ModelConfig(name, (String) value, null, defaults));
         } else if (value instanceof NamedList) {
           NamedList<?> m = (NamedList<?>) value;
           Object pkg = m.get("package");
           if (pkg == null) {
             throw configError("model '" + name + "' needs <str name=\"package\">");
+          }
+          if (pkg.toString().isBlank()) {
+            // lets a configset declare an optional model whose package a property may name
+            log.info("neural model registry: model '{}' has an empty package and is not loaded", name);
+            continue;
           }
           Object device = m.get("device");
           configs.add(
@@ -197,6 +204,17 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
           "model '" + name + "' is a " + m.manifest().kind + " model, not a dense model");
     }
     return m.denseEncoder();
+  }
+
+  /** The sparse encoder of the model called {@code name}, which must be a sparse model. */
+  public SparseEncoder sparseEncoder(String name) {
+    ServedModel m = model(name);
+    if (m.sparseEncoder() == null) {
+      throw new SolrException(
+          ErrorCode.BAD_REQUEST,
+          "model '" + name + "' is a " + m.manifest().kind + " model, not a sparse model");
+    }
+    return m.sparseEncoder();
   }
 
   public Map<String, ServedModel> models() {

@@ -10,11 +10,23 @@ public final class ServedModel implements Closeable {
   final BatchScheduler scheduler;
   final ModelStats stats = new ModelStats();
   private final DenseEncoder denseEncoder;
+  private final SparseEncoder sparseEncoder;
 
+  /**
+   * Takes ownership of {@code model}: it is closed if the kind's encoder refuses it.
+   *
+   * @throws ModelPackageException if the model's output does not fit its kind
+   */
   ServedModel(LoadedModel model, SchedulerConfig config) {
     this.model = model;
     this.scheduler = new BatchScheduler(model.manifest.name, model::forward, config, stats);
-    this.denseEncoder = model.manifest.kind == ModelKind.DENSE ? new DenseEncoder(this) : null;
+    try {
+      this.denseEncoder = model.manifest.kind == ModelKind.DENSE ? new DenseEncoder(this) : null;
+      this.sparseEncoder = model.manifest.kind == ModelKind.SPARSE ? new SparseEncoder(this) : null;
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
   }
 
   public ModelManifest manifest() {
@@ -52,6 +64,11 @@ public final class ServedModel implements Closeable {
   /** The dense encoder of a {@code dense} model, or null for other kinds. */
   public DenseEncoder denseEncoder() {
     return denseEncoder;
+  }
+
+  /** The sparse encoder of a {@code sparse} model, or null for other kinds. */
+  public SparseEncoder sparseEncoder() {
+    return sparseEncoder;
   }
 
   /**

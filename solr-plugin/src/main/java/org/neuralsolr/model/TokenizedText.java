@@ -4,10 +4,17 @@ package org.neuralsolr.model;
 final class TokenizedText {
   final long[] ids;
   final long[] typeIds;
+  /** 1 where the tokenizer's post-processor added a special token ([CLS], [SEP]), else 0. */
+  final long[] specialTokensMask;
 
   TokenizedText(long[] ids, long[] typeIds) {
+    this(ids, typeIds, new long[ids.length]);
+  }
+
+  TokenizedText(long[] ids, long[] typeIds, long[] specialTokensMask) {
     this.ids = ids;
     this.typeIds = typeIds;
+    this.specialTokensMask = specialTokensMask;
   }
 
   int length() {
