@@ -3,6 +3,7 @@ package org.neuralsolr.update;
 import org.apache.solr.schema.DenseVectorField;
 import org.apache.solr.schema.SchemaField;
 import org.neuralsolr.model.NeuralModelRegistry;
+import org.neuralsolr.schema.SparseVectorFieldType;
 
 /** Picks the {@link NeuralFieldFiller} for a schema field from its field type. */
 final class NeuralFieldFillers {
@@ -23,7 +24,11 @@ final class NeuralFieldFillers {
       }
       return new DenseFieldFiller(type, encoder);
     }
+    if (field.getType() instanceof SparseVectorFieldType) {
+      return new SparseFieldFiller(field.getName(), (SparseVectorFieldType) field.getType(), registry.sparseEncoder(model));
+    }
     throw new IllegalArgumentException(
-        "field '" + field.getName() + "' is a " + field.getType().getTypeName() + "; neural fields are DenseVectorField");
+        "field '" + field.getName() + "' is a " + field.getType().getTypeName()
+            + "; neural fields are DenseVectorField or SparseVectorFieldType");
   }
 }

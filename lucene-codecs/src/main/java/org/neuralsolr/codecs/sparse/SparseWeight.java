@@ -100,7 +100,8 @@ final class SparseWeight extends Weight {
         int code = postings.freq();
         float docWeight = SparseWeights.decode(code);
         double product = (double) queryWeights[i] * docWeight;
-        String term = queryTerms[i].utf8ToString();
+        String term =
+            queryTerms[i].utf8ToString() + "'" + (query.isExpansion(queryTerms[i]) ? " (expansion term, not in the query text)" : "");
         Explanation qw =
             Explanation.match(
                 queryWeights[i], boost == 1f ? "q_w, query weight" : "q_w, query weight * boost");
@@ -108,13 +109,13 @@ final class SparseWeight extends Weight {
         if (code < cutoff) {
           details.add(
               Explanation.noMatch(
-                  "term '" + term + "': posting pruned, d_w below postingWeightFraction of the term's maximum",
+                  "term '" + term + ": posting pruned, d_w below postingWeightFraction of the term's maximum",
                   qw,
                   dw));
           continue;
         }
         sum += product;
-        details.add(Explanation.match((float) product, "term '" + term + "': q_w * d_w, product of:", qw, dw));
+        details.add(Explanation.match((float) product, "term '" + term + ": q_w * d_w, product of:", qw, dw));
       }
     }
     BytesRef[] pruned = query.prunedTerms();

@@ -319,6 +319,29 @@ public class TestSparseQuery extends LuceneTestCase {
     }
   }
 
+  public void testExplainLabelsExpansionTerms() throws IOException {
+    try (Directory d = newDirectory()) {
+      IndexWriterConfig iwc = newIndexWriterConfig();
+      iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
+        Document doc = new Document();
+        doc.add(new SparseVectorField(FIELD, Map.of("solar", 2f, "sun", 1.5f, "energy", 1f)));
+        w.addDocument(doc);
+        try (IndexReader r = w.getReader()) {
+          IndexSearcher s = newSearcher(r);
+          SparseQuery plain = new SparseQuery(FIELD, Map.of("solar", 1f, "sun", 0.5f));
+          SparseQuery labelled = plain.withTextTerms(List.of("solar", "panels"));
+          assertEquals(s.explain(plain, 0).getValue(), s.explain(labelled, 0).getValue());
+          String e = s.explain(labelled, 0).toString();
+          assertTrue(e, e.contains("term 'solar': q_w * d_w"));
+          assertTrue(e, e.contains("term 'sun' (expansion term, not in the query text): q_w * d_w"));
+          assertFalse(s.explain(plain, 0).toString().contains("expansion"));
+          assertFalse(plain.equals(labelled));
+        }
+      }
+    }
+  }
+
   public void testInvalidQueries() {
     IllegalArgumentException e =
         expectThrows(IllegalArgumentException.class, () -> new SparseQuery(FIELD, Map.of("a", -1f)));
