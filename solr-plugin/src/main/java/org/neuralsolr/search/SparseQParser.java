@@ -30,8 +30,9 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  * weights} (a JSON object or {@code term:weight} pairs, see {@link SparseWeightsFormat}; with
  * {@code weights=$qw} the vector comes from request param {@code qw}). Approximate mode: {@code
  * approx=true} takes {@link SparseApproximation#DEFAULT}; any of {@value #MAX_QUERY_TERMS}, {@value
- * #QUERY_WEIGHT_FRACTION}, {@value #POSTING_WEIGHT_FRACTION}, {@value #HEAP_FACTOR} sets that knob
- * (on top of the defaults with {@code approx=true}, of exact mode otherwise).
+ * #QUERY_WEIGHT_FRACTION}, {@value #POSTING_WEIGHT_FRACTION}, {@value #HEAP_FACTOR}, {@value
+ * #CANDIDATE_TERMS}, {@value #CANDIDATES} sets that knob (on top of the defaults with {@code
+ * approx=true}, of exact mode otherwise).
  */
 class SparseQParser extends QParser {
   static final String MODEL = "model";
@@ -41,6 +42,8 @@ class SparseQParser extends QParser {
   static final String QUERY_WEIGHT_FRACTION = "queryWeightFraction";
   static final String POSTING_WEIGHT_FRACTION = "postingWeightFraction";
   static final String HEAP_FACTOR = "heapFactor";
+  static final String CANDIDATE_TERMS = "candidateTerms";
+  static final String CANDIDATES = "candidates";
 
   private final SparseQParserPlugin plugin;
   private String fieldName;
@@ -168,6 +171,14 @@ class SparseQParser extends QParser {
       v = localParams.get(HEAP_FACTOR);
       if (v != null) {
         a = a.withHeapFactor(floatParam(HEAP_FACTOR, v));
+      }
+      v = localParams.get(CANDIDATE_TERMS);
+      if (v != null) {
+        a = a.withCandidateTerms(intParam(CANDIDATE_TERMS, v));
+      }
+      v = localParams.get(CANDIDATES);
+      if (v != null) {
+        a = a.withCandidates(intParam(CANDIDATES, v));
       }
     } catch (IllegalArgumentException e) {
       // SparseApproximation's messages start with the knob's name, which is the param's

@@ -43,6 +43,8 @@ public final class SparseApproximation {
   public static final float DEFAULT_QUERY_WEIGHT_FRACTION = 0.05f;
   public static final float DEFAULT_POSTING_WEIGHT_FRACTION = 0f;
   public static final float DEFAULT_HEAP_FACTOR = 1f;
+  public static final int DEFAULT_CANDIDATE_TERMS = 0;
+  public static final int DEFAULT_CANDIDATES = 200;
 
   /** The defaults. */
   public static final SparseApproximation DEFAULT =
@@ -50,16 +52,20 @@ public final class SparseApproximation {
           DEFAULT_MAX_QUERY_TERMS,
           DEFAULT_QUERY_WEIGHT_FRACTION,
           DEFAULT_POSTING_WEIGHT_FRACTION,
-          DEFAULT_HEAP_FACTOR);
+          DEFAULT_HEAP_FACTOR,
+          DEFAULT_CANDIDATE_TERMS,
+          DEFAULT_CANDIDATES);
 
   /** No approximation at all. */
   public static final SparseApproximation EXACT =
-      new SparseApproximation(Integer.MAX_VALUE, 0f, 0f, 1f);
+      new SparseApproximation(Integer.MAX_VALUE, 0f, 0f, 1f, 0, DEFAULT_CANDIDATES);
 
   private final int maxQueryTerms;
   private final float queryWeightFraction;
   private final float postingWeightFraction;
   private final float heapFactor;
+  private final int candidateTerms;
+  private final int candidates;
 
   /**
    * @param maxQueryTerms at least 1
@@ -69,6 +75,30 @@ public final class SparseApproximation {
    */
   public SparseApproximation(
       int maxQueryTerms, float queryWeightFraction, float postingWeightFraction, float heapFactor) {
+    this(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, 0, DEFAULT_CANDIDATES);
+  }
+
+  /**
+   * @param maxQueryTerms at least 1
+   * @param queryWeightFraction in [0, 1]
+   * @param postingWeightFraction in [0, 1]
+   * @param heapFactor in (0, 1]
+   * @param candidateTerms 0 (off) or at least 1
+   * @param candidates at least 1
+   */
+  public SparseApproximation(
+      int maxQueryTerms,
+      float queryWeightFraction,
+      float postingWeightFraction,
+      float heapFactor,
+      int candidateTerms,
+      int candidates) {
+    if (candidateTerms < 0) {
+      throw new IllegalArgumentException("candidateTerms must be >= 0, got " + candidateTerms);
+    }
+    if (candidates < 1) {
+      throw new IllegalArgumentException("candidates must be >= 1, got " + candidates);
+    }
     if (maxQueryTerms < 1) {
       throw new IllegalArgumentException("maxQueryTerms must be >= 1, got " + maxQueryTerms);
     }
@@ -87,6 +117,8 @@ public final class SparseApproximation {
     this.queryWeightFraction = queryWeightFraction;
     this.postingWeightFraction = postingWeightFraction;
     this.heapFactor = heapFactor;
+    this.candidateTerms = candidateTerms;
+    this.candidates = candidates;
   }
 
   public int maxQueryTerms() {
@@ -105,32 +137,59 @@ public final class SparseApproximation {
     return heapFactor;
   }
 
+  /** Candidate generation: how many query terms generate candidates; 0 when off. */
+  public int candidateTerms() {
+    return candidateTerms;
+  }
+
+  /** Candidate generation: how many candidates a segment keeps. */
+  public int candidates() {
+    return candidates;
+  }
+
   /** True if these knobs change nothing. */
   public boolean isExact() {
     return maxQueryTerms == Integer.MAX_VALUE
         && queryWeightFraction == 0f
         && postingWeightFraction == 0f
-        && heapFactor == 1f;
+        && heapFactor == 1f
+        && candidateTerms == 0;
   }
 
   /** Returns a copy with another {@code maxQueryTerms}. */
   public SparseApproximation withMaxQueryTerms(int value) {
-    return new SparseApproximation(value, queryWeightFraction, postingWeightFraction, heapFactor);
+    return new SparseApproximation(
+        value, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates);
   }
 
   /** Returns a copy with another {@code queryWeightFraction}. */
   public SparseApproximation withQueryWeightFraction(float value) {
-    return new SparseApproximation(maxQueryTerms, value, postingWeightFraction, heapFactor);
+    return new SparseApproximation(
+        maxQueryTerms, value, postingWeightFraction, heapFactor, candidateTerms, candidates);
   }
 
   /** Returns a copy with another {@code postingWeightFraction}. */
   public SparseApproximation withPostingWeightFraction(float value) {
-    return new SparseApproximation(maxQueryTerms, queryWeightFraction, value, heapFactor);
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, value, heapFactor, candidateTerms, candidates);
   }
 
   /** Returns a copy with another {@code heapFactor}. */
   public SparseApproximation withHeapFactor(float value) {
-    return new SparseApproximation(maxQueryTerms, queryWeightFraction, postingWeightFraction, value);
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, value, candidateTerms, candidates);
+  }
+
+  /** Returns a copy with another {@code candidateTerms} (0 turns candidate generation off). */
+  public SparseApproximation withCandidateTerms(int value) {
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, value, candidates);
+  }
+
+  /** Returns a copy with another {@code candidates}. */
+  public SparseApproximation withCandidates(int value) {
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, value);
   }
 
   @Override
@@ -142,12 +201,20 @@ public final class SparseApproximation {
     return maxQueryTerms == other.maxQueryTerms
         && Float.compare(queryWeightFraction, other.queryWeightFraction) == 0
         && Float.compare(postingWeightFraction, other.postingWeightFraction) == 0
-        && Float.compare(heapFactor, other.heapFactor) == 0;
+        && Float.compare(heapFactor, other.heapFactor) == 0
+        && candidateTerms == other.candidateTerms
+        && (candidateTerms == 0 || candidates == other.candidates);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor);
+    return Objects.hash(
+        maxQueryTerms,
+        queryWeightFraction,
+        postingWeightFraction,
+        heapFactor,
+        candidateTerms,
+        candidateTerms == 0 ? 0 : candidates);
   }
 
   @Override
@@ -160,6 +227,7 @@ public final class SparseApproximation {
         + postingWeightFraction
         + ",heapFactor="
         + heapFactor
+        + (candidateTerms == 0 ? "" : ",candidateTerms=" + candidateTerms + ",candidates=" + candidates)
         + ")";
   }
 }

@@ -8,6 +8,7 @@ import org.apache.lucene.index.ImpactsEnum;
 import org.apache.lucene.index.IndexOptions;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.PostingsEnum;
+import org.apache.lucene.index.TermState;
 import org.apache.lucene.index.Terms;
 import org.apache.lucene.index.TermsEnum;
 import org.apache.lucene.search.Explanation;
@@ -60,18 +61,71 @@ final class SparseWeight extends Weight {
     }
     TermsEnum termsEnum = terms.iterator();
     BytesRef[] queryTerms = query.terms();
-    float fraction = query.getApproximation().postingWeightFraction();
+    SparseApproximation approximation = query.getApproximation();
+    float fraction = approximation.postingWeightFraction();
     List<SparseTermClause> clauses = new ArrayList<>();
+    List<TermState> states = new ArrayList<>();
     for (int i = 0; i < queryTerms.length; i++) {
       if (termsEnum.seekExact(queryTerms[i])) {
         ImpactsEnum postings = termsEnum.impacts(PostingsEnum.FREQS);
         clauses.add(new SparseTermClause(i, queryWeights[i], postings, fraction));
+        states.add(termsEnum.termState());
       }
     }
     if (clauses.isEmpty()) {
       return null;
     }
-    return new SparseScorer(this, clauses, query.getApproximation().heapFactor());
+    boolean[] generating = generatingTerms(clauses, approximation);
+    if (generating == null) {
+      return new SparseScorer(this, clauses, approximation.heapFactor());
+    }
+    return SparseCandidateScorer.create(
+        this,
+        generators(termsEnum, clauses, states, generating),
+        clauses,
+        generating,
+        approximation.candidates(),
+        approximation.heapFactor(),
+        context.reader().getLiveDocs());
+  }
+
+  /**
+   * Which clauses generate candidates: the {@code candidateTerms} with the largest possible
+   * contribution (ties by query order); null when candidate generation is off or would use every
+   * term anyway (then plain block-max MaxScore is exact and cheaper).
+   */
+  private static boolean[] generatingTerms(List<SparseTermClause> clauses, SparseApproximation approximation) {
+    int m = approximation.candidateTerms();
+    if (m == 0 || m >= clauses.size()) {
+      return null;
+    }
+    Integer[] order = new Integer[clauses.size()];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(
+        order, (a, b) -> Double.compare(clauses.get(b).termMaxScore, clauses.get(a).termMaxScore));
+    boolean[] generating = new boolean[clauses.size()];
+    for (int i = 0; i < m; i++) {
+      generating[order[i]] = true;
+    }
+    return generating;
+  }
+
+  /** Fresh clauses of the generating terms (phase one consumes its postings). */
+  private List<SparseTermClause> generators(
+      TermsEnum termsEnum, List<SparseTermClause> clauses, List<TermState> states, boolean[] generating)
+      throws IOException {
+    float fraction = query.getApproximation().postingWeightFraction();
+    List<SparseTermClause> generators = new ArrayList<>();
+    for (int i = 0; i < clauses.size(); i++) {
+      if (generating[i]) {
+        SparseTermClause c = clauses.get(i);
+        termsEnum.seekExact(query.terms()[c.ord], states.get(i));
+        generators.add(new SparseTermClause(c.ord, c.queryWeight, termsEnum.impacts(PostingsEnum.FREQS), fraction));
+      }
+    }
+    return generators;
   }
 
   @Override
@@ -81,6 +135,44 @@ final class SparseWeight extends Weight {
 
   @Override
   public Explanation explain(LeafReaderContext context, int doc) throws IOException {
+    Explanation explanation = explainTerms(context, doc);
+    if (explanation.isMatch() && query.getApproximation().candidateTerms() > 0) {
+      // candidate generation: phase one again, to tell whether the document was a candidate
+      Terms terms = terms(context);
+      TermsEnum termsEnum = terms.iterator();
+      List<SparseTermClause> clauses = new ArrayList<>();
+      List<TermState> states = new ArrayList<>();
+      BytesRef[] queryTerms = query.terms();
+      float fraction = query.getApproximation().postingWeightFraction();
+      for (int i = 0; i < queryTerms.length; i++) {
+        if (termsEnum.seekExact(queryTerms[i])) {
+          clauses.add(new SparseTermClause(i, queryWeights[i], termsEnum.impacts(PostingsEnum.FREQS), fraction));
+          states.add(termsEnum.termState());
+        }
+      }
+      boolean[] generating = generatingTerms(clauses, query.getApproximation());
+      if (generating != null) {
+        SparseCandidateScorer.Candidates candidates =
+            SparseCandidateScorer.select(
+                this,
+                generators(termsEnum, clauses, states, generating),
+                query.getApproximation().candidates(),
+                context.reader().getLiveDocs());
+        if (candidates.contains(doc) == false) {
+          return Explanation.noMatch(
+              "not among the "
+                  + query.getApproximation().candidates()
+                  + " candidates that the "
+                  + query.getApproximation().candidateTerms()
+                  + " heaviest query terms generated in this segment",
+              explanation);
+        }
+      }
+    }
+    return explanation;
+  }
+
+  private Explanation explainTerms(LeafReaderContext context, int doc) throws IOException {
     Terms terms = terms(context);
     List<Explanation> details = new ArrayList<>();
     double sum = 0;

@@ -1,0 +1,269 @@
+package org.neuralsolr.codecs.sparse;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.Scorer;
+import org.apache.lucene.search.Weight;
+import org.apache.lucene.util.Bits;
+
+/**
+ * Approximate mode with candidate generation ({@link SparseApproximation#candidateTerms()}): the
+ * heaviest query terms find candidates, all query terms score them.
+ *
+ * <p>Phase one, when the scorer is created: a {@link SparseScorer} over only the {@code
+ * candidateTerms} query terms with the largest possible contribution (query weight times the
+ * term's largest weight in the segment) collects the segment's {@code candidates} best documents by
+ * that partial score, with block-max pruning against its own top {@code candidates}. Phase two,
+ * while iterating: each candidate, in doc-id order, gets its exact score over every query term
+ * (the same sum, in the same order, as exact mode), unless its partial score plus the largest
+ * possible contribution of the other terms cannot reach the collector's minimum competitive score.
+ *
+ * <p>Scores are exact; what is approximate is which documents are scored: a document outside the
+ * top {@code candidates} by partial score is never returned. This suits learned sparse vectors
+ * whose weights are flat, where dropping query terms changes scores too much (recall 0.5 to 0.7
+ * with half the terms on the bge-small projection) and block maxima prune little, but the
+ * heaviest terms still tell relevant documents apart. Filters intersect the candidates, so a
+ * selective filter can leave fewer than k hits: use exact mode, or more candidates, with those.
+ */
+final class SparseCandidateScorer extends Scorer {
+  /** As in {@link SparseScorer}: rounding of double sums never prunes a competitive document. */
+  private static final double MARGIN = 1 + 1e-9;
+
+  private final SparseTermClause[] clauses; // every query term of the segment, in ord order
+  private final int[] docs; // candidates, ascending
+  private final float[] partials; // their partial scores over the generating terms
+  private final double othersBound; // largest possible contribution of the other terms
+  private final double maxScore;
+  private final float pruneFactor;
+  private float pruneScore;
+  private int index = -1;
+  private int doc = -1;
+  private float score;
+
+  private SparseCandidateScorer(
+      Weight weight, SparseTermClause[] clauses, int[] docs, float[] partials, double othersBound, float heapFactor) {
+    super(weight);
+    this.clauses = clauses;
+    this.docs = docs;
+    this.partials = partials;
+    this.othersBound = othersBound;
+    double max = 0;
+    for (SparseTermClause c : clauses) {
+      max += c.termMaxScore;
+    }
+    this.maxScore = max * MARGIN;
+    this.pruneFactor = 1f / heapFactor;
+  }
+
+  /**
+   * Runs phase one and returns the scorer of phase two.
+   *
+   * @param generators fresh clauses of the generating terms
+   * @param all fresh clauses of every query term of the segment, in ord order
+   * @param generating which of {@code all} generate (by position)
+   */
+  static SparseCandidateScorer create(
+      Weight weight,
+      List<SparseTermClause> generators,
+      List<SparseTermClause> all,
+      boolean[] generating,
+      int candidates,
+      float heapFactor,
+      Bits liveDocs)
+      throws IOException {
+    Candidates c = select(weight, generators, candidates, liveDocs);
+    double others = 0;
+    for (int i = 0; i < all.size(); i++) {
+      if (generating[i] == false) {
+        others += all.get(i).termMaxScore;
+      }
+    }
+    return new SparseCandidateScorer(
+        weight, all.toArray(new SparseTermClause[0]), c.docs, c.partials, others, heapFactor);
+  }
+
+  /** A segment's candidates in doc-id order, with their partial scores. */
+  static final class Candidates {
+    final int[] docs;
+    final float[] partials;
+
+    Candidates(int[] docs, float[] partials) {
+      this.docs = docs;
+      this.partials = partials;
+    }
+
+    boolean contains(int doc) {
+      return Arrays.binarySearch(docs, doc) >= 0;
+    }
+  }
+
+  /**
+   * Phase one: the top {@code candidates} live documents by the generating terms' partial score.
+   *
+   * @param liveDocs the segment's live documents, or null when none is deleted
+   */
+  static Candidates select(Weight weight, List<SparseTermClause> generators, int candidates, Bits liveDocs)
+      throws IOException {
+    SparseScorer partial = new SparseScorer(weight, generators, 1f);
+    // a min-heap of the best so far: the worst (lowest score, then highest doc) on top
+    int[] heapDocs = new int[candidates];
+    float[] heapScores = new float[candidates];
+    int size = 0;
+    DocIdSetIterator it = partial.iterator();
+    for (int d = it.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = it.nextDoc()) {
+      if (liveDocs != null && liveDocs.get(d) == false) {
+        continue; // a deleted document must not take a candidate's place
+      }
+      float s = partial.score();
+      if (size < candidates) {
+        heapDocs[size] = d;
+        heapScores[size] = s;
+        siftUp(heapDocs, heapScores, size++);
+        if (size == candidates) {
+          partial.setMinCompetitiveScore(heapScores[0]);
+        }
+      } else if (s > heapScores[0]) { // docs come in order: an equal score later loses the tie
+        heapDocs[0] = d;
+        heapScores[0] = s;
+        siftDown(heapDocs, heapScores, size);
+        partial.setMinCompetitiveScore(heapScores[0]);
+      }
+    }
+    // back to doc-id order for phase two
+    long[] byDoc = new long[size];
+    for (int i = 0; i < size; i++) {
+      byDoc[i] = ((long) heapDocs[i] << 32) | i;
+    }
+    Arrays.sort(byDoc);
+    int[] docs = new int[size];
+    float[] partials = new float[size];
+    for (int i = 0; i < size; i++) {
+      docs[i] = (int) (byDoc[i] >>> 32);
+      partials[i] = heapScores[(int) byDoc[i]];
+    }
+    return new Candidates(docs, partials);
+  }
+
+  private static boolean worse(int[] docs, float[] scores, int a, int b) {
+    return scores[a] < scores[b] || (scores[a] == scores[b] && docs[a] > docs[b]);
+  }
+
+  private static void swap(int[] docs, float[] scores, int a, int b) {
+    int d = docs[a];
+    docs[a] = docs[b];
+    docs[b] = d;
+    float s = scores[a];
+    scores[a] = scores[b];
+    scores[b] = s;
+  }
+
+  private static void siftUp(int[] docs, float[] scores, int i) {
+    while (i > 0) {
+      int parent = (i - 1) >>> 1;
+      if (worse(docs, scores, parent, i)) {
+        return;
+      }
+      swap(docs, scores, parent, i);
+      i = parent;
+    }
+  }
+
+  private static void siftDown(int[] docs, float[] scores, int size) {
+    int i = 0;
+    while (true) {
+      int child = 2 * i + 1;
+      if (child >= size) {
+        return;
+      }
+      if (child + 1 < size && worse(docs, scores, child + 1, child)) {
+        child++;
+      }
+      if (worse(docs, scores, i, child)) {
+        return;
+      }
+      swap(docs, scores, i, child);
+      i = child;
+    }
+  }
+
+  @Override
+  public int docID() {
+    return doc;
+  }
+
+  @Override
+  public float score() {
+    return score;
+  }
+
+  @Override
+  public void setMinCompetitiveScore(float minScore) {
+    pruneScore = Math.max(pruneScore, minScore * pruneFactor);
+  }
+
+  @Override
+  public int advanceShallow(int target) {
+    return DocIdSetIterator.NO_MORE_DOCS;
+  }
+
+  @Override
+  public float getMaxScore(int upTo) {
+    return (float) maxScore;
+  }
+
+  @Override
+  public DocIdSetIterator iterator() {
+    return new DocIdSetIterator() {
+      @Override
+      public int docID() {
+        return doc;
+      }
+
+      @Override
+      public int nextDoc() throws IOException {
+        return advance(doc + 1);
+      }
+
+      @Override
+      public int advance(int target) throws IOException {
+        int i = index + 1;
+        if (i < docs.length && docs[i] < target) {
+          i = Arrays.binarySearch(docs, i, docs.length, target);
+          i = i >= 0 ? i : -1 - i;
+        }
+        for (; i < docs.length; i++) {
+          if ((float) ((partials[i] + othersBound) * MARGIN) < pruneScore) {
+            continue; // cannot compete, whatever the other terms hold
+          }
+          index = i;
+          doc = docs[i];
+          score = exactScore(doc);
+          return doc;
+        }
+        index = docs.length;
+        return doc = NO_MORE_DOCS;
+      }
+
+      @Override
+      public long cost() {
+        return docs.length;
+      }
+    };
+  }
+
+  /** The sum over every query term, in ord order: what exact mode computes for {@code doc}. */
+  private float exactScore(int doc) throws IOException {
+    double sum = 0;
+    for (SparseTermClause c : clauses) {
+      if (c.doc < doc) {
+        c.advance(doc);
+      }
+      if (c.doc == doc) {
+        sum += c.contribution();
+      }
+    }
+    return (float) sum;
+  }
+}
