@@ -146,6 +146,14 @@ public class SparseIngestAndQueryTest extends SolrTestCaseJ4 {
         .forEach(e -> top3.put(e.getKey(), e.getValue()));
     assertRanking("maxQueryTerms=3", expectedRanking(top3, null),
         hits(req("q", "{!sparse f=sparse maxQueryTerms=3 weights=$qw}", "qw", SparseWeightsFormat.toJson(q), "fl", "id,score")));
+    // candidate generation keeps exact scores: each hit scores what the reference vectors give
+    Map<String, Double> candidates =
+        hits(req("q", "{!sparse f=sparse candidateTerms=2 candidates=3 weights=$qw}", "qw", SparseWeightsFormat.toJson(q), "fl", "id,score"));
+    assertFalse(candidates.isEmpty());
+    for (Map.Entry<String, Double> hit : candidates.entrySet()) {
+      double expected = SpladeFixture.score(q, fixture.vector(Integer.parseInt(hit.getKey().substring(1))));
+      assertEquals(hit.getKey(), expected, hit.getValue(), 1e-4 * expected);
+    }
     // approx=true with the defaults still finds the exact top document here
     String query = "{!sparse f=sparse model=splade approx=true}" + fixture.text(2);
     assertEquals(expectedRanking(q, null).get(0).getKey(), hits(req("q", query, "fl", "id,score")).keySet().iterator().next());
@@ -194,6 +202,8 @@ public class SparseIngestAndQueryTest extends SolrTestCaseJ4 {
     assertQEx("maxQueryTerms text", "param 'maxQueryTerms' must be an integer", req("q", "{!sparse f=sparse maxQueryTerms=few weights='a:1'}"), ErrorCode.BAD_REQUEST);
     assertQEx("heapFactor", "param heapFactor must be in (0, 1]", req("q", "{!sparse f=sparse heapFactor=2 weights='a:1'}"), ErrorCode.BAD_REQUEST);
     assertQEx("approx", "param 'approx' must be true or false", req("q", "{!sparse f=sparse approx=maybe weights='a:1'}"), ErrorCode.BAD_REQUEST);
+    assertQEx("candidateTerms", "param candidateTerms must be >= 0", req("q", "{!sparse f=sparse candidateTerms=-1 weights='a:1'}"), ErrorCode.BAD_REQUEST);
+    assertQEx("candidates", "param candidates must be >= 1", req("q", "{!sparse f=sparse candidateTerms=2 candidates=0 weights='a:1'}"), ErrorCode.BAD_REQUEST);
   }
 
   public void testBadWeightsAre400NamingDocumentAndField() throws Exception {

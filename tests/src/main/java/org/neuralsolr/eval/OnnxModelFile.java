@@ -64,6 +64,36 @@ final class OnnxModelFile {
     return out;
   }
 
+  /** The values of a float initializer stored as raw data (little-endian), in row-major order. */
+  float[] floatInitializer(String name) {
+    int pos = graphStart;
+    while (pos < graphEnd) {
+      long tag = readVarint(model, pos);
+      pos += varintSize(tag);
+      int wire = (int) (tag & 7);
+      if ((tag >>> 3) == 5 && wire == WIRE_BYTES) {
+        long length = readVarint(model, pos);
+        pos += varintSize(length);
+        int end = pos + (int) length;
+        if (readTensorOutline(pos, end).name().equals(name)) {
+          int[] raw = findField(model, pos, end, 9);
+          if (raw == null) {
+            throw new IllegalArgumentException("initializer " + name + " has no raw data");
+          }
+          java.nio.FloatBuffer floats =
+              java.nio.ByteBuffer.wrap(model, raw[0], raw[1] - raw[0]).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+          float[] out = new float[floats.remaining()];
+          floats.get(out);
+          return out;
+        }
+        pos = end;
+      } else {
+        pos = skip(model, pos, wire);
+      }
+    }
+    throw new IllegalArgumentException("no initializer " + name);
+  }
+
   /** Names of the graph's outputs, in order. */
   List<String> outputs() {
     List<String> out = new ArrayList<>();

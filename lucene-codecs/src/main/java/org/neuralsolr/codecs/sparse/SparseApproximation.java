@@ -31,6 +31,13 @@ import java.util.Objects;
  *       k-th score divided by {@code heapFactor}; likewise a document is fully scored only if its
  *       upper bound does. 1 is exact; smaller values skip more. Default {@value
  *       #DEFAULT_HEAP_FACTOR}.
+ *   <li>{@code candidateTerms} and {@code candidates} (candidate generation, see {@code
+ *       SparseCandidateScorer}): in each segment the {@code candidateTerms} query terms with the
+ *       largest possible contribution (query weight times the term's largest stored weight) find
+ *       the {@code candidates} best documents by their partial score; every query term then scores
+ *       those exactly. Scores are exact, the approximation is which documents are scored. Off
+ *       ({@code candidateTerms} 0) by default; {@code candidates} defaults to {@value
+ *       #DEFAULT_CANDIDATES}.
  * </ul>
  *
  * <p>Unlike SEISMIC, blocks are ranges of doc ids rather than clusters of similar documents:
