@@ -12,10 +12,10 @@ import org.apache.lucene.util.Bits;
  * Approximate mode with candidate generation ({@link SparseApproximation#candidateTerms()}): the
  * heaviest query terms find candidates, all query terms score them.
  *
- * <p>Phase one, when the scorer is created: a {@link SparseScorer} over only the {@code
- * candidateTerms} query terms with the largest possible contribution (query weight times the
- * term's largest weight in the segment) collects the segment's {@code candidates} best documents by
- * that partial score, with block-max pruning against its own top {@code candidates}. Phase two,
+ * <p>Phase one, when the scorer is created: only the {@code candidateTerms} query terms with the
+ * largest possible contribution (query weight times the term's largest weight in the segment) are
+ * read, term at a time, to find the segment's {@code candidates} best documents by that partial
+ * score. Phase two,
  * while iterating: each candidate, in doc-id order, gets its exact score over every query term
  * (the same sum, in the same order, as exact mode), unless its partial score plus the largest
  * possible contribution of the other terms cannot reach the collector's minimum competitive score.
@@ -71,9 +71,10 @@ final class SparseCandidateScorer extends Scorer {
       boolean[] generating,
       int candidates,
       float heapFactor,
+      int maxDoc,
       Bits liveDocs)
       throws IOException {
-    Candidates c = select(weight, generators, candidates, liveDocs);
+    Candidates c = select(generators, candidates, maxDoc, liveDocs);
     double others = 0;
     for (int i = 0; i < all.size(); i++) {
       if (generating[i] == false) {
@@ -99,36 +100,64 @@ final class SparseCandidateScorer extends Scorer {
     }
   }
 
+  /** Documents whose partial scores phase one accumulates at a time (Lucene's MaxScore window). */
+  private static final int WINDOW = 1 << 16;
+
   /**
-   * Phase one: the top {@code candidates} live documents by the generating terms' partial score.
+   * Phase one: the top {@code candidates} live documents by the generating terms' partial score,
+   * ties to the lower doc id. Term at a time over windows of doc ids: each generating term adds its
+   * contributions to an accumulator, in query order and in double precision, so a partial score is
+   * exactly what exact mode would sum for those terms; no heap of postings is kept, which is what
+   * makes candidate generation cheaper than scoring.
    *
+   * @param generators fresh clauses of the generating terms, in query order
    * @param liveDocs the segment's live documents, or null when none is deleted
    */
-  static Candidates select(Weight weight, List<SparseTermClause> generators, int candidates, Bits liveDocs)
+  static Candidates select(List<SparseTermClause> generators, int candidates, int maxDoc, Bits liveDocs)
       throws IOException {
-    SparseScorer partial = new SparseScorer(weight, generators, 1f);
-    // a min-heap of the best so far: the worst (lowest score, then highest doc) on top
-    int[] heapDocs = new int[candidates];
+    int[] heapDocs = new int[candidates]; // a min-heap of the best so far: the worst on top
     float[] heapScores = new float[candidates];
     int size = 0;
-    DocIdSetIterator it = partial.iterator();
-    for (int d = it.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = it.nextDoc()) {
-      if (liveDocs != null && liveDocs.get(d) == false) {
-        continue; // a deleted document must not take a candidate's place
-      }
-      float s = partial.score();
-      if (size < candidates) {
-        heapDocs[size] = d;
-        heapScores[size] = s;
-        siftUp(heapDocs, heapScores, size++);
-        if (size == candidates) {
-          partial.setMinCompetitiveScore(heapScores[0]);
+    double[] sums = new double[Math.min(WINDOW, Math.max(1, maxDoc))];
+    // a contribution may be 0 (a zero boost), so a zero sum cannot mean "not touched yet"
+    long[] seen = new long[(sums.length + 63) >>> 6];
+    int[] touched = new int[sums.length];
+    for (SparseTermClause c : generators) {
+      c.nextDoc();
+    }
+    for (int base = 0; base < maxDoc; base += sums.length) {
+      int end = base + sums.length;
+      int numTouched = 0;
+      for (SparseTermClause c : generators) {
+        while (c.doc < end) {
+          int i = c.doc - base;
+          long bit = 1L << i; // Java masks the shift to i & 63
+          if ((seen[i >>> 6] & bit) == 0) {
+            seen[i >>> 6] |= bit;
+            touched[numTouched++] = i;
+          }
+          sums[i] += c.contribution();
+          c.nextDoc();
         }
-      } else if (s > heapScores[0]) { // docs come in order: an equal score later loses the tie
-        heapDocs[0] = d;
-        heapScores[0] = s;
-        siftDown(heapDocs, heapScores, size);
-        partial.setMinCompetitiveScore(heapScores[0]);
+      }
+      for (int t = 0; t < numTouched; t++) {
+        int i = touched[t];
+        int d = base + i;
+        float s = (float) sums[i];
+        sums[i] = 0;
+        seen[i >>> 6] = 0; // accumulation of the window is over: its other docs are already listed
+        if (liveDocs != null && liveDocs.get(d) == false) {
+          continue; // a deleted document must not take a candidate's place
+        }
+        if (size < candidates) {
+          heapDocs[size] = d;
+          heapScores[size] = s;
+          siftUp(heapDocs, heapScores, size++);
+        } else if (s > heapScores[0] || (s == heapScores[0] && d < heapDocs[0])) {
+          heapDocs[0] = d;
+          heapScores[0] = s;
+          siftDown(heapDocs, heapScores, size);
+        }
       }
     }
     // back to doc-id order for phase two

@@ -86,6 +86,7 @@ final class SparseWeight extends Weight {
         generating,
         approximation.candidates(),
         approximation.heapFactor(),
+        context.reader().maxDoc(),
         context.reader().getLiveDocs());
   }
 
@@ -154,9 +155,9 @@ final class SparseWeight extends Weight {
       if (generating != null) {
         SparseCandidateScorer.Candidates candidates =
             SparseCandidateScorer.select(
-                this,
                 generators(termsEnum, clauses, states, generating),
                 query.getApproximation().candidates(),
+                context.reader().maxDoc(),
                 context.reader().getLiveDocs());
         if (candidates.contains(doc) == false) {
           return Explanation.noMatch(

@@ -486,6 +486,46 @@ public class TestSparseQuery extends LuceneTestCase {
     }
   }
 
+  /**
+   * A zero boost makes every contribution 0: candidate generation must still count each document
+   * once (a zero partial sum is no "not seen yet" marker), or duplicates take candidates' places.
+   */
+  public void testCandidateGenerationWithZeroContributions() throws IOException {
+    try (Directory d = newDirectory()) {
+      IndexWriterConfig iwc = newIndexWriterConfig();
+      iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      int numDocs = TestUtil.nextInt(random(), 10, 200);
+      try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
+        for (int i = 0; i < numDocs; i++) {
+          Document doc = new Document();
+          doc.add(new SparseVectorField(FIELD, Map.of("a", 1f + i, "b", 2f, "c", 0.5f)));
+          w.addDocument(doc);
+        }
+        w.forceMerge(1);
+        try (IndexReader r = w.getReader()) {
+          IndexSearcher s = newSearcher(r, false);
+          SparseQuery q =
+              new SparseQuery(
+                  FIELD,
+                  Map.of("a", 1f, "b", 1f, "c", 1f),
+                  SparseApproximation.EXACT.withCandidateTerms(2).withCandidates(numDocs));
+          // straight to the weight: IndexSearcher would rewrite a zero boost to constant scores
+          org.apache.lucene.search.Weight weight =
+              s.createWeight(s.rewrite(q), org.apache.lucene.search.ScoreMode.TOP_SCORES, 0f);
+          org.apache.lucene.search.Scorer scorer = weight.scorer(r.leaves().get(0));
+          int hits = 0;
+          for (int doc = scorer.iterator().nextDoc();
+              doc != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS;
+              doc = scorer.iterator().nextDoc()) {
+            assertEquals(0f, scorer.score(), 0f);
+            hits++;
+          }
+          assertEquals("every document is a candidate, once", numDocs, hits);
+        }
+      }
+    }
+  }
+
   public void testExplainLabelsExpansionTerms() throws IOException {
     try (Directory d = newDirectory()) {
       IndexWriterConfig iwc = newIndexWriterConfig();
