@@ -31,7 +31,7 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  * {@code weights=$qw} the vector comes from request param {@code qw}). Approximate mode: {@code
  * approx=true} takes {@link SparseApproximation#DEFAULT}; any of {@value #MAX_QUERY_TERMS}, {@value
  * #QUERY_WEIGHT_FRACTION}, {@value #POSTING_WEIGHT_FRACTION}, {@value #HEAP_FACTOR}, {@value
- * #CANDIDATE_TERMS}, {@value #CANDIDATES} sets that knob (on top of the defaults with {@code
+ * #CANDIDATE_TERMS}, {@value #CANDIDATES}, {@value #CANDIDATE_POSTINGS} sets that knob (on top of the defaults with {@code
  * approx=true}, of exact mode otherwise).
  */
 class SparseQParser extends QParser {
@@ -44,6 +44,7 @@ class SparseQParser extends QParser {
   static final String HEAP_FACTOR = "heapFactor";
   static final String CANDIDATE_TERMS = "candidateTerms";
   static final String CANDIDATES = "candidates";
+  static final String CANDIDATE_POSTINGS = "candidatePostings";
 
   private final SparseQParserPlugin plugin;
   private String fieldName;
@@ -179,6 +180,10 @@ class SparseQParser extends QParser {
       v = localParams.get(CANDIDATES);
       if (v != null) {
         a = a.withCandidates(intParam(CANDIDATES, v));
+      }
+      v = localParams.get(CANDIDATE_POSTINGS);
+      if (v != null) {
+        a = a.withCandidatePostings(intParam(CANDIDATE_POSTINGS, v));
       }
     } catch (IllegalArgumentException e) {
       // SparseApproximation's messages start with the knob's name, which is the param's

@@ -38,6 +38,12 @@ import java.util.Objects;
  *       those exactly. Scores are exact, the approximation is which documents are scored. Off
  *       ({@code candidateTerms} 0) by default; {@code candidates} defaults to {@value
  *       #DEFAULT_CANDIDATES}.
+ *   <li>{@code candidatePostings} (static pruning of posting lists, as SEISMIC's first step): with
+ *       candidate generation on a {@link SparsePostingsFormat} segment, only each generating
+ *       term's {@code candidatePostings} heaviest postings (a prefix of its impact-ordered list
+ *       in the forward index) add to the partial scores, so that every query term may generate
+ *       ({@code candidateTerms} may reach the number of query terms) at a bounded cost.
+ *       Candidates are still scored exactly, from the forward index. 0 (all postings) by default.
  * </ul>
  *
  * <p>Unlike SEISMIC, blocks are ranges of doc ids rather than clusters of similar documents:
@@ -73,6 +79,7 @@ public final class SparseApproximation {
   private final float heapFactor;
   private final int candidateTerms;
   private final int candidates;
+  private final int candidatePostings;
 
   /**
    * @param maxQueryTerms at least 1
@@ -100,6 +107,21 @@ public final class SparseApproximation {
       float heapFactor,
       int candidateTerms,
       int candidates) {
+    this(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, 0);
+  }
+
+  private SparseApproximation(
+      int maxQueryTerms,
+      float queryWeightFraction,
+      float postingWeightFraction,
+      float heapFactor,
+      int candidateTerms,
+      int candidates,
+      int candidatePostings) {
+    if (candidatePostings < 0) {
+      throw new IllegalArgumentException("candidatePostings must be >= 0, got " + candidatePostings);
+    }
+    this.candidatePostings = candidatePostings;
     if (candidateTerms < 0) {
       throw new IllegalArgumentException("candidateTerms must be >= 0, got " + candidateTerms);
     }
@@ -166,37 +188,51 @@ public final class SparseApproximation {
   /** Returns a copy with another {@code maxQueryTerms}. */
   public SparseApproximation withMaxQueryTerms(int value) {
     return new SparseApproximation(
-        value, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates);
+        value, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code queryWeightFraction}. */
   public SparseApproximation withQueryWeightFraction(float value) {
     return new SparseApproximation(
-        maxQueryTerms, value, postingWeightFraction, heapFactor, candidateTerms, candidates);
+        maxQueryTerms, value, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code postingWeightFraction}. */
   public SparseApproximation withPostingWeightFraction(float value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, value, heapFactor, candidateTerms, candidates);
+        maxQueryTerms, queryWeightFraction, value, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code heapFactor}. */
   public SparseApproximation withHeapFactor(float value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, postingWeightFraction, value, candidateTerms, candidates);
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, value, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code candidateTerms} (0 turns candidate generation off). */
   public SparseApproximation withCandidateTerms(int value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, value, candidates);
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, value, candidates, candidatePostings);
+  }
+
+  /**
+   * Candidate generation from each generating term's {@code candidatePostings} heaviest postings
+   * (SEISMIC's static pruning); 0 reads all of them.
+   */
+  public int candidatePostings() {
+    return candidatePostings;
+  }
+
+  /** Returns a copy with another {@code candidatePostings} (0: every posting generates). */
+  public SparseApproximation withCandidatePostings(int value) {
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, value);
   }
 
   /** Returns a copy with another {@code candidates}. */
   public SparseApproximation withCandidates(int value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, value);
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, value, candidatePostings);
   }
 
   @Override
@@ -210,7 +246,7 @@ public final class SparseApproximation {
         && Float.compare(postingWeightFraction, other.postingWeightFraction) == 0
         && Float.compare(heapFactor, other.heapFactor) == 0
         && candidateTerms == other.candidateTerms
-        && (candidateTerms == 0 || candidates == other.candidates);
+        && (candidateTerms == 0 || (candidates == other.candidates && candidatePostings == other.candidatePostings));
   }
 
   @Override
@@ -221,7 +257,8 @@ public final class SparseApproximation {
         postingWeightFraction,
         heapFactor,
         candidateTerms,
-        candidateTerms == 0 ? 0 : candidates);
+        candidateTerms == 0 ? 0 : candidates,
+        candidateTerms == 0 ? 0 : candidatePostings);
   }
 
   @Override
@@ -234,7 +271,10 @@ public final class SparseApproximation {
         + postingWeightFraction
         + ",heapFactor="
         + heapFactor
-        + (candidateTerms == 0 ? "" : ",candidateTerms=" + candidateTerms + ",candidates=" + candidates)
+        + (candidateTerms == 0
+            ? ""
+            : ",candidateTerms=" + candidateTerms + ",candidates=" + candidates
+                + (candidatePostings == 0 ? "" : ",candidatePostings=" + candidatePostings))
         + ")";
   }
 }

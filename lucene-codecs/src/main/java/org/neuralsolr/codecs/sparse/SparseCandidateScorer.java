@@ -20,6 +20,11 @@ import org.apache.lucene.util.Bits;
  * (the same sum, in the same order, as exact mode), unless its partial score plus the largest
  * possible contribution of the other terms cannot reach the collector's minimum competitive score.
  *
+ * <p>Phase two reads each candidate's vector from the segment's forward index ({@link
+ * SparseForwardIndex}) when the terms come straight from {@link SparsePostingsFormat}: advancing
+ * every query term's postings to a few hundred scattered candidates decodes nearly every block of
+ * every term, which costs as much as exact mode.
+ *
  * <p>Scores are exact; what is approximate is which documents are scored: a document outside the
  * top {@code candidates} by partial score is never returned. This suits learned sparse vectors
  * whose weights are flat, where dropping query terms changes scores too much (recall 0.5 to 0.7
@@ -32,6 +37,7 @@ final class SparseCandidateScorer extends Scorer {
   private static final double MARGIN = 1 + 1e-9;
 
   private final SparseTermClause[] clauses; // every query term of the segment, in ord order
+  private final ForwardScorer forward; // null: score from the postings
   private final int[] docs; // candidates, ascending
   private final float[] partials; // their partial scores over the generating terms
   private final double othersBound; // largest possible contribution of the other terms
@@ -43,46 +49,163 @@ final class SparseCandidateScorer extends Scorer {
   private float score;
 
   private SparseCandidateScorer(
-      Weight weight, SparseTermClause[] clauses, int[] docs, float[] partials, double othersBound, float heapFactor) {
+      Weight weight,
+      SparseTermClause[] clauses,
+      ForwardScorer forward,
+      int[] docs,
+      float[] partials,
+      double othersBound,
+      double maxScore,
+      float heapFactor) {
     super(weight);
     this.clauses = clauses;
+    this.forward = forward;
     this.docs = docs;
     this.partials = partials;
     this.othersBound = othersBound;
-    double max = 0;
-    for (SparseTermClause c : clauses) {
-      max += c.termMaxScore;
-    }
-    this.maxScore = max * MARGIN;
+    this.maxScore = maxScore * MARGIN;
     this.pruneFactor = 1f / heapFactor;
   }
 
   /**
    * Runs phase one and returns the scorer of phase two.
    *
-   * @param generators fresh clauses of the generating terms
-   * @param all fresh clauses of every query term of the segment, in ord order
-   * @param generating which of {@code all} generate (by position)
+   * @param generators fresh clauses of the generating terms, in query order
+   * @param all clauses of every query term of the segment, in ord order, to score candidates from
+   *     the postings; null when {@code forward} scores them
+   * @param forward scores candidates from the forward index; null to score from {@code all}
+   * @param othersBound largest possible contribution of the query terms that don't generate
+   * @param maxScore largest possible score
    */
   static SparseCandidateScorer create(
       Weight weight,
       List<SparseTermClause> generators,
       List<SparseTermClause> all,
-      boolean[] generating,
+      ForwardScorer forward,
+      double othersBound,
+      double maxScore,
       int candidates,
       float heapFactor,
       int maxDoc,
       Bits liveDocs)
       throws IOException {
     Candidates c = select(generators, candidates, maxDoc, liveDocs);
-    double others = 0;
-    for (int i = 0; i < all.size(); i++) {
-      if (generating[i] == false) {
-        others += all.get(i).termMaxScore;
+    return new SparseCandidateScorer(
+        weight,
+        all == null ? null : all.toArray(new SparseTermClause[0]),
+        forward,
+        c.docs,
+        c.partials,
+        othersBound,
+        maxScore,
+        heapFactor);
+  }
+
+  /**
+   * Phase one from the impact-ordered lists ({@link SparseApproximation#candidatePostings()}):
+   * each generating term adds its {@code limit} heaviest postings to the partial sums of their
+   * documents. Postings come in weight order, so sums are kept in a hash table sized by the
+   * postings read, not by the segment.
+   *
+   * @param residual receives, per generating term, the bound of its postings that were not read
+   * @return the candidates, or null when no posting was read
+   */
+  static Candidates selectFromHeaviest(
+      ForwardScorer forward, boolean[] generating, int limit, int candidates, Bits liveDocs, double[] residual)
+      throws IOException {
+    SparseForwardIndex.Reader reader = forward.reader;
+    int[] docFreqs = new int[generating.length];
+    int total = 0;
+    for (int j = 0; j < generating.length; j++) {
+      if (generating[j]) {
+        docFreqs[j] = reader.docFreq(forward.ords[j]);
+        total += Math.min(limit, docFreqs[j]);
       }
     }
-    return new SparseCandidateScorer(
-        weight, all.toArray(new SparseTermClause[0]), c.docs, c.partials, others, heapFactor);
+    int capacity = Integer.highestOneBit(Math.max(1, total) * 2 - 1) << 1;
+    int mask = capacity - 1;
+    int shift = 32 - Integer.numberOfTrailingZeros(capacity); // Fibonacci hashing: the high bits
+    int[] keys = new int[capacity]; // doc + 1, 0 for a free slot
+    double[] sums = new double[capacity];
+    int[] slots = new int[total]; // in order of first touch
+    int numSlots = 0;
+    int[] docs = new int[Math.min(limit, 1 << 16)];
+    int[] freqs = new int[docs.length];
+    for (int j = 0; j < generating.length; j++) {
+      if (generating[j] == false) {
+        continue;
+      }
+      int ord = forward.ords[j];
+      int n = Math.min(limit, docFreqs[j]);
+      if (docs.length < n) {
+        docs = new int[n];
+        freqs = new int[n];
+      }
+      reader.heaviest(ord, n, docs, freqs);
+      double w = forward.weights[j];
+      for (int i = 0; i < n && freqs[i] >= forward.cutoffs[j]; i++) {
+        int key = docs[i] + 1;
+        int slot = capacity == 1 ? 0 : (key * 0x9E3779B9) >>> shift;
+        while (keys[slot] != 0 && keys[slot] != key) {
+          slot = (slot + 1) & mask;
+        }
+        if (keys[slot] == 0) {
+          keys[slot] = key;
+          slots[numSlots++] = slot;
+        }
+        sums[slot] += w * SparseWeights.decode(freqs[i]);
+      }
+      if (docFreqs[j] > n) {
+        residual[j] = w * SparseWeights.upperBound(reader.freqAtRank(ord, n));
+      }
+    }
+    int[] heapDocs = new int[Math.min(candidates, Math.max(1, numSlots))];
+    float[] heapScores = new float[heapDocs.length];
+    int size = 0;
+    for (int t = 0; t < numSlots; t++) {
+      int d = keys[slots[t]] - 1;
+      float s = (float) sums[slots[t]];
+      if (liveDocs != null && liveDocs.get(d) == false) {
+        continue;
+      }
+      if (size < heapDocs.length) {
+        heapDocs[size] = d;
+        heapScores[size] = s;
+        siftUp(heapDocs, heapScores, size++);
+      } else if (s > heapScores[0] || (s == heapScores[0] && d < heapDocs[0])) {
+        heapDocs[0] = d;
+        heapScores[0] = s;
+        siftDown(heapDocs, heapScores, size);
+      }
+    }
+    return byDoc(heapDocs, heapScores, size);
+  }
+
+  /** Phase two over candidates that {@link #selectFromHeaviest} found. */
+  static SparseCandidateScorer create(
+      Weight weight, Candidates c, ForwardScorer forward, double othersBound, double maxScore, float heapFactor) {
+    return new SparseCandidateScorer(weight, null, forward, c.docs, c.partials, othersBound, maxScore, heapFactor);
+  }
+
+  /** Every query term of a segment against its forward index: term ords, weights and cut-offs. */
+  static final class ForwardScorer {
+    private final SparseForwardIndex.Reader reader;
+    private final int[] ords;
+    private final long[] ordBits;
+    private final float[] weights;
+    private final int[] cutoffs;
+
+    ForwardScorer(SparseForwardIndex.Reader reader, int[] ords, float[] weights, int[] cutoffs) {
+      this.reader = reader;
+      this.ords = ords;
+      this.ordBits = SparseForwardIndex.Reader.bits(ords);
+      this.weights = weights;
+      this.cutoffs = cutoffs;
+    }
+
+    float score(int doc) throws IOException {
+      return (float) reader.dot(doc, ords, ordBits, weights, cutoffs);
+    }
   }
 
   /** A segment's candidates in doc-id order, with their partial scores. */
@@ -160,7 +283,11 @@ final class SparseCandidateScorer extends Scorer {
         }
       }
     }
-    // back to doc-id order for phase two
+    return byDoc(heapDocs, heapScores, size);
+  }
+
+  /** The heap's documents in doc-id order, for phase two. */
+  private static Candidates byDoc(int[] heapDocs, float[] heapScores, int size) {
     long[] byDoc = new long[size];
     for (int i = 0; i < size; i++) {
       byDoc[i] = ((long) heapDocs[i] << 32) | i;
@@ -284,6 +411,9 @@ final class SparseCandidateScorer extends Scorer {
 
   /** The sum over every query term, in ord order: what exact mode computes for {@code doc}. */
   private float exactScore(int doc) throws IOException {
+    if (forward != null) {
+      return forward.score(doc);
+    }
     double sum = 0;
     for (SparseTermClause c : clauses) {
       if (c.doc < doc) {

@@ -59,9 +59,15 @@ final class SparseWeight extends Weight {
     if (terms == null) {
       return null;
     }
+    SparseApproximation approximation = query.getApproximation();
+    if (approximation.candidateTerms() > 0 && terms instanceof SparseFieldsProducer.SparseTerms) {
+      Scorer scorer = forwardCandidates(context, (SparseFieldsProducer.SparseTerms) terms, approximation);
+      if (scorer != null) {
+        return scorer;
+      }
+    }
     TermsEnum termsEnum = terms.iterator();
     BytesRef[] queryTerms = query.terms();
-    SparseApproximation approximation = query.getApproximation();
     float fraction = approximation.postingWeightFraction();
     List<SparseTermClause> clauses = new ArrayList<>();
     List<TermState> states = new ArrayList<>();
@@ -79,11 +85,116 @@ final class SparseWeight extends Weight {
     if (generating == null) {
       return new SparseScorer(this, clauses, approximation.heapFactor());
     }
+    double others = 0;
+    double max = 0;
+    for (int i = 0; i < clauses.size(); i++) {
+      max += clauses.get(i).termMaxScore;
+      if (generating[i] == false) {
+        others += clauses.get(i).termMaxScore;
+      }
+    }
     return SparseCandidateScorer.create(
         this,
         generators(termsEnum, clauses, states, generating),
         clauses,
-        generating,
+        null,
+        others,
+        max,
+        approximation.candidates(),
+        approximation.heapFactor(),
+        context.reader().maxDoc(),
+        context.reader().getLiveDocs());
+  }
+
+  /**
+   * Candidate generation over a segment with a forward index: postings are opened for the
+   * generating terms only, every other term is known by its term metadata (ord, largest weight),
+   * and candidates are scored from the forward index. Opening postings is most of the cost of a
+   * term on a small segment, so this is what makes candidate generation cheaper than exact mode.
+   * Null where the general path must run (no term matches, or every term would generate).
+   */
+  private Scorer forwardCandidates(
+      LeafReaderContext context, SparseFieldsProducer.SparseTerms terms, SparseApproximation approximation)
+      throws IOException {
+    TermsEnum termsEnum = terms.iterator();
+    BytesRef[] queryTerms = query.terms();
+    int n = 0;
+    int[] ordOfClause = new int[queryTerms.length]; // position in the query
+    SparseTermState[] states = new SparseTermState[queryTerms.length];
+    double[] bounds = new double[queryTerms.length];
+    for (int i = 0; i < queryTerms.length; i++) {
+      if (termsEnum.seekExact(queryTerms[i])) {
+        if (termsEnum.termState() instanceof SparseTermState == false) {
+          return null;
+        }
+        SparseTermState state = (SparseTermState) termsEnum.termState();
+        ordOfClause[n] = i;
+        states[n] = state;
+        // as SparseTermClause.termMaxScore: the term's largest frequency is in its metadata
+        bounds[n] = queryWeights[i] * SparseWeights.upperBound(state.maxFreq);
+        n++;
+      }
+    }
+    int m = approximation.candidateTerms();
+    boolean heaviest = approximation.candidatePostings() > 0;
+    if (n == 0 || (m >= n && heaviest == false)) {
+      return null;
+    }
+    m = Math.min(m, n); // with only the heaviest postings read, every term may generate
+    Integer[] order = new Integer[n];
+    for (int j = 0; j < n; j++) {
+      order[j] = j;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(bounds[b], bounds[a])); // stable
+    boolean[] generating = new boolean[n];
+    for (int j = 0; j < m; j++) {
+      generating[order[j]] = true;
+    }
+    float fraction = approximation.postingWeightFraction();
+    List<SparseTermClause> generators = new ArrayList<>();
+    int[] ords = new int[n];
+    float[] weights = new float[n];
+    int[] cutoffs = new int[n];
+    double others = 0;
+    double max = 0;
+    for (int j = 0; j < n; j++) {
+      int i = ordOfClause[j];
+      ords[j] = Math.toIntExact(states[j].ord); // query terms are in term order, so are ords
+      weights[j] = queryWeights[i];
+      cutoffs[j] = SparseTermClause.cutoff(states[j].maxFreq, fraction);
+      max += bounds[j];
+      if (generating[j] && heaviest == false) {
+        termsEnum.seekExact(queryTerms[i], states[j]);
+        generators.add(
+            new SparseTermClause(i, queryWeights[i], termsEnum.impacts(PostingsEnum.FREQS), fraction));
+      } else if (generating[j] == false) {
+        others += bounds[j];
+      }
+    }
+    SparseCandidateScorer.ForwardScorer forward =
+        new SparseCandidateScorer.ForwardScorer(terms.forward.reader(), ords, weights, cutoffs);
+    if (heaviest) {
+      double[] residual = new double[n];
+      SparseCandidateScorer.Candidates candidates =
+          SparseCandidateScorer.selectFromHeaviest(
+              forward,
+              generating,
+              approximation.candidatePostings(),
+              approximation.candidates(),
+              context.reader().getLiveDocs(),
+              residual);
+      for (double r : residual) {
+        others += r; // what the unread postings of generating terms may still add
+      }
+      return SparseCandidateScorer.create(this, candidates, forward, others, max, approximation.heapFactor());
+    }
+    return SparseCandidateScorer.create(
+        this,
+        generators,
+        null,
+        forward,
+        others,
+        max,
         approximation.candidates(),
         approximation.heapFactor(),
         context.reader().maxDoc(),

@@ -359,9 +359,67 @@ public class TestSparseQuery extends LuceneTestCase {
     }
   }
 
+  /**
+   * Candidate generation from each generating term's heaviest postings (the impact-ordered lists
+   * of the forward index), against its definition; and the forward index is what scores them.
+   */
+  public void testHeaviestPostingsCandidatesMatchTheirDefinition() throws IOException {
+    vocabulary = TestUtil.nextInt(random(), 20, 500);
+    try (Directory d = newDirectory()) {
+      IndexWriterConfig iwc = newIndexWriterConfig();
+      iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      List<Map<String, Float>> docVectors = new ArrayList<>();
+      try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
+        int numDocs = atLeast(800);
+        for (int id = 0; id < numDocs; id++) {
+          Document doc = new Document();
+          doc.add(new NumericDocValuesField("id", id));
+          Map<String, Float> v = randomVector(40);
+          doc.add(new SparseVectorField(FIELD, v));
+          docVectors.add(v);
+          w.addDocument(doc);
+        }
+        w.commit();
+      }
+      try (IndexReader r = org.apache.lucene.index.DirectoryReader.open(d)) {
+        for (LeafReaderContext ctx : r.leaves()) {
+          assertTrue(ctx.reader().terms(FIELD) instanceof SparseFieldsProducer.SparseTerms);
+        }
+        IndexSearcher s = newSearcher(r, false);
+        for (int iter = 0; iter < 20; iter++) {
+          Map<String, Float> q = randomVector(30);
+          int m = TestUtil.nextInt(random(), 1, 40);
+          int c = TestUtil.nextInt(random(), 1, 60);
+          int l = TestUtil.nextInt(random(), 1, 100);
+          int k = TestUtil.nextInt(random(), 1, 30);
+          SparseQuery query =
+              new SparseQuery(
+                  FIELD,
+                  q,
+                  SparseApproximation.EXACT.withCandidateTerms(m).withCandidates(c).withCandidatePostings(l));
+          List<ScoreDoc> expected = candidateDefinition(r, docVectors, new SparseQuery(FIELD, q), m, c, l);
+          assertSameHits(
+              expected.subList(0, Math.min(k, expected.size())),
+              s.search(query, k).scoreDocs,
+              "m=" + m + " c=" + c + " l=" + l);
+        }
+      }
+    }
+  }
+
   /** Candidate generation computed from the postings and the vectors, without the scorer. */
   private static List<ScoreDoc> candidateDefinition(
       IndexReader r, List<Map<String, Float>> docVectors, SparseQuery exact, int m, int c) throws IOException {
+    return candidateDefinition(r, docVectors, exact, m, c, 0);
+  }
+
+  /**
+   * @param heaviest 0, or how many of each generating term's heaviest postings (by stored weight,
+   *     ties to the lower doc id) generate
+   */
+  private static List<ScoreDoc> candidateDefinition(
+      IndexReader r, List<Map<String, Float>> docVectors, SparseQuery exact, int m, int c, int heaviest)
+      throws IOException {
     BytesRef[] terms = exact.terms();
     float[] weights = exact.weights();
     List<ScoreDoc> hits = new ArrayList<>();
@@ -374,21 +432,30 @@ public class TestSparseQuery extends LuceneTestCase {
       // the bound of each query term present in the segment: q_w times its largest stored weight
       List<Integer> present = new ArrayList<>();
       Map<Integer, Double> bound = new HashMap<>();
+      Map<Integer, java.util.Set<Integer>> heads = new HashMap<>();
       org.apache.lucene.index.TermsEnum te = ctx.reader().terms(FIELD).iterator();
       for (int i = 0; i < terms.length; i++) {
         if (te.seekExact(terms[i])) {
           org.apache.lucene.index.PostingsEnum pe = te.postings(null, org.apache.lucene.index.PostingsEnum.FREQS);
           int max = 0;
+          List<int[]> byWeight = new ArrayList<>();
           while (pe.nextDoc() != org.apache.lucene.index.PostingsEnum.NO_MORE_DOCS) {
             max = Math.max(max, pe.freq());
+            byWeight.add(new int[] {pe.docID(), pe.freq()});
           }
+          byWeight.sort((a, b) -> a[1] != b[1] ? b[1] - a[1] : a[0] - b[0]);
+          java.util.Set<Integer> head = new java.util.HashSet<>();
+          for (int[] p : byWeight.subList(0, heaviest == 0 ? byWeight.size() : Math.min(heaviest, byWeight.size()))) {
+            head.add(p[0]);
+          }
+          heads.put(i, head);
           present.add(i);
           bound.put(i, weights[i] * SparseWeights.upperBound(max));
         }
       }
       List<Integer> generating = new ArrayList<>(present);
       generating.sort((a, b) -> Double.compare(bound.get(b), bound.get(a))); // stable: ties by query order
-      boolean all = m >= present.size();
+      boolean all = heaviest == 0 && m >= present.size();
       java.util.Set<Integer> gen = new java.util.HashSet<>(generating.subList(0, Math.min(m, generating.size())));
       List<ScoreDoc> candidates = new ArrayList<>();
       for (int doc = 0; doc < idOf.length; doc++) {
@@ -405,7 +472,7 @@ public class TestSparseQuery extends LuceneTestCase {
           double contribution = (double) weights[i] * SparseVectorField.quantize(dw);
           full += contribution;
           any = true;
-          if (gen.contains(i)) {
+          if (gen.contains(i) && heads.get(i).contains(doc)) {
             partial += contribution;
             inGenerator = true;
           }

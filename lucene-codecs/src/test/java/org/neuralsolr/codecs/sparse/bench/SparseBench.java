@@ -341,6 +341,15 @@ public final class SparseBench {
             exact.withCandidateTerms(terms).withCandidates(candidates));
       }
     }
+    for (int terms : new int[] {4, 8, 16, 32}) {
+      for (int postings : new int[] {64, 128, 256, 512}) {
+        for (int candidates : new int[] {50, 100, 200}) {
+          settings.put(
+              "candidateTerms=" + terms + ",candidatePostings=" + postings + ",candidates=" + candidates,
+              exact.withCandidateTerms(terms).withCandidatePostings(postings).withCandidates(candidates));
+        }
+      }
+    }
     return settings;
   }
 
@@ -421,7 +430,11 @@ public final class SparseBench {
     Map<String, Object> sweep = new LinkedHashMap<>();
     String best = null;
     double bestSpeedUp = 0;
+    String only = System.getProperty("sparse.bench.only"); // a prefix of settings, to profile one
     for (Map.Entry<String, SparseApproximation> e : approximations().entrySet()) {
+      if (only != null && e.getKey().startsWith(only) == false) {
+        continue;
+      }
       List<Query[]> qs = new ArrayList<>();
       long found = 0;
       long total = 0;
