@@ -62,6 +62,12 @@ public final class ExampleMain {
     printQuery(solr, base, "BM25 over title + text, for comparison:", query(
         "q", "A deficiency of vitamin B12 increases blood levels of homocysteine.",
         "defType", "edismax", "qf", "contents", "fl", "id,title,score"));
+    printQuery(solr, base, "BM25's top 50 re-ranked by " + MODEL + " (cosine of the stored vectors):", query(
+        "q", "A deficiency of vitamin B12 increases blood levels of homocysteine.",
+        "defType", "edismax", "qf", "contents",
+        "rq", "{!neural_rerank model=" + MODEL + " f=vector reRankDocs=50}",
+        "rq.text", "A deficiency of vitamin B12 increases blood levels of homocysteine.",
+        "fl", "id,title,score"));
     printQuery(solr, base, "Explain a dense query (debugQuery):", query(
         "q", "{!dense f=vector model=" + MODEL + " topK=3}ADAR1 binds to Dicer to cleave pre-miRNA.",
         "fl", "id,title,score", "debugQuery", "true"));

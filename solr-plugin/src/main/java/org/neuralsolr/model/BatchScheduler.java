@@ -64,12 +64,15 @@ public final class BatchScheduler implements Closeable {
   private final Forward forward;
   private final SchedulerConfig config;
   private final ModelStats stats;
-  /**
-   * Slices of callers' texts, each at most a batch. A slice is queued whole so that the worker never
-   * sees half of one: a caller's batches do not depend on thread timing, which matters for
-   * dynamically quantised models, whose outputs depend slightly on their batch-mates.
-   */
+  /** Slices of callers' texts, each at most a batch. */
   private final LinkedBlockingQueue<List<Task<?>>> queue = new LinkedBlockingQueue<>();
+  /**
+   * Held by a caller while it queues all slices of a request that fits the queue, and by the worker
+   * while it drains: the worker then takes a request's slices together, never the first ones alone,
+   * so a lone caller's batches do not depend on thread timing. That matters for dynamically
+   * quantised models, whose outputs depend slightly on their batch-mates.
+   */
+  private final Object enqueueLock = new Object();
   private final Semaphore room;
   private final Thread worker;
   private volatile boolean closed;
@@ -107,8 +110,24 @@ public final class BatchScheduler implements Closeable {
     for (TokenizedText t : texts) {
       tasks.add(new Task<>(t, reducer));
     }
-    // Queue in slices no bigger than a batch, so one huge request cannot hold the whole queue
-    // and later slices wait (back-pressure) while the worker drains earlier ones.
+    if (tasks.size() <= config.maxQueuedTexts) {
+      acquireRoom(tasks.size());
+      synchronized (enqueueLock) {
+        if (closed) {
+          room.release(tasks.size());
+          throw new IllegalStateException("model '" + modelName + "' is closed");
+        }
+        for (int from = 0; from < tasks.size(); from += config.maxBatchSize) {
+          queue.add(new ArrayList<>(tasks.subList(from, Math.min(tasks.size(), from + config.maxBatchSize))));
+        }
+      }
+      if (closed) {
+        failPending(); // the worker may have exited between the check and the add
+      }
+      return awaitAll(tasks);
+    }
+    // A request larger than the whole queue goes in slices no bigger than a batch: later slices
+    // wait (back-pressure) while the worker drains earlier ones.
     for (int from = 0; from < tasks.size(); from += config.maxBatchSize) {
       int to = Math.min(tasks.size(), from + config.maxBatchSize);
       acquireRoom(to - from);
@@ -121,6 +140,10 @@ public final class BatchScheduler implements Closeable {
         failPending(); // the worker may have exited between the check and the add
       }
     }
+    return awaitAll(tasks);
+  }
+
+  private static <R> List<R> awaitAll(List<Task<R>> tasks) {
     List<R> results = new ArrayList<>(tasks.size());
     for (Task<R> task : tasks) {
       results.add(await(task.result));
@@ -177,8 +200,10 @@ public final class BatchScheduler implements Closeable {
         }
         taken.addAll(first);
         List<Task<?>> next;
-        while (taken.size() < window && (next = queue.poll()) != null) {
-          taken.addAll(next);
+        synchronized (enqueueLock) {
+          while (taken.size() < window && (next = queue.poll()) != null) {
+            taken.addAll(next);
+          }
         }
         if (config.maxWaitMillis > 0 && taken.size() < config.maxBatchSize) {
           long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.maxWaitMillis);

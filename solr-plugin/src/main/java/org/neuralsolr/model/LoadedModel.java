@@ -186,6 +186,39 @@ public final class LoadedModel implements Closeable {
     return new TokenizedText(ids, encoding.getTypeIds(), encoding.getSpecialTokenMask());
   }
 
+  /**
+   * Tokenises a (query, document) pair through the tokenizer's pair template (BERT: {@code [CLS] a
+   * [SEP] b [SEP]} with token types 0 and 1), truncated longest-first to {@code maxLength} tokens,
+   * as cross-encoders are trained.
+   *
+   * @throws IllegalArgumentException if the tokenizer rejects the pair
+   */
+  TokenizedText tokenizePair(String first, String second) {
+    int cap = manifest.maxLength * CHARS_PER_TOKEN_CAP;
+    Encoding encoding;
+    try {
+      encoding = tokenizer.encode(capChars(first, cap), capChars(second, cap));
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("the tokenizer rejected the pair: " + e.getMessage(), e);
+    }
+    return new TokenizedText(encoding.getIds(), encoding.getTypeIds());
+  }
+
+  /**
+   * The token ids of {@code text} without special tokens, at most {@code maxLength} of them; empty
+   * for a text that produces none. For inputs assembled from pieces, such as a causal LM's prompt.
+   */
+  long[] tokenIdsWithoutSpecialTokens(String text) {
+    if (text.isEmpty()) {
+      return new long[0];
+    }
+    try {
+      return tokenizer.encode(capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP), false, false).getIds();
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("the tokenizer rejected the text: " + e.getMessage(), e);
+    }
+  }
+
   /** Cuts {@code text} to at most {@code max} chars without splitting a surrogate pair. */
   static String capChars(String text, int max) {
     if (text.length() <= max) {

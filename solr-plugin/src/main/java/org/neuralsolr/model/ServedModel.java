@@ -11,20 +11,28 @@ public final class ServedModel implements Closeable {
   final ModelStats stats = new ModelStats();
   private final DenseEncoder denseEncoder;
   private final SparseEncoder sparseEncoder;
+  private final TokenStatesEncoder tokenStatesEncoder;
+  private final CrossEncoder crossEncoder;
+  private final QueryLikelihood queryLikelihood;
 
   /**
-   * Takes ownership of {@code model}: it is closed if the kind's encoder refuses it.
+   * Takes ownership of {@code model}: closes it when closed, or at once if this fails.
    *
    * @throws ModelPackageException if the model's output does not fit its kind
    */
   ServedModel(LoadedModel model, SchedulerConfig config) {
     this.model = model;
     this.scheduler = new BatchScheduler(model.manifest.name, model::forward, config, stats);
+    ModelKind kind = model.manifest.kind;
     try {
-      this.denseEncoder = model.manifest.kind == ModelKind.DENSE ? new DenseEncoder(this) : null;
-      this.sparseEncoder = model.manifest.kind == ModelKind.SPARSE ? new SparseEncoder(this) : null;
+      this.denseEncoder = kind == ModelKind.DENSE ? new DenseEncoder(this) : null;
+      this.sparseEncoder = kind == ModelKind.SPARSE ? new SparseEncoder(this) : null;
+      this.tokenStatesEncoder = kind == ModelKind.DENSE ? new TokenStatesEncoder(this) : null;
+      this.crossEncoder = kind == ModelKind.CROSS_ENCODER ? new CrossEncoder(this) : null;
+      this.queryLikelihood = kind == ModelKind.CAUSAL_LM ? new QueryLikelihood(this) : null;
     } catch (RuntimeException e) {
-      close();
+      scheduler.close();
+      model.close();
       throw e;
     }
   }
@@ -69,6 +77,24 @@ public final class ServedModel implements Closeable {
   /** The sparse encoder of a {@code sparse} model, or null for other kinds. */
   public SparseEncoder sparseEncoder() {
     return sparseEncoder;
+  }
+
+  /**
+   * The token states of a {@code dense} model (its token-level output before pooling), or null for
+   * other kinds.
+   */
+  public TokenStatesEncoder tokenStatesEncoder() {
+    return tokenStatesEncoder;
+  }
+
+  /** The pair scorer of a {@code cross-encoder} model, or null for other kinds. */
+  public CrossEncoder crossEncoder() {
+    return crossEncoder;
+  }
+
+  /** The query-likelihood scorer of a {@code causal-lm} model, or null for other kinds. */
+  public QueryLikelihood queryLikelihood() {
+    return queryLikelihood;
   }
 
   /**

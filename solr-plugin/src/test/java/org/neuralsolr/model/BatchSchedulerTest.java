@@ -111,6 +111,25 @@ public class BatchSchedulerTest extends LuceneTestCase {
     assertEquals(1.0, stats.paddingEfficiency(), 1e-9);
   }
 
+  public void testALoneCallersBatchesDoNotDependOnTiming() {
+    // Without the worker taking a request's slices together, it sometimes wakes on the first
+    // slice alone and runs it unsorted: the batches (and an int8 model's vectors) would change
+    // from run to run.
+    for (int run = 0; run < 300; run++) {
+      RecordingForward forward = new RecordingForward();
+      try (BatchScheduler scheduler = new BatchScheduler("t", forward, new SchedulerConfig(4, 10_000, 0, 64, 1000), new ModelStats())) {
+        List<TokenizedText> mixed = new ArrayList<>();
+        for (int i = 0; i < 16; i++) {
+          mixed.add(text(i, i % 2 == 0 ? 2 : 40)); // alternating short and long
+        }
+        scheduler.run(mixed, FIRST_ID);
+      }
+      for (List<Integer> batch : forward.batchLengths) {
+        assertEquals("run " + run + ": a batch mixes lengths: " + batch, 1, batch.stream().distinct().count());
+      }
+    }
+  }
+
   public void testConcurrentCallersShareBatches() throws Exception {
     RecordingForward forward = new RecordingForward();
     forward.gate = new CountDownLatch(1);

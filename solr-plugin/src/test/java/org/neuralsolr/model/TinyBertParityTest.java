@@ -93,6 +93,26 @@ public class TinyBertParityTest extends SolrTestCase {
     }
   }
 
+  public void testTokenStatesAreTheNormalisedLastHiddenStateOnBothEngines() {
+    List<String> all = new ArrayList<>();
+    for (Map<String, Object> t : texts) {
+      all.add((String) t.get("text"));
+    }
+    for (ServedModel m : new ServedModel[] {onnx, torchScript}) {
+      TokenStatesEncoder.TokenStates[] states = m.tokenStatesEncoder().encode(all, TextRole.DOCUMENT);
+      for (int i = 0; i < texts.size(); i++) {
+        float[] hidden = ParityFixtures.floats(texts.get(i).get("lastHiddenState"));
+        int dim = states[i].dimension;
+        assertEquals(ParityFixtures.longs(texts.get(i).get("inputIds")).length, states[i].count);
+        for (int t = 0; t < states[i].count; t++) {
+          float[] row = Arrays.copyOfRange(hidden, t * dim, (t + 1) * dim);
+          Pooling.normalize(row);
+          assertClose(m.engine() + " token " + t + " of " + all.get(i), row, Arrays.copyOfRange(states[i].vectors, t * dim, (t + 1) * dim));
+        }
+      }
+    }
+  }
+
   public void testBothEnginesAgree() {
     for (Map<String, Object> t : texts) {
       String text = (String) t.get("text");

@@ -35,6 +35,9 @@ import org.neuralsolr.example.LocalSolr;
  *       vectors of the evaluation pipelines of the same names ({@link SparseBenchmarks}): bytes per
  *       posting, exact {@code SparseQuery} against {@code FeatureField} clauses, approximate modes
  *       against exact.
+ *   <li>{@code rerank}: {@code {!neural_rerank}} cross-encoder pairs/s through Solr over the raw
+ *       engine on the same pairs, and re-rank latency for 100 documents per mode ({@link
+ *       RerankBench}).
  * </ul>
  */
 public final class NeuralBench {
@@ -46,7 +49,7 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> all = List.of("ingest", "query", "int8", "sparse-bm25", "sparse-proxy");
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "sparse-bm25", "sparse-proxy");
     List<String> names = args.length == 0 ? all : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
@@ -74,6 +77,9 @@ public final class NeuralBench {
             break;
           case "int8":
             results.put(name, int8(docs));
+            break;
+          case "rerank":
+            results.put(name, RerankBench.run(root, data));
             break;
           case "sparse-bm25":
           case "sparse-proxy":
@@ -287,18 +293,18 @@ public final class NeuralBench {
     return texts;
   }
 
-  private static void header(String name, String measures, String workload, String warmup, String repetitions) {
+  static void header(String name, String measures, String workload, String warmup, String repetitions) {
     System.out.println();
     System.out.println("== " + name + ": " + measures);
     System.out.println("   workload: " + workload);
     System.out.println("   warm-up: " + warmup + "; repetitions: " + repetitions);
   }
 
-  private static void print(Map<String, Object> results) {
+  static void print(Map<String, Object> results) {
     results.forEach((k, v) -> System.out.println("   " + k + " = " + v));
   }
 
-  private static double median(long[] values) {
+  static double median(long[] values) {
     long[] s = values.clone();
     Arrays.sort(s);
     return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2.0;
@@ -308,7 +314,7 @@ public final class NeuralBench {
     return Math.round(v * 1000) / 1000.0;
   }
 
-  private static void deleteRecursively(Path p) throws java.io.IOException {
+  static void deleteRecursively(Path p) throws java.io.IOException {
     if (Files.exists(p)) {
       try (var walk = Files.walk(p)) {
         for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {

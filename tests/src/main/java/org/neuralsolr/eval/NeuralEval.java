@@ -184,7 +184,7 @@ public final class NeuralEval {
       }
     }
     String hash = HexFormat.of().formatHex(digest.digest(), 0, 5);
-    return ("eval_" + datasetName + "_" + pipeline.name + "_" + hash).replaceAll("[^A-Za-z0-9_]", "_");
+    return ("eval_" + datasetName + "_" + pipeline.index + "_" + hash).replaceAll("[^A-Za-z0-9_]", "_");
   }
 
   private static Map<String, Object> ensureIndex(
@@ -448,8 +448,11 @@ public final class NeuralEval {
       vector.put("documents", docs);
       vector.put("vectors", docs);
       if (!byExtension.isEmpty()) {
-        // Lucene99HnswVectorsFormat: .vec raw vectors, .vex graph, .vem metadata
-        long bytes = byExtension.getOrDefault("vec", 0L) + byExtension.getOrDefault("vex", 0L) + byExtension.getOrDefault("vem", 0L);
+        // Lucene99HnswVectorsFormat: .vex graph, .vem its metadata; flat vectors .vec, .vemf metadata
+        long bytes = 0;
+        for (String ext : new String[] {"vec", "vemf", "vex", "vem"}) {
+          bytes += byExtension.getOrDefault(ext, 0L);
+        }
         vector.put("bytes", bytes);
         vector.put("bytesPerVector", docs == 0 ? 0 : round2((double) bytes / docs));
       }

@@ -20,6 +20,11 @@ import java.util.function.Function;
  */
 final class Pipeline {
   final String name;
+  /**
+   * The index family: pipelines with the same family and index settings share one index (a
+   * re-ranking pipeline reuses the index of the pipeline whose fields it reads). Its name by default.
+   */
+  final String index;
   final String description;
   final Map<String, String> defaults;
   final Set<String> indexKeys;
@@ -54,11 +59,24 @@ final class Pipeline {
       Function<Map<String, String>, Map<String, String>> coreProperties,
       String updateChain,
       BiFunction<Map<String, String>, String, Map<String, String>> queryParams) {
-    this(name, description, defaults, indexKeys, coreProperties, updateChain, queryParams, (root, dataset, settings) -> Prepared.NOTHING);
+    this(name, name, description, defaults, indexKeys, coreProperties, updateChain, queryParams, (root, dataset, settings) -> Prepared.NOTHING);
   }
 
   Pipeline(
       String name,
+      String index,
+      String description,
+      Map<String, String> defaults,
+      Set<String> indexKeys,
+      Function<Map<String, String>, Map<String, String>> coreProperties,
+      String updateChain,
+      BiFunction<Map<String, String>, String, Map<String, String>> queryParams) {
+    this(name, index, description, defaults, indexKeys, coreProperties, updateChain, queryParams, (root, dataset, settings) -> Prepared.NOTHING);
+  }
+
+  Pipeline(
+      String name,
+      String index,
       String description,
       Map<String, String> defaults,
       Set<String> indexKeys,
@@ -67,6 +85,7 @@ final class Pipeline {
       BiFunction<Map<String, String>, String, Map<String, String>> queryParams,
       Preparation preparation) {
     this.name = name;
+    this.index = index;
     this.description = description;
     this.defaults = Map.copyOf(defaults);
     this.indexKeys = Set.copyOf(indexKeys);

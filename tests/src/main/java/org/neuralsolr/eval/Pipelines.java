@@ -19,9 +19,13 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  *       bm25}.
  *   <li>{@code sparse-proxy}: an expansion-heavy sparse distribution from bge-small-en-v1.5's token
  *       states, queries encoded by Solr.
+ *   <li>{@code bm25>dense-rerank}, {@code bm25>maxsim-rerank}: the {@code bm25} query's top {@code
+ *       reRankDocs} (100) re-ranked by {@code {!neural_rerank}} with bge-small-en-v1.5: the cosine
+ *       of the query vector and the stored document vector, or MaxSim of token states encoded at
+ *       query time. They use the {@code dense} pipeline's index.
  * </ul>
  */
-final class Pipelines {
+public final class Pipelines {
   static final Map<String, Pipeline> ALL = new LinkedHashMap<>();
 
   static {
@@ -32,6 +36,10 @@ final class Pipelines {
     add(dense("dense-minilm", "minilm", "builtin:all-minilm-l6-v2", "all-MiniLM-L6-v2 fp32, mean pooling, 256 tokens"));
     add(sparseBm25());
     add(sparseProxy());
+    add(bm25Rerank("bm25>dense-rerank", "dense", "f=vector",
+        "BM25 top reRankDocs re-ranked by the cosine of bge-small-en-v1.5 query and stored document vectors"));
+    add(bm25Rerank("bm25>maxsim-rerank", "multivector", "",
+        "BM25 top reRankDocs re-ranked by MaxSim of bge-small-en-v1.5 token states, documents encoded at query time"));
   }
 
   private Pipelines() {}
@@ -97,6 +105,7 @@ final class Pipelines {
   private static Pipeline sparseBm25() {
     return new Pipeline(
         "sparse-bm25",
+        "sparse-bm25",
         "BM25 weights (k1=0.9, b=0.4, EnglishAnalyzer terms of title + text) in the sparse field, query term counts, {!sparse}",
         Map.of("topK", "100", "k1", "0.9", "b", "0.4", "knobs", ""),
         Set.of("k1", "b"),
@@ -131,6 +140,7 @@ final class Pipelines {
   private static Pipeline sparseProxy() {
     return new Pipeline(
         "sparse-proxy",
+        "sparse-proxy",
         "bge-small-en-v1.5 token states projected on its word-piece embeddings, max-pooled log(1+ReLU), top-k terms, {!sparse}",
         Map.of("topK", "100", "documentTopK", "128", "queryTopK", "32", "knobs", ""),
         Set.of("documentTopK", "queryTopK"),
@@ -160,6 +170,32 @@ final class Pipelines {
         });
   }
 
+  /**
+   * The {@code bm25} query re-ranked by {@code {!neural_rerank}} over the {@code dense} pipeline's
+   * index (the same index: same family and index settings), query text in {@code rq.text}.
+   */
+  private static Pipeline bm25Rerank(String name, String mode, String extra, String description) {
+    return new Pipeline(
+        name,
+        "dense",
+        description,
+        Map.of("topK", "100", "reRankDocs", "100", "model", "bge-small", "package", "builtin:bge-small-en-v1.5"),
+        Set.of("model", "package"),
+        s -> Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package")),
+        "neural",
+        (s, text) ->
+            Map.of(
+                "q", keywordQuery(text),
+                "defType", "edismax",
+                "qf", "contents",
+                "q.op", "OR",
+                "mm", "0",
+                "rq", "{!neural_rerank model=" + s.get("model") + " mode=" + mode + " reRankDocs=" + s.get("reRankDocs") + (extra.isEmpty() ? "" : " " + extra) + "}",
+                "rq.text", text,
+                "rows", s.get("topK"),
+                "fl", "id,score"));
+  }
+
   private static final Pattern SYNTAX = Pattern.compile("([\\\\+\\-!():^\\[\\]\"{}~*?|&/])");
   private static final Pattern OPERATOR_WORD = Pattern.compile("\\b(AND|OR|NOT|TO)\\b");
 
@@ -167,7 +203,7 @@ final class Pipelines {
    * The text as a plain bag of words for edismax: query syntax escaped (whitespace kept, so words
    * stay separate clauses) and upper-case operator words lower-cased (they are stop words anyway).
    */
-  static String keywordQuery(String text) {
+  public static String keywordQuery(String text) {
     String escaped = SYNTAX.matcher(text).replaceAll("\\\\$1");
     return OPERATOR_WORD.matcher(escaped).replaceAll(m -> m.group(1).toLowerCase(java.util.Locale.ROOT));
   }

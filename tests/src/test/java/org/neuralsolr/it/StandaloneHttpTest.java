@@ -2,8 +2,14 @@ package org.neuralsolr.it;
 
 import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
 import org.apache.solr.SolrIgnoredThreadsFilter;
 import org.apache.solr.SolrTestCase;
@@ -66,6 +72,26 @@ public class StandaloneHttpTest extends SolrTestCase {
     assertTrue(e.getMessage(), e.getMessage().contains("param 'topK'"));
   }
 
+  public void testDenseRerankOverHttp() throws Exception {
+    // every abstract in the window: the one whose title is the query text comes first
+    for (int i : new int[] {3, 17, 42}) {
+      SolrInputDocument doc = docs.get(i);
+      SolrQuery q = new SolrQuery("*:*").setFields("id", "score").setRows(3);
+      q.set("rq", "{!neural_rerank model=bge-small f=vector reRankDocs=100}").set("rq.text", (String) doc.getFieldValue("title"));
+      QueryResponse rsp = solr.client().query(CORE, q);
+      assertEquals(doc.getFieldValue("id"), rsp.getResults().get(0).get("id"));
+      assertTrue(rsp.getResults().getMaxScore() < 1.0001f); // a cosine
+    }
+  }
+
+  public void testBadRerankParamsAre400WithAMessage() {
+    SolrQuery q = new SolrQuery("cells");
+    q.set("df", "contents").set("rq", "{!neural_rerank model=bge-small reRankDocs=5000}").set("rq.text", "stem cells");
+    BaseHttpSolrClient.RemoteSolrException e = expectThrows(BaseHttpSolrClient.RemoteSolrException.class, () -> solr.client().query(CORE, q));
+    assertEquals(400, e.code());
+    assertTrue(e.getMessage(), e.getMessage().contains("param 'reRankDocs' must be between 1 and 1000 (maxReRankDocs), got 5000"));
+  }
+
   public void testBadDocumentIs400AndTheIndexIsIntact() throws Exception {
     long before = solr.client().query(CORE, new SolrQuery("*:*").setRows(0)).getResults().getNumFound();
     SolrInputDocument good = new SolrInputDocument("id", "good-one", "title", "fine", "text", "fine text");
@@ -95,6 +121,58 @@ public class StandaloneHttpTest extends SolrTestCase {
     assertEquals(400, e.code());
     assertTrue(e.getMessage(), e.getMessage().contains("[doc=bad-sparse] Error adding field 'sparse'"));
     assertTrue(e.getMessage(), e.getMessage().contains("term 'solar' has an invalid weight -1.0"));
+  }
+
+  public void testOverloadedModelIs503AndLosesNothing() throws Exception {
+    // A core whose model queue holds one text and never waits for room: concurrent updates
+    // overflow it. Each request either fully succeeds or gets 503 and leaves nothing behind.
+    String core = "tight";
+    solr.createCore(
+        core,
+        Map.of(
+            "neural.dense.package", "builtin:bge-small-en-v1.5-int8",
+            "neural.scheduler.maxBatchSize", "1",
+            "neural.scheduler.maxQueuedTexts", "1",
+            "neural.scheduler.queueTimeoutMillis", "0"));
+    List<String> accepted = Collections.synchronizedList(new ArrayList<>());
+    List<String> refused = Collections.synchronizedList(new ArrayList<>());
+    ExecutorService pool = Executors.newFixedThreadPool(6);
+    try {
+      List<Future<?>> sent = new ArrayList<>();
+      for (int t = 0; t < 6; t++) {
+        int thread = t;
+        sent.add(
+            pool.submit(
+                () -> {
+                  for (int i = 0; i < 8; i++) {
+                    SolrInputDocument doc = docs.get((thread * 8 + i) % docs.size()).deepCopy();
+                    String id = "load-" + thread + "-" + i;
+                    doc.setField("id", id);
+                    try {
+                      solr.client().add(core, doc);
+                      accepted.add(id);
+                    } catch (BaseHttpSolrClient.RemoteSolrException e) {
+                      assertEquals(e.getMessage(), 503, e.code());
+                      assertTrue(e.getMessage(), e.getMessage().contains("overloaded"));
+                      refused.add(id);
+                    }
+                  }
+                  return null;
+                }));
+      }
+      for (Future<?> f : sent) {
+        f.get(300, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertFalse("no request was refused: the queue bound did not act", refused.isEmpty());
+    assertFalse("every request was refused", accepted.isEmpty());
+    solr.client().commit(core);
+    assertEquals(accepted.size(), solr.client().query(core, new SolrQuery("*:*").setRows(0)).getResults().getNumFound());
+    for (String id : refused) {
+      assertEquals(id, 0, solr.client().query(core, new SolrQuery("id:" + id).setRows(0)).getResults().getNumFound());
+    }
   }
 
   public void testInfoBeansShowModelCounters() throws Exception {

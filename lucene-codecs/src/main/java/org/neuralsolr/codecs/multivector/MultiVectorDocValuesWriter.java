@@ -1,0 +1,361 @@
+package org.neuralsolr.codecs.multivector;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.apache.lucene.codecs.CodecUtil;
+import org.apache.lucene.codecs.DocValuesConsumer;
+import org.apache.lucene.codecs.DocValuesFormat;
+import org.apache.lucene.codecs.DocValuesProducer;
+import org.apache.lucene.index.BinaryDocValues;
+import org.apache.lucene.index.DocIDMerger;
+import org.apache.lucene.index.DocValuesType;
+import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.IndexFileNames;
+import org.apache.lucene.index.MergeState;
+import org.apache.lucene.index.SegmentWriteState;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.store.IndexOutput;
+import org.apache.lucene.util.BytesRef;
+import org.apache.lucene.util.IOUtils;
+
+/**
+ * Writes {@link MultiVectorDocValuesFormat}: multi-vector fields itself, everything else through
+ * the delegate format (opened on first use).
+ */
+final class MultiVectorDocValuesWriter extends DocValuesConsumer {
+
+  private final SegmentWriteState state;
+  private final CodebookSource codebookSource;
+  private final DocValuesFormat delegateFormat;
+  private DocValuesConsumer delegate;
+  private IndexOutput meta, codebooks, data;
+
+  MultiVectorDocValuesWriter(
+      SegmentWriteState state, CodebookSource codebookSource, DocValuesFormat delegateFormat)
+      throws IOException {
+    this.state = state;
+    this.codebookSource = codebookSource;
+    this.delegateFormat = delegateFormat;
+    boolean success = false;
+    try {
+      meta = open(MultiVectorDocValuesFormat.META_EXTENSION, MultiVectorDocValuesFormat.META_CODEC);
+      codebooks =
+          open(
+              MultiVectorDocValuesFormat.CODEBOOKS_EXTENSION,
+              MultiVectorDocValuesFormat.CODEBOOKS_CODEC);
+      data = open(MultiVectorDocValuesFormat.DATA_EXTENSION, MultiVectorDocValuesFormat.DATA_CODEC);
+      success = true;
+    } finally {
+      if (success == false) {
+        IOUtils.closeWhileHandlingException(this);
+      }
+    }
+  }
+
+  private IndexOutput open(String extension, String codec) throws IOException {
+    String name =
+        IndexFileNames.segmentFileName(state.segmentInfo.name, state.segmentSuffix, extension);
+    IndexOutput out = state.directory.createOutput(name, state.context);
+    CodecUtil.writeIndexHeader(
+        out,
+        codec,
+        MultiVectorDocValuesFormat.VERSION_CURRENT,
+        state.segmentInfo.getId(),
+        state.segmentSuffix);
+    return out;
+  }
+
+  private DocValuesConsumer delegate() throws IOException {
+    if (delegate == null) {
+      delegate = delegateFormat.fieldsConsumer(state);
+    }
+    return delegate;
+  }
+
+  @Override
+  public void addNumericField(FieldInfo field, DocValuesProducer valuesProducer)
+      throws IOException {
+    delegate().addNumericField(field, valuesProducer);
+  }
+
+  @Override
+  public void addSortedField(FieldInfo field, DocValuesProducer valuesProducer) throws IOException {
+    delegate().addSortedField(field, valuesProducer);
+  }
+
+  @Override
+  public void addSortedNumericField(FieldInfo field, DocValuesProducer valuesProducer)
+      throws IOException {
+    delegate().addSortedNumericField(field, valuesProducer);
+  }
+
+  @Override
+  public void addSortedSetField(FieldInfo field, DocValuesProducer valuesProducer)
+      throws IOException {
+    delegate().addSortedSetField(field, valuesProducer);
+  }
+
+  /** Flush (or any raw input): every document's value is a float32 token matrix to encode. */
+  @Override
+  public void addBinaryField(FieldInfo field, DocValuesProducer valuesProducer) throws IOException {
+    FieldSettings settings = FieldSettings.of(field);
+    if (settings == null) {
+      delegate().addBinaryField(field, valuesProducer);
+      return;
+    }
+    RawDocs raw =
+        visitor -> {
+          BinaryDocValues values = valuesProducer.getBinary(field);
+          for (int doc = values.nextDoc();
+              doc != DocIdSetIterator.NO_MORE_DOCS;
+              doc = values.nextDoc()) {
+            visitor.visit(values.binaryValue());
+          }
+        };
+    List<ResidualCodebook> table = new ArrayList<>();
+    long tokens = raw.countTokens(field, settings.dimension());
+    if (tokens > 0) {
+      table.add(codebookForRaw(field, settings, tokens, raw));
+    }
+    MultiVectorFieldWriter writer =
+        new MultiVectorFieldWriter(
+            field, settings, table, 0, data, state.segmentInfo.maxDoc());
+    BinaryDocValues values = valuesProducer.getBinary(field);
+    for (int doc = values.nextDoc();
+        doc != DocIdSetIterator.NO_MORE_DOCS;
+        doc = values.nextDoc()) {
+      writer.addRaw(doc, values.binaryValue());
+    }
+    writer.finish(meta, codebooks);
+  }
+
+  /**
+   * Merge: documents that come with codes of this format are copied, codes and codebooks verbatim
+   * (codebooks deduplicated by id); only documents without usable codes are encoded.
+   */
+  @Override
+  public void mergeBinaryField(FieldInfo field, MergeState mergeState) throws IOException {
+    FieldSettings settings = FieldSettings.of(field);
+    if (settings == null) {
+      super.mergeBinaryField(field, mergeState); // ends in addBinaryField, i.e. the delegate
+      return;
+    }
+    List<ResidualCodebook> table = new ArrayList<>();
+    List<Integer> rawSources = new ArrayList<>();
+    int[][] ordMaps = new int[mergeState.docValuesProducers.length][];
+    for (int i = 0; i < mergeState.docValuesProducers.length; i++) {
+      BinaryDocValues values = sourceValues(mergeState, i, field.name);
+      if (values instanceof MultiVectorValues mv
+          && mv.dimension() == settings.dimension()
+          && mv.nbits() == settings.nbits()) {
+        ordMaps[i] = codebookOrdinals(mergeState, i, field, table);
+      } else if (values != null) {
+        rawSources.add(i);
+      }
+    }
+
+    int rawOrd = -1;
+    if (rawSources.isEmpty() == false) {
+      RawDocs raw =
+          visitor -> {
+            for (int i : rawSources) {
+              BinaryDocValues values = sourceValues(mergeState, i, field.name);
+              MergeState.DocMap docMap = mergeState.docMaps[i];
+              for (int doc = values.nextDoc();
+                  doc != DocIdSetIterator.NO_MORE_DOCS;
+                  doc = values.nextDoc()) {
+                if (docMap.get(doc) != -1) {
+                  visitor.visit(values.binaryValue());
+                }
+              }
+            }
+          };
+      long tokens = raw.countTokens(field, settings.dimension());
+      if (tokens > 0) {
+        rawOrd = indexOf(table, codebookForRaw(field, settings, tokens, raw));
+      }
+    }
+
+    // subs in source order: without index sorting, DocIDMerger concatenates them in list order
+    List<MergeSub> subs = new ArrayList<>();
+    for (int i = 0; i < mergeState.docValuesProducers.length; i++) {
+      if (ordMaps[i] != null || (rawOrd >= 0 && rawSources.contains(i))) {
+        subs.add(
+            new MergeSub(mergeState.docMaps[i], sourceValues(mergeState, i, field.name), ordMaps[i]));
+      }
+    }
+
+    MultiVectorFieldWriter writer =
+        new MultiVectorFieldWriter(
+            field, settings, table, rawOrd, data, mergeState.segmentInfo.maxDoc());
+    DocIDMerger<MergeSub> merger = DocIDMerger.of(subs, mergeState.needsIndexSort);
+    for (MergeSub sub = merger.next(); sub != null; sub = merger.next()) {
+      if (sub.ordMap != null) {
+        MultiVectorValues mv = (MultiVectorValues) sub.values;
+        writer.addCopy(sub.mappedDocID, sub.ordMap[mv.codebookOrd()], mv);
+      } else {
+        writer.addRaw(sub.mappedDocID, sub.values.binaryValue());
+      }
+    }
+    writer.finish(meta, codebooks);
+  }
+
+  private static BinaryDocValues sourceValues(MergeState mergeState, int i, String field)
+      throws IOException {
+    DocValuesProducer producer = mergeState.docValuesProducers[i];
+    FieldInfo info = mergeState.fieldInfos[i].fieldInfo(field);
+    if (producer == null || info == null || info.getDocValuesType() != DocValuesType.BINARY) {
+      return null;
+    }
+    return producer.getBinary(info);
+  }
+
+  /**
+   * Maps the codebook ordinals of source {@code i} to ordinals of {@code table}, adding the
+   * codebooks its live documents use. Unused codebooks (all their documents deleted) are dropped.
+   */
+  private static int[] codebookOrdinals(
+      MergeState mergeState, int i, FieldInfo field, List<ResidualCodebook> table)
+      throws IOException {
+    MultiVectorValues values = (MultiVectorValues) sourceValues(mergeState, i, field.name);
+    List<ResidualCodebook> sourceTable = values.codebooks();
+    boolean[] used = new boolean[sourceTable.size()];
+    MergeState.DocMap docMap = mergeState.docMaps[i];
+    for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
+      if (docMap.get(doc) != -1) {
+        used[values.codebookOrd()] = true;
+      }
+    }
+    int[] ordMap = new int[sourceTable.size()];
+    Arrays.fill(ordMap, -1);
+    for (int ord = 0; ord < used.length; ord++) {
+      if (used[ord]) {
+        ordMap[ord] = indexOf(table, sourceTable.get(ord));
+      }
+    }
+    return ordMap;
+  }
+
+  /** Index of {@code codebook} (by id) in {@code table}, appending it if absent. */
+  private static int indexOf(List<ResidualCodebook> table, ResidualCodebook codebook) {
+    for (int i = 0; i < table.size(); i++) {
+      if (table.get(i).sameIdAs(codebook)) {
+        return i;
+      }
+    }
+    table.add(codebook);
+    return table.size() - 1;
+  }
+
+  /** The codebook raw vectors are encoded with: the source's if usable, else a trained one. */
+  private ResidualCodebook codebookForRaw(
+      FieldInfo field, FieldSettings settings, long totalTokens, RawDocs raw) throws IOException {
+    int dim = settings.dimension();
+    if (codebookSource != null) {
+      ResidualCodebook supplied = codebookSource.codebook(field.name, dim, settings.nbits());
+      if (supplied != null && supplied.dimension() == dim && supplied.nbits() == settings.nbits()) {
+        return supplied;
+      }
+    }
+    // deterministic per segment and field, so that a test seed reproduces an index
+    Random random = new Random(31L * Arrays.hashCode(state.segmentInfo.getId()) + field.number);
+    int sampleSize = (int) Math.min(totalTokens, settings.trainingSample());
+    int[] picks = KMeans.sampleIndexes(totalTokens, sampleSize, random);
+    float[] sample = new float[sampleSize * dim];
+    long[] token = {0};
+    int[] next = {0};
+    raw.forEach(
+        value -> {
+          FloatBuffer floats =
+              ByteBuffer.wrap(value.bytes, value.offset, value.length)
+                  .order(ByteOrder.LITTLE_ENDIAN)
+                  .asFloatBuffer();
+          for (int t = 0, tokens = value.length / (dim * Float.BYTES); t < tokens; t++, token[0]++) {
+            if (next[0] < sampleSize && picks[next[0]] == token[0]) {
+              floats.get(t * dim, sample, next[0] * dim, dim);
+              next[0]++;
+            }
+          }
+        });
+    ResidualCodebook trained =
+        ResidualCodebook.train(
+            sample,
+            sampleSize,
+            dim,
+            settings.nbits(),
+            settings.centroidsFor(totalTokens),
+            random);
+    if (codebookSource != null) {
+      codebookSource.trained(field.name, trained);
+    }
+    return trained;
+  }
+
+  @Override
+  public void close() throws IOException {
+    boolean success = false;
+    try {
+      if (meta != null) {
+        meta.writeInt(-1); // end of fields
+        meta.writeByte((byte) (delegate != null ? 1 : 0));
+        CodecUtil.writeFooter(meta);
+      }
+      if (codebooks != null) {
+        CodecUtil.writeFooter(codebooks);
+      }
+      if (data != null) {
+        CodecUtil.writeFooter(data);
+      }
+      success = true;
+    } finally {
+      if (success) {
+        IOUtils.close(meta, codebooks, data, delegate);
+      } else {
+        IOUtils.closeWhileHandlingException(meta, codebooks, data, delegate);
+      }
+      meta = codebooks = data = null;
+      delegate = null;
+    }
+  }
+
+  /** The raw (float32 matrix) values of a field, visited in doc id order. */
+  @FunctionalInterface
+  private interface RawDocs {
+    void forEach(RawVisitor visitor) throws IOException;
+
+    default long countTokens(FieldInfo field, int dim) throws IOException {
+      long[] count = {0};
+      forEach(
+          value ->
+              count[0] += MultiVectorFieldWriter.tokenCount(field, dim, value.length));
+      return count[0];
+    }
+  }
+
+  @FunctionalInterface
+  private interface RawVisitor {
+    void visit(BytesRef value) throws IOException;
+  }
+
+  private static final class MergeSub extends DocIDMerger.Sub {
+    final BinaryDocValues values;
+    final int[] ordMap; // source codebook ordinal -> merged ordinal; null for raw sources
+
+    MergeSub(MergeState.DocMap docMap, BinaryDocValues values, int[] ordMap) {
+      super(docMap);
+      this.values = values;
+      this.ordMap = ordMap;
+    }
+
+    @Override
+    public int nextDoc() throws IOException {
+      return values.nextDoc();
+    }
+  }
+}

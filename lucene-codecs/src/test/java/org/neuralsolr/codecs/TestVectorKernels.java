@@ -1,0 +1,108 @@
+package org.neuralsolr.codecs;
+
+import org.apache.lucene.tests.util.LuceneTestCase;
+import org.apache.lucene.tests.util.TestUtil;
+
+public class TestVectorKernels extends LuceneTestCase {
+
+  private static float[] randomVector(int n) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = random().nextFloat() * 2 - 1;
+    }
+    return v;
+  }
+
+  private static double naiveDot(float[] a, int ao, float[] b, int bo, int n) {
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+      s += (double) a[ao + i] * b[bo + i];
+    }
+    return s;
+  }
+
+  public void testDot() {
+    for (int iter = 0; iter < 200; iter++) {
+      int n = TestUtil.nextInt(random(), 0, 300);
+      int ao = random().nextInt(5), bo = random().nextInt(5);
+      float[] a = randomVector(n + ao), b = randomVector(n + bo);
+      double expected = naiveDot(a, ao, b, bo, n);
+      // float reassociation: error grows with the sum of |products|, bounded here by n
+      assertEquals(expected, VectorKernels.dot(a, ao, b, bo, n), 1e-6 * (n + 1));
+    }
+  }
+
+  public void testDotProductsTransposed() {
+    for (int iter = 0; iter < 50; iter++) {
+      int rows = TestUtil.nextInt(random(), 1, 11);
+      int columns = TestUtil.nextInt(random(), 1, 70);
+      int dim = TestUtil.nextInt(random(), 1, 50);
+      int offset = random().nextInt(3) * dim;
+      float[] a = randomVector(offset + rows * dim);
+      float[][] b = new float[columns][];
+      float[][] bt = new float[dim][columns + random().nextInt(3)];
+      for (int c = 0; c < columns; c++) {
+        b[c] = randomVector(dim);
+        for (int j = 0; j < dim; j++) {
+          bt[j][c] = b[c][j];
+        }
+      }
+      float[][] out = new float[rows][columns + random().nextInt(3)];
+      for (float[] row : out) {
+        java.util.Arrays.fill(row, Float.NaN); // must be overwritten
+      }
+      VectorKernels.dotProductsTransposed(a, offset, rows, dim, bt, columns, out);
+      for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < columns; c++) {
+          // the products are added in dimension order, like a naive float loop: bitwise equal
+          float naive = 0;
+          for (int j = 0; j < dim; j++) {
+            naive += a[offset + r * dim + j] * b[c][j];
+          }
+          assertEquals(Float.floatToIntBits(naive), Float.floatToIntBits(out[r][c]));
+        }
+      }
+    }
+  }
+
+  public void testMax() {
+    for (int iter = 0; iter < 100; iter++) {
+      int n = TestUtil.nextInt(random(), 0, 40);
+      float[] x = randomVector(n + 2);
+      float expected = Float.NEGATIVE_INFINITY;
+      for (int i = 0; i < n; i++) {
+        expected = Math.max(expected, x[i]);
+      }
+      assertEquals(expected, VectorKernels.max(x, n), 0f);
+      float[] m = randomVector(n);
+      float[] before = m.clone();
+      int offset = random().nextInt(2);
+      VectorKernels.maxInto(x, offset, m, n);
+      for (int i = 0; i < n; i++) {
+        assertEquals(Math.max(before[i], x[offset + i]), m[i], 0f);
+      }
+    }
+  }
+
+  public void testAxpy() {
+    int n = TestUtil.nextInt(random(), 0, 100);
+    float[] x = randomVector(n);
+    float[][] y = {randomVector(n), randomVector(n), randomVector(n), randomVector(n)};
+    float[][] expected = new float[4][n];
+    float[] a = randomVector(4);
+    for (int k = 0; k < 4; k++) {
+      for (int i = 0; i < n; i++) {
+        expected[k][i] = y[k][i] + a[k] * x[i];
+      }
+    }
+    VectorKernels.axpy4(a[0], a[1], a[2], a[3], x, y[0], y[1], y[2], y[3], n);
+    for (int k = 0; k < 4; k++) {
+      assertArrayEquals(expected[k], y[k], 0f);
+    }
+    float[] z = y[0].clone();
+    VectorKernels.axpy(a[1], x, z, n);
+    for (int i = 0; i < n; i++) {
+      assertEquals(y[0][i] + a[1] * x[i], z[i], 0f);
+    }
+  }
+}

@@ -1,0 +1,284 @@
+package org.neuralsolr.codecs.multivector;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.lucene.codecs.Codec;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.Field;
+import org.apache.lucene.document.FieldType;
+import org.apache.lucene.document.NumericDocValuesField;
+import org.apache.lucene.document.StringField;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.LogDocMergePolicy;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.Sort;
+import org.apache.lucene.search.SortField;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.tests.util.LuceneTestCase;
+import org.apache.lucene.tests.util.TestUtil;
+import org.apache.lucene.util.StringHelper;
+
+/** Merges copy codes and codebooks: vectors are quantised once, at their first flush. */
+public class TestMultiVectorMerges extends LuceneTestCase {
+
+  private boolean sorted;
+
+  @Override
+  public void setUp() throws Exception {
+    super.setUp();
+    sorted = random().nextBoolean();
+  }
+
+  private IndexWriterConfig config(Codec codec) {
+    IndexWriterConfig iwc = newIndexWriterConfig();
+    iwc.setCodec(codec);
+    LogDocMergePolicy mp = new LogDocMergePolicy();
+    mp.setMergeFactor(1000); // no natural merges: each flush stays a segment until forceMerge
+    iwc.setMergePolicy(mp);
+    iwc.setMaxBufferedDocs(IndexWriterConfig.DISABLE_AUTO_FLUSH);
+    iwc.setRAMBufferSizeMB(256);
+    if (sorted) {
+      iwc.setIndexSort(new Sort(new SortField("sort", SortField.Type.LONG)));
+    }
+    return iwc;
+  }
+
+  private static Document doc(String id, float[][] vectors, FieldType type) {
+    Document doc = new Document();
+    doc.add(new StringField("id", id, Field.Store.YES));
+    doc.add(new NumericDocValuesField("sort", random().nextInt(100)));
+    doc.add(new MultiVectorField("mv", vectors, type));
+    return doc;
+  }
+
+  /** Codebook id (hex) of every live document, by its "id". */
+  private static Map<String, String> codebookById(IndexReader reader) throws IOException {
+    Map<String, String> out = new HashMap<>();
+    for (LeafReaderContext leaf : reader.leaves()) {
+      MultiVectorValues values = MultiVectorValues.get(leaf.reader(), "mv");
+      if (values == null) {
+        continue;
+      }
+      for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
+        if (leaf.reader().getLiveDocs() == null || leaf.reader().getLiveDocs().get(doc)) {
+          String id = leaf.reader().storedFields().document(doc).get("id");
+          out.put(id, StringHelper.idToString(values.codebooks().get(values.codebookOrd()).id()));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static int codebooksInSegment(IndexReader reader) throws IOException {
+    assertEquals(1, reader.leaves().size());
+    return MultiVectorValues.get(reader.leaves().get(0).reader(), "mv").codebooks().size();
+  }
+
+  public void testMergesNeverRequantize() throws IOException {
+    int dim = TestUtil.nextInt(random(), 3, 32);
+    int nbits = new int[] {0, 1, 2, 4}[random().nextInt(4)];
+    FieldType type =
+        MultiVectorField.createFieldType(
+            dim, nbits, VectorSimilarityFunction.DOT_PRODUCT, TestUtil.nextInt(random(), 4, 32), 0);
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 6, 0.5f, random().nextBoolean());
+    Map<String, float[]> firstDecode = new HashMap<>();
+    Map<String, String> firstCodebook = new HashMap<>();
+    Set<String> live = new HashSet<>();
+    try (Directory dir = newDirectory();
+        IndexWriter w = new IndexWriter(dir, config(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat())))) {
+      int next = 0;
+      List<List<String>> flushes = new ArrayList<>();
+      for (int round = 0; round < 4; round++) {
+        int numFlushes = TestUtil.nextInt(random(), 1, 3);
+        for (int f = 0; f < numFlushes; f++) {
+          List<String> ids = new ArrayList<>();
+          for (int i = TestUtil.nextInt(random(), 5, 30); i > 0; i--) {
+            String id = Integer.toString(next++);
+            w.addDocument(doc(id, data.matrix(random(), TestUtil.nextInt(random(), 1, 8)), type));
+            ids.add(id);
+            live.add(id);
+          }
+          w.flush();
+          flushes.add(ids);
+        }
+        // record how the new documents decode, straight after their flush
+        try (IndexReader reader = DirectoryReader.open(w)) {
+          Map<String, float[]> decoded = MultiVectorTestUtil.decodedById(reader, "mv");
+          Map<String, String> codebooks = codebookById(reader);
+          for (String id : live) {
+            firstDecode.putIfAbsent(id, decoded.get(id));
+            firstCodebook.putIfAbsent(id, codebooks.get(id));
+          }
+        }
+        // delete some documents; in round 2, every document of the oldest surviving flush
+        if (round == 2) {
+          for (String id : flushes.get(0)) {
+            w.deleteDocuments(new Term("id", id));
+            live.remove(id);
+          }
+        }
+        for (int i = 0; i < 3; i++) {
+          String victim = Integer.toString(random().nextInt(next));
+          w.deleteDocuments(new Term("id", victim));
+          live.remove(victim);
+        }
+        w.forceMerge(1);
+        try (IndexReader reader = DirectoryReader.open(w)) {
+          Map<String, float[]> decoded = MultiVectorTestUtil.decodedById(reader, "mv");
+          assertEquals(live, decoded.keySet());
+          for (String id : live) {
+            assertArrayEquals("doc " + id + " round " + round, firstDecode.get(id), decoded.get(id), 0f);
+            assertBitwiseEquals(firstDecode.get(id), decoded.get(id));
+          }
+          Map<String, String> codebooks = codebookById(reader);
+          Set<String> used = new HashSet<>();
+          for (String id : live) {
+            assertEquals(firstCodebook.get(id), codebooks.get(id));
+            used.add(codebooks.get(id));
+          }
+          // one codebook per flush that still has live documents, none for the others
+          assertEquals(used.size(), codebooksInSegment(reader));
+        }
+      }
+    }
+  }
+
+  private static void assertBitwiseEquals(float[] expected, float[] actual) {
+    assertEquals(expected.length, actual.length);
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(actual[i]));
+    }
+  }
+
+  public void testSharedCodebookGivesOneCodebook() throws IOException {
+    int dim = TestUtil.nextInt(random(), 2, 16);
+    FieldType type = MultiVectorField.createFieldType(dim, 2, VectorSimilarityFunction.DOT_PRODUCT, 16, 0);
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 5, 0.5f, false);
+    CodebookSource shared = CodebookSource.reuseFirstTrained();
+    List<ResidualCodebook> trained = new ArrayList<>();
+    CodebookSource recording =
+        new CodebookSource() {
+          @Override
+          public ResidualCodebook codebook(String field, int dimension, int nbits) {
+            assertEquals("mv", field);
+            assertEquals(dim, dimension);
+            assertEquals(2, nbits);
+            return shared.codebook(field, dimension, nbits);
+          }
+
+          @Override
+          public void trained(String field, ResidualCodebook codebook) {
+            trained.add(codebook);
+            shared.trained(field, codebook);
+          }
+        };
+    try (Directory dir = newDirectory();
+        IndexWriter w =
+            new IndexWriter(dir, config(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat(recording))))) {
+      int next = 0;
+      for (int f = 0; f < 4; f++) {
+        for (int i = 0; i < 20; i++) {
+          w.addDocument(doc(Integer.toString(next++), data.matrix(random(), 1 + random().nextInt(6)), type));
+        }
+        w.flush();
+      }
+      assertEquals(1, trained.size());
+      Map<String, float[]> before;
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        before = MultiVectorTestUtil.decodedById(reader, "mv");
+        assertEquals(4, reader.leaves().size());
+        // the segments share one codebook on heap
+        ResidualCodebook first = MultiVectorValues.get(reader.leaves().get(0).reader(), "mv").codebooks().get(0);
+        for (LeafReaderContext leaf : reader.leaves()) {
+          assertSame(first, MultiVectorValues.get(leaf.reader(), "mv").codebooks().get(0));
+        }
+      }
+      w.forceMerge(1);
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        assertEquals(1, codebooksInSegment(reader));
+        ResidualCodebook only =
+            MultiVectorValues.get(reader.leaves().get(0).reader(), "mv").codebooks().get(0);
+        assertArrayEquals(trained.get(0).id(), only.id());
+        Map<String, float[]> after = MultiVectorTestUtil.decodedById(reader, "mv");
+        assertEquals(before.keySet(), after.keySet());
+        for (String id : before.keySet()) {
+          assertBitwiseEquals(before.get(id), after.get(id));
+        }
+      }
+    }
+  }
+
+  /**
+   * A segment whose field was written by another doc-values format (raw float32) is encoded when
+   * merged in; segments of this format are still copied.
+   */
+  public void testMergeWithRawSegment() throws IOException {
+    int dim = TestUtil.nextInt(random(), 2, 16);
+    int nbits = new int[] {1, 2, 4}[random().nextInt(3)];
+    FieldType type = MultiVectorField.createFieldType(dim, nbits, VectorSimilarityFunction.DOT_PRODUCT, 8, 0);
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 4, 0.5f, false);
+    Map<String, float[][]> originals = new HashMap<>();
+    try (Directory dir = newDirectory()) {
+      // 1. the field written raw by Lucene's default doc-values format
+      try (IndexWriter w = new IndexWriter(dir, config(TestUtil.getDefaultCodec()))) {
+        for (int i = 0; i < 30; i++) {
+          float[][] v = data.matrix(random(), 1 + random().nextInt(5));
+          originals.put("raw" + i, v);
+          w.addDocument(doc("raw" + i, v, type));
+        }
+      }
+      // 2. more documents with this format, then a merge of both kinds
+      Codec codec = MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat());
+      try (IndexWriter w = new IndexWriter(dir, config(codec).setOpenMode(IndexWriterConfig.OpenMode.APPEND))) {
+        for (int i = 0; i < 30; i++) {
+          w.addDocument(doc("coded" + i, data.matrix(random(), 1 + random().nextInt(5)), type));
+        }
+        w.flush();
+        Map<String, float[]> before;
+        try (IndexReader reader = DirectoryReader.open(w)) {
+          before = new HashMap<>();
+          for (LeafReaderContext leaf : reader.leaves()) {
+            if (leaf.reader().getBinaryDocValues("mv") instanceof MultiVectorValues) {
+              before.putAll(MultiVectorTestUtil.decodedById(List.of(leaf), "mv"));
+            }
+          }
+          assertEquals(30, before.size());
+        }
+        w.forceMerge(1);
+        try (IndexReader reader = DirectoryReader.open(w)) {
+          MultiVectorValues values = MultiVectorValues.get(reader.leaves().get(0).reader(), "mv");
+          assertEquals(2, values.codebooks().size());
+          Map<String, float[]> after = MultiVectorTestUtil.decodedById(reader, "mv");
+          assertEquals(60, after.size());
+          for (String id : before.keySet()) {
+            assertBitwiseEquals(before.get(id), after.get(id));
+          }
+          for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
+            String id = reader.leaves().get(0).reader().storedFields().document(doc).get("id");
+            if (id.startsWith("raw")) {
+              TestMultiVectorFormat.checkCodes(
+                  originals.get(id),
+                  values.vectors(null),
+                  values.centroidIds(null),
+                  values.codebooks().get(values.codebookOrd()));
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package org.neuralsolr.codecs.multivector;
+
+import java.io.IOException;
+import java.util.Random;
+import org.apache.lucene.store.ByteBuffersDataInput;
+import org.apache.lucene.store.ByteBuffersDataOutput;
+import org.apache.lucene.tests.util.LuceneTestCase;
+import org.apache.lucene.tests.util.TestUtil;
+
+public class TestResidualCodebook extends LuceneTestCase {
+
+  private static float[] vectors(int n, int dim) {
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 20, 0.7f, random().nextBoolean());
+    float[] out = new float[n * dim];
+    for (int i = 0; i < n; i++) {
+      System.arraycopy(data.vector(random()), 0, out, i * dim, dim);
+    }
+    return out;
+  }
+
+  private static double squaredError(ResidualCodebook codebook, float[] data, int n, boolean centroidOnly) {
+    int dim = codebook.dimension();
+    int[] ids = new int[n];
+    codebook.index().assign(data, 0, n, ids);
+    byte[] code = new byte[codebook.residualBytes()];
+    float[] decoded = new float[dim];
+    double error = 0;
+    for (int i = 0; i < n; i++) {
+      if (centroidOnly) {
+        codebook.centroid(ids[i], decoded);
+      } else {
+        codebook.encode(data, i * dim, ids[i], code, 0);
+        codebook.decode(ids[i], code, 0, decoded, 0);
+      }
+      for (int j = 0; j < dim; j++) {
+        double d = decoded[j] - data[i * dim + j];
+        error += d * d;
+      }
+    }
+    return error / n;
+  }
+
+  /** Same seed, same centroids: more bits per dimension leave less error. */
+  public void testMoreBitsLessError() {
+    int dim = TestUtil.nextInt(random(), 4, 40);
+    int n = 3000;
+    float[] data = vectors(n, dim);
+    long seed = random().nextLong();
+    ResidualCodebook one = ResidualCodebook.train(data, n, dim, 1, 64, new Random(seed));
+    ResidualCodebook two = ResidualCodebook.train(data, n, dim, 2, 64, new Random(seed));
+    ResidualCodebook four = ResidualCodebook.train(data, n, dim, 4, 64, new Random(seed));
+    ResidualCodebook exact = ResidualCodebook.train(data, n, dim, 0, 64, new Random(seed));
+    double centroidOnly = squaredError(one, data, n, true);
+    double e1 = squaredError(one, data, n, false);
+    double e2 = squaredError(two, data, n, false);
+    double e4 = squaredError(four, data, n, false);
+    assertTrue(centroidOnly + " " + e1, e1 < centroidOnly);
+    assertTrue(e1 + " " + e2, e2 < e1);
+    assertTrue(e2 + " " + e4, e4 < e2);
+    assertEquals(0, squaredError(exact, data, n, false), 0);
+  }
+
+  /** Cut-offs are residual quantiles: buckets get equal shares; weights lie inside buckets. */
+  public void testBucketsAreQuantiles() {
+    int dim = TestUtil.nextInt(random(), 4, 32);
+    int nbits = new int[] {1, 2, 4}[random().nextInt(3)];
+    int n = 2000;
+    float[] data = vectors(n, dim);
+    ResidualCodebook codebook = ResidualCodebook.train(data, n, dim, nbits, 32, random());
+    float[] cutoffs = codebook.cutoffs();
+    float[] weights = codebook.weights();
+    assertEquals((1 << nbits) - 1, cutoffs.length);
+    assertEquals(1 << nbits, weights.length);
+    for (int i = 0; i < cutoffs.length; i++) {
+      assertTrue(weights[i] <= cutoffs[i]);
+      assertTrue(cutoffs[i] <= weights[i + 1]);
+    }
+    int[] ids = new int[n];
+    codebook.index().assign(data, 0, n, ids);
+    float[] centroid = new float[dim];
+    long[] counts = new long[1 << nbits];
+    for (int i = 0; i < n; i++) {
+      codebook.centroid(ids[i], centroid);
+      for (int j = 0; j < dim; j++) {
+        float r = data[i * dim + j] - centroid[j];
+        int bucket = 0;
+        while (bucket < cutoffs.length && r > cutoffs[bucket]) {
+          bucket++;
+        }
+        counts[bucket]++;
+      }
+    }
+    for (long count : counts) {
+      assertEquals(1.0 / counts.length, (double) count / ((long) n * dim), 0.05);
+    }
+  }
+
+  public void testSerialization() throws IOException {
+    int dim = TestUtil.nextInt(random(), 1, 20);
+    int nbits = new int[] {0, 1, 2, 4}[random().nextInt(4)];
+    int n = TestUtil.nextInt(random(), 1, 500);
+    float[] data = vectors(n, dim);
+    ResidualCodebook codebook = ResidualCodebook.train(data, n, dim, nbits, 16, random());
+    ByteBuffersDataOutput out = new ByteBuffersDataOutput();
+    codebook.writeTo(out);
+    ResidualCodebook read = ResidualCodebook.readFrom(new ByteBuffersDataInput(out.toBufferList()));
+    assertArrayEquals(codebook.id(), read.id());
+    assertTrue(read.sameIdAs(codebook));
+    assertEquals(codebook.numCentroids(), read.numCentroids());
+    assertArrayEquals(codebook.centroidsArray(), read.centroidsArray(), 0f);
+    assertArrayEquals(codebook.cutoffs(), read.cutoffs(), 0f);
+    assertArrayEquals(codebook.weights(), read.weights(), 0f);
+    byte[] code = new byte[codebook.residualBytes()];
+    float[] a = new float[dim], b = new float[dim];
+    for (int i = 0; i < n; i++) {
+      int c = random().nextInt(codebook.numCentroids());
+      codebook.encode(data, i * dim, c, code, 0);
+      codebook.decode(c, code, 0, a, 0);
+      read.decode(c, code, 0, b, 0);
+      assertArrayEquals(a, b, 0f);
+    }
+    // ids are random: another training gives another id
+    assertFalse(ResidualCodebook.train(data, n, dim, nbits, 16, random()).sameIdAs(codebook));
+  }
+
+  public void testPublicTrain() {
+    float[][] sample = new float[50][6];
+    for (float[] v : sample) {
+      for (int j = 0; j < 6; j++) {
+        v[j] = random().nextFloat();
+      }
+    }
+    ResidualCodebook codebook = ResidualCodebook.train(sample, 2, 8, random().nextLong());
+    assertEquals(6, codebook.dimension());
+    assertEquals(2, codebook.nbits());
+    assertEquals(8, codebook.numCentroids());
+    expectThrows(IllegalArgumentException.class, () -> ResidualCodebook.train(sample, 3, 8, 1));
+    expectThrows(IllegalArgumentException.class, () -> ResidualCodebook.train(sample, 2, 0, 1));
+    expectThrows(IllegalArgumentException.class, () -> ResidualCodebook.train(new float[0][], 2, 8, 1));
+    expectThrows(
+        IllegalArgumentException.class,
+        () -> ResidualCodebook.train(new float[][] {{1, 2}, {3}}, 2, 8, 1));
+  }
+
+  public void testCodeSizes() {
+    assertEquals(1, ResidualCodebook.centroidIdBytes(1));
+    assertEquals(1, ResidualCodebook.centroidIdBytes(256));
+    assertEquals(2, ResidualCodebook.centroidIdBytes(257));
+    assertEquals(2, ResidualCodebook.centroidIdBytes(65536));
+    assertEquals(3, ResidualCodebook.centroidIdBytes(65537));
+    assertEquals(4, ResidualCodebook.centroidIdBytes(1 << 25));
+    for (int dim = 1; dim < 50; dim++) {
+      assertEquals(dim * 4, ResidualCodebook.residualBytes(dim, 0));
+      for (int nbits : new int[] {1, 2, 4}) {
+        assertEquals((int) Math.ceil(dim * nbits / 8.0), ResidualCodebook.residualBytes(dim, nbits));
+      }
+    }
+  }
+}
