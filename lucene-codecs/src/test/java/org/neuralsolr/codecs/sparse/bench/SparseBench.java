@@ -156,6 +156,7 @@ public final class SparseBench {
 
       long sparseBytes = bytes(sparseDir, name -> name.contains(SparsePostingsFormat.NAME));
       long sparseDocBytes = bytes(sparseDir, name -> name.endsWith(".nsd"));
+      long sparseForwardBytes = bytes(sparseDir, name -> name.endsWith(".nsf"));
       long featureBytes =
           bytes(
               featureDir,
@@ -163,11 +164,13 @@ public final class SparseBench {
       long featureDocBytes = bytes(featureDir, name -> name.endsWith(".doc"));
       out.printf(
           Locale.ROOT,
-          "index bytes per posting: NeuralSparse %.3f (postings file .nsd %.3f), FeatureField on"
-              + " Lucene912 %.3f (postings file .doc %.3f); ratio NeuralSparse/FeatureField %.3f"
-              + " (postings files %.3f)%n",
+          "index bytes per posting: NeuralSparse %.3f (postings file .nsd %.3f, forward index .nsf"
+              + " %.3f, without the forward index %.3f), FeatureField on Lucene912 %.3f (postings file"
+              + " .doc %.3f); ratio NeuralSparse/FeatureField %.3f (postings files %.3f)%n",
           sparseBytes / (double) postings,
           sparseDocBytes / (double) postings,
+          sparseForwardBytes / (double) postings,
+          (sparseBytes - sparseForwardBytes) / (double) postings,
           featureBytes / (double) postings,
           featureDocBytes / (double) postings,
           sparseBytes / (double) featureBytes,
@@ -176,6 +179,8 @@ public final class SparseBench {
       results.put("queries", queries.size());
       results.put("postings", postings);
       results.put("bytesPerPostingNeuralSparse", round(sparseBytes / (double) postings));
+      results.put("bytesPerPostingForwardIndex", round(sparseForwardBytes / (double) postings));
+      results.put("bytesPerPostingNeuralSparseWithoutForwardIndex", round((sparseBytes - sparseForwardBytes) / (double) postings));
       results.put("bytesPerPostingFeatureField", round(featureBytes / (double) postings));
       results.put("ratioBytesNeuralSparseOverFeatureField", round(sparseBytes / (double) featureBytes));
 
@@ -334,16 +339,16 @@ public final class SparseBench {
     for (float f : new float[] {0.05f, 0.1f, 0.2f}) {
       settings.put("queryWeightFraction=" + f, exact.withQueryWeightFraction(f));
     }
-    for (int terms : new int[] {2, 4, 8, 12, 16}) {
-      for (int candidates : new int[] {100, 200, 400}) {
+    for (int terms : new int[] {4, 8, 16}) {
+      for (int candidates : new int[] {100, 200}) {
         settings.put(
             "candidateTerms=" + terms + ",candidates=" + candidates,
             exact.withCandidateTerms(terms).withCandidates(candidates));
       }
     }
-    for (int terms : new int[] {4, 8, 16, 32}) {
-      for (int postings : new int[] {64, 128, 256, 512}) {
-        for (int candidates : new int[] {50, 100, 200}) {
+    for (int terms : new int[] {8, 16, 32}) {
+      for (int postings : new int[] {128, 256, 512}) {
+        for (int candidates : new int[] {50, 100}) {
           settings.put(
               "candidateTerms=" + terms + ",candidatePostings=" + postings + ",candidates=" + candidates,
               exact.withCandidateTerms(terms).withCandidatePostings(postings).withCandidates(candidates));
