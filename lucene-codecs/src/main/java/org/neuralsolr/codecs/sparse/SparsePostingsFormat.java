@@ -170,7 +170,12 @@ public final class SparsePostingsFormat extends PostingsFormat {
   static final String DOC_CODEC = "NeuralSparsePostingsDoc";
   static final String TERMS_CODEC = "NeuralSparsePostingsTerms";
   static final String META_CODEC = "NeuralSparsePostingsMeta";
-  static final int VERSION_START = 0;
+  /**
+   * Version 1 added term ords to the term metadata and the forward index; version 0 indexes are
+   * refused as too old (IndexFormatTooOldException) rather than misread: no release wrote them.
+   */
+  static final int VERSION_START = 1;
+
   static final int VERSION_CURRENT = VERSION_START;
 
   /** Postings per block. */
