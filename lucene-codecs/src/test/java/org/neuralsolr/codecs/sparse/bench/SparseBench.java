@@ -56,6 +56,9 @@ import org.neuralsolr.codecs.sparse.SparseVectorField;
  * the rounds after a warm-up round, with the compared methods interleaved per query. {@link #run}
  * is what {@code ./neural-bench sparse-bm25} and {@code sparse-proxy} call with SciFact's vectors.
  *
+ * <p>System property {@code sparse.bench.only}: run only the approximate settings whose label
+ * starts with it (e.g. {@code -Dsparse.bench.only=candidateTerms=32,candidatePostings=}).
+ *
  * <p>Usage: {@code SparseBench [--docs docs.jsonl --queries queries.jsonl] [--numDocs N]
  * [--numQueries N] [--k 10] [--rounds 3] [--seed 42] [--dir /tmp/x]}. Files hold one JSON object
  * a line, {@code {"id": "d1", "weights": {"term": 0.53, ...}}} (see {@link SparseVectorsFile}).
@@ -347,8 +350,8 @@ public final class SparseBench {
       }
     }
     for (int terms : new int[] {8, 16, 32}) {
-      for (int postings : new int[] {128, 256, 512}) {
-        for (int candidates : new int[] {50, 100}) {
+      for (int postings : new int[] {128, 256, 512, 1024}) {
+        for (int candidates : new int[] {50, 100, 150}) {
           settings.put(
               "candidateTerms=" + terms + ",candidatePostings=" + postings + ",candidates=" + candidates,
               exact.withCandidateTerms(terms).withCandidatePostings(postings).withCandidates(candidates));
