@@ -493,6 +493,21 @@ class TinySplade(nn.Module):
         return torch.matmul(h, self.bert.embeddings.word_embeddings.weight.t()) + self.decoder_bias
 
 
+class SpladePooled(nn.Module):
+    """The same SPLADE network with its pooling inside the graph, as docs/model-package.md tells
+    how to export one: output [B, V] = max over positions with attention mask 1 of
+    log(1 + relu(logits)); the manifest then says pooling none, activation none."""
+
+    def __init__(self, splade):
+        super().__init__()
+        self.splade = splade
+
+    def forward(self, input_ids, attention_mask, token_type_ids):
+        logits = self.splade(input_ids, attention_mask, token_type_ids)
+        weights = torch.log1p(torch.relu(logits)) * attention_mask.unsqueeze(-1).to(logits.dtype)
+        return weights.max(dim=1).values
+
+
 class TinyColbert(nn.Module):
     """ColBERT: BERT + Linear(H, 16, bias=False); output token_embeddings [B, T, 16] (raw, not
     normalised, not masked: masking, skip-list and L2 normalisation happen in Java)."""
@@ -642,14 +657,14 @@ def init_weights(model, seed, decoder_bias_mean=None):
 # Export
 # ---------------------------------------------------------------------------------------------
 
-def export(model, names, output_name, out_dir, seq_axes_out, example, fold_constants=True):
+def export(model, names, output_name, out_dir, seq_axes_out, example, fold_constants=True, stem="model"):
     """ONNX (dynamic batch and sequence) + TorchScript (trace) of the same module; checks both.
 
     fold_constants=False for models whose output head is tied to the input embedding: torch 1.13's
     constant folding turns the head's weight.t() into a second, transposed copy of the embedding
     matrix (doubling the file); unfolded, the graph keeps one initializer and a Transpose node that
     ONNX Runtime folds when it loads the model."""
-    onnx_path, pt_path = out_dir / "model.onnx", out_dir / "model.pt"
+    onnx_path, pt_path = out_dir / f"{stem}.onnx", out_dir / f"{stem}.pt"
     dyn = {n: {0: "batch", 1: "sequence"} for n in names}
     dyn[output_name] = {0: "batch", 1: "sequence"} if seq_axes_out else {0: "batch"}
     torch.onnx.export(model, example, str(onnx_path), input_names=list(names),
@@ -706,6 +721,8 @@ def strip_torchscript_debug_info(path):
 
 
 def model_vocab(model):
+    if isinstance(model, SpladePooled):
+        return model_vocab(model.splade)
     if isinstance(model, TinyLlama):
         return model.embed_tokens.num_embeddings
     return model.bert.embeddings.word_embeddings.num_embeddings
@@ -872,6 +889,7 @@ def make_tiny_bert(out, tok, tok_json):
 
 
 SPARSE_DECODER_BIAS = -6.0
+DOC_ONLY_TABLE = "query-token-weights.json"
 
 
 def splade_vector(logits, weights_mask):
@@ -911,6 +929,21 @@ def make_tiny_splade(out, tok, tok_json):
                          for j in torch.argsort(w_attn, descending=True)[:10].tolist()
                          if w_attn[int(j)] > 0]
         records.append(r)
+    # doc-only ("inference-free") query side: a token -> weight table over most of the vocabulary
+    # (some tokens left out: they weigh 0) and, per text, its distinct non-special tokens weighted
+    g = torch.Generator().manual_seed(SEED + 20)
+    table = {}
+    for token, tid in sorted(tok.vocab.items(), key=lambda kv: kv[1]):
+        keep, w = torch.rand(2, generator=g).tolist()
+        if token not in SPECIAL_TOKENS and keep < 0.9:
+            table[token] = rnd(0.2 + 3.0 * w)
+    write_json(d / DOC_ONLY_TABLE, table)
+    for r in records:
+        q = {}
+        for tid, token, special in zip(r["inputIds"], r["tokens"], r["specialTokensMask"]):
+            if not special and table.get(token, 0) > 0:
+                q[str(tid)] = table[token]
+        r["docOnlyQueryVector"] = q
     lb, ids, mask, types = run(model, encs)
     worst = check_batch_agrees(singles, lb, [len(e["ids"]) for e in encs], name)
     for i, e in enumerate(encs):  # the SPLADE vector from the padded batch, masked by attention
@@ -928,7 +961,11 @@ def make_tiny_splade(out, tok, tok_json):
                  "well ([CLS]/[SEP] excluded; maskSpecialTokens=true). Maps are vocab id -> weight, "
                  "only weights > 0. Compare as dense vectors (a missing id is 0) with the tolerance. "
                  f"Full logits [T, V] are stored for the first {SPARSE_FULL_LOGITS} text(s) only. "
-                 "topTerms is for humans.",
+                 "topTerms is for humans. model-pooled.onnx/.pt compute spladeVector inside the graph "
+                 "(output splade_vector [B, V]; manifests neural-model-pooled*.json). "
+                 f"docOnlyQueryVector: the text's distinct tokens whose specialTokensMask is 0, each "
+                 f"weighted by {DOC_ONLY_TABLE} (absent tokens weigh 0 and are left out); manifest "
+                 "neural-model-doc-only.json.",
         "texts": records,
         "batch": padded_inputs(encs),
     }
@@ -936,8 +973,43 @@ def make_tiny_splade(out, tok, tok_json):
     write_package(d, name, "sparse", max_length, BERT_INPUTS, "logits",
                   {"sparse": {"activation": "log1p-relu", "pooling": "max",
                               "maskSpecialTokens": False}})
+    write_json(d / "neural-model-doc-only.json",
+               manifest(name + "-doc-only", "sparse", "onnx", "model.onnx", d, max_length, BERT_INPUTS,
+                        "logits", {"sparse": {"activation": "log1p-relu", "pooling": "max",
+                                              "queryEncoder": "token-weights",
+                                              "queryTokenWeightsFile": DOC_ONLY_TABLE,
+                                              "queryTokenWeightsSha256": sha256(d / DOC_ONLY_TABLE)}}))
     return d, (f"terms per text (attention-masked / no-special) {counts}, smallest weight {min_w:.3g}, "
                f"batch-vs-single {worst:.2e}")
+
+
+def make_tiny_splade_pooled(out, tok):
+    """tiny-splade's network with the SPLADE pooling inside the graph ([B, V]); it must give the
+    spladeVector references. Made after every other fixture: tracing one more module class shifts
+    TorchScript's name mangling, which would change the other fixtures' archives."""
+    name, max_length = "tiny-splade", 32
+    d = out / name
+    model = init_weights(TinySplade(len(tok.vocab)), SEED + 2, decoder_bias_mean=SPARSE_DECODER_BIAS)
+    pooled = SpladePooled(model).eval()
+    export(pooled, BERT_INPUTS, "splade_vector", d, False, example_inputs(3), fold_constants=False,
+           stem="model-pooled")
+    records = json.loads((d / "reference.json").read_text(encoding="utf-8"))["texts"]
+    encs = [tok.encode(t, max_length=max_length) for t in SPARSE_TEXTS]
+    pooled_batch, *_ = run(pooled, encs)
+    worst = 0.0
+    for i in range(len(encs)):
+        ref_v = records[i]["spladeVector"]
+        got = {str(j): pooled_batch[i, j].item()
+               for j in torch.nonzero(pooled_batch[i] > 0).flatten().tolist()}
+        assert got.keys() == ref_v.keys()
+        worst = max([worst] + [abs(got[k] - ref_v[k]) for k in got])
+    assert worst < 1e-5, worst
+    for engine, model_file, suffix in [("onnx", "model-pooled.onnx", ""),
+                                        ("pytorch", "model-pooled.pt", "-torchscript")]:
+        m = manifest(name + "-pooled", "sparse", engine, model_file, d, max_length, BERT_INPUTS,
+                     "splade_vector", {"sparse": {"activation": "none", "pooling": "none"}})
+        write_json(d / f"neural-model-pooled{suffix}.json", m)
+    return d, f"pooled graph vs spladeVector (padded batch) {worst:.2e}"
 
 
 COLBERT_QUERY_LENGTH = 16
@@ -1217,14 +1289,18 @@ def main():
         make_tiny_llama(out, tok_plain, tj_plain),
     ]
     make_tokenizer_cases(out, tok, tok_plain)
+    results.append(make_tiny_splade_pooled(out, tok))
 
     unk = sum(t == "[UNK]" for text in DENSE_TEXTS for t in tok.tokenize(text))
     print(f"vocabulary: {len(vocab)} entries ([UNK] pieces in the dense texts: {unk})")
     total = 0
+    seen = set()
     for d, note in results:
-        sizes = {p.name: p.stat().st_size for p in sorted(d.iterdir())}
-        total += sum(sizes.values())
-        print(f"{d.name}: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in sizes.items()))
+        if d not in seen:  # tiny-splade has two entries (the pooled graph is made last)
+            seen.add(d)
+            sizes = {p.name: p.stat().st_size for p in sorted(d.iterdir())}
+            total += sum(sizes.values())
+            print(f"{d.name}: " + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in sizes.items()))
         print(f"    {note}")
     total += (out / "tokenizer-cases.json").stat().st_size
     print(f"total {total / 1024:.0f} KiB in {out}")

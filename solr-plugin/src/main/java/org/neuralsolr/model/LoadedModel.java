@@ -48,17 +48,17 @@ public final class LoadedModel implements Closeable {
   private long loadMillis;
   private final Model model;
   private final HuggingFaceTokenizer tokenizer;
-  /** Token string to id, read from tokenizer.json (DJL offers no such lookup). */
-  private final Map<String, Long> vocabulary;
+  /** Token strings by id and ids by string, read from tokenizer.json (DJL offers no such lookup). */
+  private final TokenVocabulary vocabulary;
 
   private LoadedModel(
       ModelPackage modelPackage,
       Model model,
       HuggingFaceTokenizer tokenizer,
+      TokenVocabulary vocabulary,
       String engineName,
       String engineVersion,
-      DeviceChoice device,
-      Map<String, Long> vocabulary) {
+      DeviceChoice device) {
     this.modelPackage = modelPackage;
     this.manifest = modelPackage.manifest;
     this.model = model;
@@ -80,7 +80,12 @@ public final class LoadedModel implements Closeable {
     ModelManifest m = pkg.manifest;
     byte[] modelBytes = pkg.readModel();
     byte[] tokenizerBytes = pkg.readTokenizer();
-    Map<String, Long> vocabulary = Vocabulary.read(tokenizerBytes, pkg.location);
+    TokenVocabulary vocabulary;
+    try {
+      vocabulary = TokenVocabulary.fromTokenizerJson(tokenizerBytes);
+    } catch (IllegalArgumentException e) {
+      throw new ModelPackageException("model '" + m.name + "': " + e.getMessage(), e);
+    }
     DeviceRequest requested = deviceOverride != null ? deviceOverride : m.device;
     LoadedModel loaded;
     try {
@@ -108,7 +113,7 @@ public final class LoadedModel implements Closeable {
                             "maxLength", Integer.toString(m.maxLength),
                             "modelMaxLength", Integer.toString(m.maxLength)));
                 return new LoadedModel(
-                    pkg, model, tokenizer, engine.getEngineName(), engine.getVersion(), choice, vocabulary);
+                    pkg, model, tokenizer, vocabulary, engine.getEngineName(), engine.getVersion(), choice);
               });
     } catch (ModelPackageException e) {
       throw e;
@@ -179,12 +184,7 @@ public final class LoadedModel implements Closeable {
     if (ids.length == 0) {
       throw new IllegalArgumentException("the text produced no tokens");
     }
-    long[] specialMask = encoding.getSpecialTokenMask();
-    boolean[] special = new boolean[ids.length];
-    for (int i = 0; i < ids.length && i < specialMask.length; i++) {
-      special[i] = specialMask[i] != 0;
-    }
-    return new TokenizedText(ids, encoding.getTypeIds(), null, special);
+    return new TokenizedText(ids, encoding.getTypeIds(), null, encoding.getSpecialTokenMask());
   }
 
   /**
@@ -225,8 +225,7 @@ public final class LoadedModel implements Closeable {
    * the tokenizer does not know it.
    */
   long tokenId(String token) {
-    Long id = vocabulary.get(token);
-    return id == null ? -1 : id;
+    return vocabulary.id(token);
   }
 
   /**
@@ -303,7 +302,7 @@ public final class LoadedModel implements Closeable {
         return new BatchOutput(data, (int) shape[0], (int) shape[1], (int) shape[2]);
       }
       if (shape.length == 2) {
-        return new BatchOutput(data, (int) shape[0], 1, (int) shape[1]);
+        return new BatchOutput(data, (int) shape[0], 1, (int) shape[1], false);
       }
       throw new IllegalStateException(
           "model '" + manifest.name + "': output has unsupported shape " + output.getShape());
@@ -322,6 +321,11 @@ public final class LoadedModel implements Closeable {
     }
     throw new IllegalStateException(
         "model '" + manifest.name + "' has no output named '" + manifest.output + "'");
+  }
+
+  /** The tokenizer's tokens by id. */
+  TokenVocabulary vocabulary() {
+    return vocabulary;
   }
 
   long loadMillis() {

@@ -72,6 +72,8 @@ public final class ModelManifest {
   public final String queryPrefix;
   public final String documentPrefix;
   final DeviceRequest device;
+  /** The {@code sparse} section of a sparse model, or null for other kinds. */
+  final SparseSettings sparse;
   private final Map<String, Object> json;
 
   private ModelManifest(Map<String, Object> json) {
@@ -93,6 +95,7 @@ public final class ModelManifest {
     this.queryPrefix = optionalString("queryPrefix", "");
     this.documentPrefix = optionalString("documentPrefix", "");
     this.device = DeviceRequest.parse(optionalString("device", "auto"));
+    this.sparse = kind == ModelKind.SPARSE ? SparseSettings.parse(section("sparse")) : null;
   }
 
   /**

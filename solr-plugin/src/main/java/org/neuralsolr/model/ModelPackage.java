@@ -90,7 +90,11 @@ public final class ModelPackage {
 
   /** A key that identifies the exact bytes this package loads: location and checksums. */
   String identity() {
-    return location + "#" + manifest.sha256 + "#" + manifest.tokenizerSha256;
+    String id = location + "#" + manifest.sha256 + "#" + manifest.tokenizerSha256;
+    if (manifest.sparse != null && manifest.sparse.queryTokenWeightsSha256 != null) {
+      id += "#" + manifest.sparse.queryTokenWeightsSha256;
+    }
+    return id;
   }
 
   /** The network file's bytes, refused unless they hash to the manifest's {@code sha256}. */
@@ -103,7 +107,13 @@ public final class ModelPackage {
     return readVerified(manifest.tokenizerFile, manifest.tokenizerSha256, "tokenizerFile");
   }
 
-  private byte[] readVerified(String file, String expectedSha, String key) {
+  /**
+   * Another file of the package (such as a sparse model's query token weights), refused unless it
+   * lies under the model roots and hashes to {@code expectedSha}.
+   *
+   * @param key the manifest key naming the file, for error messages
+   */
+  byte[] readVerified(String file, String expectedSha, String key) {
     byte[] bytes;
     try (InputStream in = open(file, key)) {
       bytes = readAll(in);

@@ -248,7 +248,7 @@ public final class MultiVectorEncoder {
       ids[p] = queryPadId;
       mask[p] = settings.attendToMaskTokens ? 1 : 0;
     }
-    return new TokenizedText(ids, new long[total], mask, null);
+    return new TokenizedText(ids, new long[total], mask, new long[total]);
   }
 
   private float[][] queryRows(BatchOutput out, int row, TokenizedText text) {
@@ -264,7 +264,7 @@ public final class MultiVectorEncoder {
     checkTokenLevel(out, text);
     List<float[]> rows = new ArrayList<>(text.length());
     for (int t = 0; t < text.length(); t++) {
-      boolean special = !colbert && settings.skipSpecialTokens && text.special != null && text.special[t];
+      boolean special = !colbert && settings.skipSpecialTokens && text.specialTokensMask[t] != 0;
       if (!special && !skipIds.contains(text.ids[t])) {
         rows.add(row(out, row, t));
       }

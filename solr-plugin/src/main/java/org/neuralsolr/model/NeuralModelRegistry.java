@@ -5,8 +5,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.SolrException.ErrorCode;
 import org.apache.solr.common.util.NamedList;
@@ -42,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * that Solr lists with its statistics, and so that, listed in a search handler's {@code
  * last-components}, it hands the coordinator's query vectors to the shards of a distributed search. Models are loaded when the core
  * loads (a broken package fails the core with a message naming it) and are shared with the other
- * cores of the node through {@link SharedModelStore}.
+ * cores of the node through {@link SharedModelStore}. A model whose package is empty is declared
+ * but not loaded, so that a configset can offer an optional model that a property enables (the
+ * example configset's sparse model); queries and ingest that use it get HTTP 400.
  */
 public class NeuralModelRegistry extends SearchComponent implements SolrCoreAware {
   private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
@@ -64,6 +68,8 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
   private List<String> rootSpecs = List.of();
   private final List<ModelConfig> configs = new ArrayList<>();
   private final Map<String, ServedModel> models = new LinkedHashMap<>();
+  /** Models declared with an empty package: known names, nothing loaded. */
+  private final Set<String> withoutPackage = new LinkedHashSet<>();
   private SharedModelStore store;
   private ModelRoots roots;
 
@@ -94,13 +100,20 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
       String name = modelList.getName(i);
       Object value = modelList.getVal(i);
       try {
-        if (value instanceof String) {
+        if (value instanceof String && ((String) value).isBlank()) {
+          withoutPackage.add(name);
+        } else if (value instanceof String) {
           configs.add(new ModelConfig(name, (String) value, null, defaults));
         } else if (value instanceof NamedList) {
           NamedList<?> m = (NamedList<?>) value;
           Object pkg = m.get("package");
           if (pkg == null) {
             throw configError("model '" + name + "' needs <str name=\"package\">");
+          }
+          if (pkg.toString().isBlank()) {
+            // lets a configset declare an optional model whose package a property may name
+            withoutPackage.add(name);
+            continue;
           }
           Object device = m.get("device");
           configs.add(
@@ -152,7 +165,9 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
       releaseAll();
       throw new SolrException(ErrorCode.SERVER_ERROR, "neural model registry: " + e.getMessage(), e);
     }
-    log.info("neural model registry of core {}: models {}, roots {}", core.getName(), models.keySet(), roots.paths());
+    log.info(
+        "neural model registry of core {}: models {}, declared without a package (not loaded) {}, roots {}",
+        core.getName(), models.keySet(), withoutPackage, roots.paths());
     core.registerInfoBean(getName(), this);
   }
 
@@ -181,6 +196,12 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
   /** The configured model called {@code name}. */
   public ServedModel model(String name) {
     ServedModel m = models.get(name);
+    if (m == null && withoutPackage.contains(name)) {
+      throw new SolrException(
+          ErrorCode.BAD_REQUEST,
+          "model '" + name + "' is declared without a package, so it is not loaded; name its package in solrconfig.xml"
+              + " (the configset's property for it, e.g. neural.sparse.package)");
+    }
     if (m == null) {
       throw new SolrException(
           ErrorCode.BAD_REQUEST, "unknown model '" + name + "'; configured models are " + models.keySet());
@@ -197,6 +218,25 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
           "model '" + name + "' is a " + m.manifest().kind + " model, not a dense model");
     }
     return m.denseEncoder();
+  }
+
+  /** The sparse encoder of the model called {@code name}, which must be a sparse model. */
+  public SparseEncoder sparseEncoder(String name) {
+    ServedModel m = model(name);
+    if (m.sparseEncoder() == null) {
+      throw new SolrException(
+          ErrorCode.BAD_REQUEST,
+          "model '" + name + "' is a " + m.manifest().kind + " model, not a sparse model");
+    }
+    return m.sparseEncoder();
+  }
+
+  /**
+   * True for a model solrconfig.xml declares with an empty package: a configset may declare an
+   * optional model that a property enables; using it is an error, configuring for it is not.
+   */
+  public boolean isDeclaredWithoutPackage(String name) {
+    return withoutPackage.contains(name);
   }
 
   public Map<String, ServedModel> models() {

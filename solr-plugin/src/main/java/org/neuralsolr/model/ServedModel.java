@@ -10,18 +10,24 @@ public final class ServedModel implements Closeable {
   final BatchScheduler scheduler;
   final ModelStats stats = new ModelStats();
   private final DenseEncoder denseEncoder;
+  private final SparseEncoder sparseEncoder;
   private final TokenStatesEncoder tokenStatesEncoder;
   private final CrossEncoder crossEncoder;
   private final QueryLikelihood queryLikelihood;
   private final MultiVectorEncoder multiVectorEncoder;
 
-  /** Takes ownership of {@code model}: closes it when closed, or at once if this fails. */
+  /**
+   * Takes ownership of {@code model}: closes it when closed, or at once if this fails.
+   *
+   * @throws ModelPackageException if the model's output does not fit its kind
+   */
   ServedModel(LoadedModel model, SchedulerConfig config) {
     this.model = model;
     this.scheduler = new BatchScheduler(model.manifest.name, model::forward, config, stats);
     ModelKind kind = model.manifest.kind;
     try {
       this.denseEncoder = kind == ModelKind.DENSE ? new DenseEncoder(this) : null;
+      this.sparseEncoder = kind == ModelKind.SPARSE ? new SparseEncoder(this) : null;
       this.tokenStatesEncoder = kind == ModelKind.DENSE ? new TokenStatesEncoder(this) : null;
       this.crossEncoder = kind == ModelKind.CROSS_ENCODER ? new CrossEncoder(this) : null;
       this.queryLikelihood = kind == ModelKind.CAUSAL_LM ? new QueryLikelihood(this) : null;
@@ -69,6 +75,11 @@ public final class ServedModel implements Closeable {
   /** The dense encoder of a {@code dense} model, or null for other kinds. */
   public DenseEncoder denseEncoder() {
     return denseEncoder;
+  }
+
+  /** The sparse encoder of a {@code sparse} model, or null for other kinds. */
+  public SparseEncoder sparseEncoder() {
+    return sparseEncoder;
   }
 
   /**

@@ -6,18 +6,18 @@ final class TokenizedText {
   final long[] typeIds;
   /** Attention mask, or null when every token is attended to (the usual case). */
   final long[] attentionMask;
-  /** Which tokens the tokenizer's post-processor added ([CLS], [SEP]...), or null if unknown. */
-  final boolean[] special;
+  /** 1 where the tokenizer's post-processor added a special token ([CLS], [SEP]), else 0. */
+  final long[] specialTokensMask;
 
   TokenizedText(long[] ids, long[] typeIds) {
-    this(ids, typeIds, null, null);
+    this(ids, typeIds, null, new long[ids.length]);
   }
 
-  TokenizedText(long[] ids, long[] typeIds, long[] attentionMask, boolean[] special) {
+  TokenizedText(long[] ids, long[] typeIds, long[] attentionMask, long[] specialTokensMask) {
     this.ids = ids;
     this.typeIds = typeIds;
     this.attentionMask = attentionMask;
-    this.special = special;
+    this.specialTokensMask = specialTokensMask;
   }
 
   int length() {

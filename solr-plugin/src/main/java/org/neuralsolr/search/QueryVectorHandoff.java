@@ -14,6 +14,7 @@ import org.apache.solr.common.SolrException;
 import org.apache.solr.common.SolrException.ErrorCode;
 import org.apache.solr.handler.component.ShardRequest;
 import org.apache.solr.request.SolrQueryRequest;
+import org.neuralsolr.schema.SparseWeightsFormat;
 
 /**
  * Encodes a distributed query's text once, on the coordinator, instead of once per shard.
@@ -24,20 +25,30 @@ import org.apache.solr.request.SolrQueryRequest;
  * shards' parsers use it instead of running the model again. Every shard thus scores with the very
  * same query vector, and a query costs one forward pass however many shards it touches. A vector
  * sent by a client under such a name is accepted like any {@code {!knn}} vector, after the same
- * checks.
+ * checks. Sparse query vectors travel the same way, as JSON under {@code neural.qw.<hash>}.
  */
 public final class QueryVectorHandoff {
   static final String PARAM_PREFIX = "neural.qv.";
+  static final String SPARSE_PARAM_PREFIX = "neural.qw.";
   private static final String CONTEXT_KEY = QueryVectorHandoff.class.getName();
 
   private QueryVectorHandoff() {}
 
   /** The parameter carrying the vector of {@code text} under {@code model}. */
   static String paramName(String model, String text) {
+    return PARAM_PREFIX + digest(model, text);
+  }
+
+  /** The parameter carrying the sparse query vector of {@code text} under {@code model}. */
+  static String sparseParamName(String model, String text) {
+    return SPARSE_PARAM_PREFIX + digest(model, text);
+  }
+
+  private static String digest(String model, String text) {
     try {
       byte[] digest =
           MessageDigest.getInstance("SHA-256").digest((model + '\u0000' + text).getBytes(StandardCharsets.UTF_8));
-      return PARAM_PREFIX + HexFormat.of().formatHex(digest, 0, 16);
+      return HexFormat.of().formatHex(digest, 0, 16);
     } catch (NoSuchAlgorithmException e) {
       throw new AssertionError(e);
     }
@@ -67,6 +78,27 @@ public final class QueryVectorHandoff {
       }
     }
     return v;
+  }
+
+  /**
+   * The sparse query vector a coordinator handed over under {@code name} (JSON, see {@link
+   * SparseWeightsFormat}), or null when there is none. Its weights are checked by the query.
+   */
+  static Map<String, Float> receivedWeights(SolrQueryRequest req, String name) {
+    String encoded = req.getParams().get(name);
+    if (encoded == null) {
+      return null;
+    }
+    try {
+      return SparseWeightsFormat.parse(encoded);
+    } catch (IllegalArgumentException e) {
+      throw new SolrException(ErrorCode.BAD_REQUEST, "param '" + name + "': " + e.getMessage());
+    }
+  }
+
+  /** Keeps sparse query {@code weights} to hand to the shards of this request. */
+  static void rememberWeights(SolrQueryRequest req, String name, Map<String, Float> weights) {
+    vectors(req).put(name, SparseWeightsFormat.toJson(weights));
   }
 
   /** Keeps {@code vector} to hand to the shards of this request. */

@@ -1,11 +1,11 @@
 package org.neuralsolr.update;
 
-import org.neuralsolr.model.MultiVectorEncoder;
-import org.neuralsolr.schema.MultiVectorField;
-
 import org.apache.solr.schema.DenseVectorField;
 import org.apache.solr.schema.SchemaField;
+import org.neuralsolr.model.MultiVectorEncoder;
 import org.neuralsolr.model.NeuralModelRegistry;
+import org.neuralsolr.schema.MultiVectorField;
+import org.neuralsolr.schema.SparseVectorFieldType;
 
 /** Picks the {@link NeuralFieldFiller} for a schema field from its field type. */
 final class NeuralFieldFillers {
@@ -41,7 +41,11 @@ final class NeuralFieldFillers {
       }
       return new MultiVectorFieldFiller(field.getName(), type, encoder);
     }
+    if (field.getType() instanceof SparseVectorFieldType) {
+      return new SparseFieldFiller(field.getName(), (SparseVectorFieldType) field.getType(), registry.sparseEncoder(model));
+    }
     throw new IllegalArgumentException(
-        "field '" + field.getName() + "' is a " + field.getType().getTypeName() + "; neural fields are DenseVectorField or MultiVectorField");
+        "field '" + field.getName() + "' is a " + field.getType().getTypeName()
+            + "; neural fields are DenseVectorField, MultiVectorField or SparseVectorFieldType");
   }
 }

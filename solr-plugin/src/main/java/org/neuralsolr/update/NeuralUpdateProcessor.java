@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.SolrException.ErrorCode;
 import org.apache.solr.common.SolrInputDocument;
@@ -138,11 +139,19 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     Pending p = new Pending();
     for (AddUpdateCommand cmd : commands) {
       SolrInputDocument doc = cmd.getSolrInputDocument();
+      SolrInputField supplied = doc.getField(mapping.field);
+      if (supplied != null && isObjectValue(supplied.getValue())) {
+        // a JSON object the client meant as the field's value, not an atomic update of it
+        try {
+          filler.checkSupplied(supplied.getValue());
+        } catch (IllegalArgumentException e) {
+          throw badDocument(cmd, mapping, e.getMessage());
+        }
+      }
       if (isAtomicUpdate(doc)) {
         checkAtomicUpdate(cmd, mapping);
         continue;
       }
-      SolrInputField supplied = doc.getField(mapping.field);
       if (supplied != null) {
         Object value;
         try {
@@ -250,6 +259,17 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
       }
     }
     return text.toString();
+  }
+
+  /** Solr's atomic update operations: a map of only these keys updates a field. */
+  private static final Set<String> ATOMIC_OPERATIONS = Set.of("add", "set", "remove", "removeregex", "inc", "add-distinct");
+
+  /** A child document, or a map that is not an atomic update: a JSON object sent as a value. */
+  private static boolean isObjectValue(Object value) {
+    if (value instanceof SolrInputDocument) {
+      return true;
+    }
+    return value instanceof Map && !ATOMIC_OPERATIONS.containsAll(((Map<?, ?>) value).keySet());
   }
 
   private static boolean isAtomicUpdate(SolrInputDocument doc) {

@@ -105,7 +105,9 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
   public void inform(SolrCore core) {
     registry = NeuralModelRegistry.of(core);
     for (NeuralFieldMapping mapping : mappings) {
-      filler(core.getLatestSchema(), mapping); // fails the core now if the mapping cannot work
+      if (!registry.isDeclaredWithoutPackage(mapping.model)) {
+        filler(core.getLatestSchema(), mapping); // fails the core now if the mapping cannot work
+      }
     }
     core.registerInfoBean(getName(), this);
   }

@@ -31,6 +31,10 @@ import org.neuralsolr.example.LocalSolr;
  *   <li>{@code query}: {@code {!dense}} latency over raw query encoding + {@code {!knn}} with the
  *       precomputed vector.
  *   <li>{@code int8}: raw throughput of bge-small int8 over fp32 on the same texts.
+ *   <li>{@code sparse-bm25}, {@code sparse-proxy}: the learned sparse format and query on the
+ *       vectors of the evaluation pipelines of the same names ({@link SparseBenchmarks}): bytes per
+ *       posting, exact {@code SparseQuery} against {@code FeatureField} clauses, approximate modes
+ *       against exact.
  *   <li>{@code rerank}: {@code {!neural_rerank}} cross-encoder pairs/s through Solr over the raw
  *       engine on the same pairs, and re-rank latency for 100 documents per mode ({@link
  *       RerankBench}).
@@ -45,21 +49,16 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> names = args.length == 0 ? List.of("ingest", "query", "int8", "rerank") : List.of(args);
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "sparse-bm25", "sparse-proxy");
+    List<String> names = args.length == 0 ? all : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
-      switch (name) {
-        case "ingest":
-        case "query":
-        case "int8":
-        case "rerank":
-          break;
-        default:
-          System.err.println("unknown benchmark '" + name + "'; benchmarks are ingest, query, int8, rerank");
-          System.exit(2);
+      if (!all.contains(name)) {
+        System.err.println("unknown benchmark '" + name + "'; benchmarks are " + String.join(", ", all));
+        System.exit(2);
       }
     }
-    List<String> docs = documents(data, 384);
+    List<String> docs = names.contains("ingest") || names.contains("int8") ? documents(data, 384) : List.of();
     LocalSolr solr = null;
     try {
       if (names.contains("ingest") || names.contains("query")) {
@@ -81,6 +80,10 @@ public final class NeuralBench {
             break;
           case "rerank":
             results.put(name, RerankBench.run(root, data));
+            break;
+          case "sparse-bm25":
+          case "sparse-proxy":
+            results.put(name, SparseBenchmarks.run(name, root, data));
             break;
           default:
             throw new AssertionError(name);

@@ -42,6 +42,7 @@ import org.apache.solr.common.params.ModifiableSolrParams;
 import org.apache.solr.common.util.NamedList;
 import org.apache.solr.common.util.Utils;
 import org.neuralsolr.example.LocalSolr;
+import org.neuralsolr.schema.SparseWeightsFormat;
 
 /**
  * {@code ./neural-eval --dataset DIR --pipeline NAME [--split test] [--solr URL] [--out FILE]
@@ -101,6 +102,7 @@ public final class NeuralEval {
 
     Path conf = root.resolve("conf");
     String core = coreName(datasetName, o.dataset, pipeline, settings, conf);
+    Pipeline.Prepared prepared = pipeline.preparation.prepare(root, dataset, settings);
     Path out = o.out != null ? o.out : root.resolve(".eval/reports/" + datasetName + "-" + pipeline.name + suffix(o.params) + ".json");
     Path runFile = out.resolveSibling(out.getFileName().toString().replaceFirst("\\.json$", "") + ".trec");
 
@@ -115,8 +117,8 @@ public final class NeuralEval {
     }
     try {
       Set<String> subset = subset(dataset, qrels, settings.get("docs"));
-      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, root, o.solrUrl != null, subset);
-      Map<String, Object> indexStats = indexStats(client, core, pipeline);
+      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, prepared, root, o.solrUrl != null, subset);
+      Map<String, Object> indexStats = indexStats(client, core, pipeline, prepared, ingest);
       Run.Builder run = Run.builder();
       Map<String, Object> timing = runQueries(client, core, pipeline, settings, queries, run, topK);
       Run built = run.build();
@@ -224,7 +226,14 @@ public final class NeuralEval {
   }
 
   private static Map<String, Object> ensureIndex(
-      SolrClient client, String core, BeirDataset dataset, Pipeline pipeline, Map<String, String> settings, Path root, boolean external,
+      SolrClient client,
+      String core,
+      BeirDataset dataset,
+      Pipeline pipeline,
+      Map<String, String> settings,
+      Pipeline.Prepared prepared,
+      Path root,
+      boolean external,
       Set<String> subset)
       throws Exception {
     Path marker = root.resolve(".eval/indexes/" + core + ".json");
@@ -246,8 +255,10 @@ public final class NeuralEval {
       unload.setDeleteInstanceDir(true);
       unload.process(client);
     }
-    createCore(client, core, pipeline.coreProperties.apply(settings));
-    Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, corpusSize, subset);
+    Map<String, String> properties = new LinkedHashMap<>(pipeline.coreProperties.apply(settings));
+    properties.putAll(prepared.coreProperties());
+    createCore(client, core, properties);
+    Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, prepared.sparseDocuments(), corpusSize, subset);
     Files.createDirectories(marker.getParent());
     Files.writeString(marker, Utils.toJSONString(ingest) + "\n");
     ingest.put("reused", false);
@@ -289,8 +300,10 @@ public final class NeuralEval {
   }
 
   /** Sends the corpus in batches of {@value #INGEST_BATCH} from {@value #INGEST_THREADS} threads. */
-  private static Map<String, Object> ingest(SolrClient client, String core, BeirDataset dataset, String chain, long total, Set<String> subset)
+  private static Map<String, Object> ingest(
+      SolrClient client, String core, BeirDataset dataset, String chain, Pipeline.SparseDocuments sparse, long total, Set<String> subset)
       throws Exception {
+    AtomicLong sparsePostings = new AtomicLong();
     BlockingQueue<List<SolrInputDocument>> batches = new ArrayBlockingQueue<>(INGEST_THREADS * 2);
     List<SolrInputDocument> end = List.of();
     AtomicLong done = new AtomicLong();
@@ -322,6 +335,14 @@ public final class NeuralEval {
         doc.addField("id", d.id());
         doc.addField("title", d.title());
         doc.addField("text", d.text());
+        if (sparse != null) {
+          Map<String, Float> weights = sparse.weights(d);
+          if (!weights.isEmpty()) {
+            // a string: Solr reads a bare map as an atomic update
+            doc.addField("sparse", SparseWeightsFormat.toJson(weights));
+            sparsePostings.addAndGet(weights.values().stream().filter(w -> w > 0).count());
+          }
+        }
         batch.add(doc);
         if (batch.size() == INGEST_BATCH) {
           putChecked(batches, batch, futures);
@@ -348,6 +369,9 @@ public final class NeuralEval {
     ingest.put("clientThreads", INGEST_THREADS);
     ingest.put("documentsPerRequest", INGEST_BATCH);
     ingest.put("updateChain", chain);
+    if (sparse != null) {
+      ingest.put("sparsePostings", sparsePostings.get());
+    }
     ingest.put("timestamp", Instant.now().toString());
     return ingest;
   }
@@ -430,7 +454,8 @@ public final class NeuralEval {
    * kind are read from the core's index directory, so they are reported only when the tool started
    * Solr itself (or Solr runs on this machine).
    */
-  private static Map<String, Object> indexStats(SolrClient client, String core, Pipeline pipeline) throws Exception {
+  private static Map<String, Object> indexStats(
+      SolrClient client, String core, Pipeline pipeline, Pipeline.Prepared prepared, Map<String, Object> ingest) throws Exception {
     CoreAdminResponse status = CoreAdminRequest.getStatus(core, client);
     NamedList<Object> coreStatus = status.getCoreStatus(core);
     @SuppressWarnings("unchecked")
@@ -453,6 +478,14 @@ public final class NeuralEval {
       }
       stats.put("bytesByFileExtension", byExtension);
     }
+    long sparseBytes = 0;
+    if (Files.isDirectory(dir)) {
+      try (Stream<Path> files = Files.list(dir)) {
+        for (Path f : files.filter(f -> f.getFileName().toString().contains("_NeuralSparse_")).toList()) {
+          sparseBytes += Files.size(f); // the per-field postings format's files: .nsd, .nsm, .tim, .tip, .tmd
+        }
+      }
+    }
     Map<String, Object> fields = new LinkedHashMap<>();
     if ("neural".equals(pipeline.updateChain) || "neural-colbert".equals(pipeline.updateChain)) {
       Map<String, Object> vector = new LinkedHashMap<>();
@@ -472,6 +505,22 @@ public final class NeuralEval {
     }
     if ("neural-colbert".equals(pipeline.updateChain) && Files.isDirectory(dir)) {
       fields.put("colbert", colbertStats(dir, byExtension));
+    }
+    if (prepared.sparseDocuments() != null) {
+      Map<String, Object> sparse = new LinkedHashMap<>();
+      sparse.put("type", "sparse (NeuralSparse postings)");
+      Object postings = ingest.get("sparsePostings");
+      if (postings instanceof Number) {
+        sparse.put("postings", postings);
+        sparse.put("postingsPerDocument", round2(((Number) postings).doubleValue() / docs));
+      }
+      if (sparseBytes > 0) {
+        sparse.put("bytes", sparseBytes);
+        if (postings instanceof Number) {
+          sparse.put("bytesPerPosting", round2(sparseBytes / ((Number) postings).doubleValue()));
+        }
+      }
+      fields.put("sparse", sparse);
     }
     stats.put("neuralFields", fields);
     return stats;

@@ -1,5 +1,7 @@
 package org.neuralsolr.eval;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,7 +14,9 @@ import java.util.function.Function;
  * A named way of indexing and querying a BEIR dataset through Solr's HTTP API: the core properties
  * and update chain used to build the index, and the request parameters of one query. Its settings
  * have defaults that {@code --param key=value} overrides; the settings in {@link #indexKeys} decide
- * which index a run needs, so runs that differ only in query settings share an index.
+ * which index a run needs, so runs that differ only in query settings share an index. A pipeline may
+ * prepare what its cores need first (a model package derived from a built-in one) and add
+ * precomputed sparse weights to the documents it sends.
  */
 final class Pipeline {
   final String name;
@@ -27,6 +31,25 @@ final class Pipeline {
   final Function<Map<String, String>, Map<String, String>> coreProperties;
   final String updateChain;
   final BiFunction<Map<String, String>, String, Map<String, String>> queryParams;
+  final Preparation preparation;
+
+  /** Sparse weights a pipeline computes for a document itself, sent as the {@code sparse} field. */
+  @FunctionalInterface
+  interface SparseDocuments {
+    /** The document's weights; empty: the document gets no sparse field. */
+    Map<String, Float> weights(CorpusDocument document) throws IOException;
+  }
+
+  /** What a pipeline needs beyond the configset: derived model packages, precomputed weights. */
+  record Prepared(Map<String, String> coreProperties, SparseDocuments sparseDocuments) {
+    static final Prepared NOTHING = new Prepared(Map.of(), null);
+  }
+
+  /** Runs before the run's core is created; may write under {@code root/.eval}. */
+  @FunctionalInterface
+  interface Preparation {
+    Prepared prepare(Path root, BeirDataset dataset, Map<String, String> settings) throws IOException;
+  }
 
   Pipeline(
       String name,
@@ -36,7 +59,7 @@ final class Pipeline {
       Function<Map<String, String>, Map<String, String>> coreProperties,
       String updateChain,
       BiFunction<Map<String, String>, String, Map<String, String>> queryParams) {
-    this(name, name, description, defaults, indexKeys, coreProperties, updateChain, queryParams);
+    this(name, name, description, defaults, indexKeys, coreProperties, updateChain, queryParams, (root, dataset, settings) -> Prepared.NOTHING);
   }
 
   Pipeline(
@@ -48,6 +71,19 @@ final class Pipeline {
       Function<Map<String, String>, Map<String, String>> coreProperties,
       String updateChain,
       BiFunction<Map<String, String>, String, Map<String, String>> queryParams) {
+    this(name, index, description, defaults, indexKeys, coreProperties, updateChain, queryParams, (root, dataset, settings) -> Prepared.NOTHING);
+  }
+
+  Pipeline(
+      String name,
+      String index,
+      String description,
+      Map<String, String> defaults,
+      Set<String> indexKeys,
+      Function<Map<String, String>, Map<String, String>> coreProperties,
+      String updateChain,
+      BiFunction<Map<String, String>, String, Map<String, String>> queryParams,
+      Preparation preparation) {
     this.name = name;
     this.index = index;
     this.description = description;
@@ -56,6 +92,7 @@ final class Pipeline {
     this.coreProperties = coreProperties;
     this.updateChain = updateChain;
     this.queryParams = queryParams;
+    this.preparation = preparation;
   }
 
   /** The defaults with {@code overrides} applied; an unknown key is refused, naming the known ones. */

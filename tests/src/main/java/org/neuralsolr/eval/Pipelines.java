@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.neuralsolr.schema.SparseWeightsFormat;
 
 /**
  * The evaluation pipelines. Every capability of the plugin adds its pipeline here.
@@ -14,6 +15,10 @@ import java.util.regex.Pattern;
  *   <li>{@code dense}, {@code dense-int8}, {@code dense-e5}, {@code dense-minilm}: the built-in
  *       models through the neural update processor (document = title + " " + text) and {@code
  *       {!dense}} (the model's query prefix applied).
+ *   <li>{@code sparse-bm25}: BM25 term weights as precomputed sparse vectors; must rank like {@code
+ *       bm25}.
+ *   <li>{@code sparse-proxy}: an expansion-heavy sparse distribution from bge-small-en-v1.5's token
+ *       states, queries encoded by Solr.
  *   <li>{@code bm25>dense-rerank}, {@code bm25>maxsim-rerank}: the {@code bm25} query's top {@code
  *       reRankDocs} (100) re-ranked by {@code {!neural_rerank}} with bge-small-en-v1.5: the cosine
  *       of the query vector and the stored document vector, or MaxSim of token states encoded at
@@ -33,6 +38,8 @@ public final class Pipelines {
     add(dense("dense-int8", "bge-small", "builtin:bge-small-en-v1.5-int8", "bge-small-en-v1.5 dynamic int8"));
     add(dense("dense-e5", "e5-small", "builtin:e5-small-v2", "e5-small-v2 fp32, mean pooling, query:/passage: prefixes"));
     add(dense("dense-minilm", "minilm", "builtin:all-minilm-l6-v2", "all-MiniLM-L6-v2 fp32, mean pooling, 256 tokens"));
+    add(sparseBm25());
+    add(sparseProxy());
     add(bm25Rerank("bm25>dense-rerank", "dense", "f=vector",
         "BM25 top reRankDocs re-ranked by the cosine of bge-small-en-v1.5 query and stored document vectors"));
     add(bm25Rerank("bm25>maxsim-rerank", "multivector", "",
@@ -152,6 +159,86 @@ public final class Pipelines {
                 "q", "{!dense f=vector model=" + s.get("model") + " topK=" + s.get("topK") + "}" + text,
                 "rows", s.get("topK"),
                 "fl", "id,score"));
+  }
+
+  /** The {@code {!sparse}} local params a {@code knobs} setting adds, e.g. "approx=true maxQueryTerms=16". */
+  private static String knobs(Map<String, String> s) {
+    String k = s.get("knobs").strip();
+    return k.isEmpty() ? "" : " " + k;
+  }
+
+  /**
+   * BM25 as a learned sparse index: each document's BM25 term weights ({@link Bm25Impacts}, the
+   * bm25 pipeline's analysis and parameters) sent as precomputed weights of the {@code sparse}
+   * field, each query as its analysed terms weighted by their counts; the dot product is then the
+   * BM25 score, up to the field's quantisation.
+   */
+  private static Pipeline sparseBm25() {
+    return new Pipeline(
+        "sparse-bm25",
+        "sparse-bm25",
+        "BM25 weights (k1=0.9, b=0.4, EnglishAnalyzer terms of title + text) in the sparse field, query term counts, {!sparse}",
+        Map.of("topK", "100", "k1", "0.9", "b", "0.4", "knobs", ""),
+        Set.of("k1", "b"),
+        s -> Map.of(),
+        "plain",
+        (s, text) ->
+            Map.of(
+                "q", "{!sparse f=sparse weights=$qw" + knobs(s) + "}",
+                "qw", SparseWeightsFormat.toJson(Bm25Impacts.queryWeights(text)),
+                "rows", s.get("topK"),
+                "fl", "id,score"),
+        (root, dataset, s) -> {
+          Bm25Impacts[] impacts = new Bm25Impacts[1]; // computed only if the index is built
+          return new Pipeline.Prepared(
+              Map.of(),
+              d -> {
+                if (impacts[0] == null) {
+                  impacts[0] = new Bm25Impacts(dataset, Float.parseFloat(s.get("k1")), Float.parseFloat(s.get("b")));
+                }
+                return impacts[0].documentWeights(d.id());
+              });
+        });
+  }
+
+  /**
+   * An expansion-heavy distribution from real text ({@link ProxySpladePackage}: bge-small-en-v1.5's
+   * last hidden states projected onto its word-piece embeddings, max-pooled, log(1 + ReLU)).
+   * Documents' vectors ({@code documentTopK} heaviest terms) come from {@link ProxyVectors}, encoded
+   * once by the plugin's encoder; queries are encoded by Solr through {@code {!sparse model=...}}
+   * with the same package ({@code queryTopK} heaviest terms, no query instruction).
+   */
+  private static Pipeline sparseProxy() {
+    return new Pipeline(
+        "sparse-proxy",
+        "sparse-proxy",
+        "bge-small-en-v1.5 token states projected on its word-piece embeddings, max-pooled log(1+ReLU), top-k terms, {!sparse}",
+        Map.of("topK", "100", "documentTopK", "128", "queryTopK", "32", "knobs", ""),
+        Set.of("documentTopK", "queryTopK"),
+        s -> Map.of("neural.sparse.model", "proxy"),
+        "plain",
+        (s, text) ->
+            Map.of(
+                "q", "{!sparse f=sparse model=proxy" + knobs(s) + "}" + text,
+                "rows", s.get("topK"),
+                "fl", "id,score"),
+        (root, dataset, s) -> {
+          int documentTopK = Integer.parseInt(s.get("documentTopK"));
+          String ref = ProxySpladePackage.ensure(ProxyVectors.modelsDir(root), documentTopK, Integer.parseInt(s.get("queryTopK")));
+          @SuppressWarnings("unchecked")
+          Map<String, Map<String, Float>>[] vectors = new Map[1]; // read (or encoded) only if the index is built
+          return new Pipeline.Prepared(
+              Map.of(
+                  "neural.model.roots", ProxyVectors.modelsDir(root).toString(),
+                  "neural.sparse.package", ref,
+                  "neural.sparse.maxBatchTokens", "2048"),
+              d -> {
+                if (vectors[0] == null) {
+                  vectors[0] = ProxyVectors.documents(root, dataset, documentTopK);
+                }
+                return vectors[0].getOrDefault(d.id(), Map.of());
+              });
+        });
   }
 
   /**

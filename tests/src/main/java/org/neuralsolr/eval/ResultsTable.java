@@ -98,6 +98,11 @@ final class ResultsTable {
       if (b != null) {
         parts.add(field + ": " + b);
       }
+      @SuppressWarnings("unchecked")
+      Object p = ((Map<String, Object>) stats).get("bytesPerPosting");
+      if (p != null) {
+        parts.add(field + ": " + p + " per posting");
+      }
     });
     return String.join(", ", parts);
   }

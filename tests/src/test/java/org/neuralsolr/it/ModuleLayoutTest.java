@@ -48,6 +48,14 @@ public class ModuleLayoutTest extends SolrTestCase {
       assertEquals(
           docs.get(2).getFieldValue("id"),
           solr.client().query("mod", new SolrQuery("{!dense f=vector model=bge-small topK=3}" + title)).getResults().get(0).get("id"));
+      // the NeuralSparse postings format is found through Lucene's SPI from the module's jars
+      SolrInputDocument sparse = new SolrInputDocument("id", "sparse-doc", "title", "t", "text", "t");
+      sparse.addField("sparse", "solar:1.5,panel:0.5");
+      solr.client().add("mod", sparse);
+      solr.client().commit("mod");
+      assertEquals(
+          "sparse-doc",
+          solr.client().query("mod", new SolrQuery("{!sparse f=sparse weights='solar:2'}")).getResults().get(0).get("id"));
     }
   }
 

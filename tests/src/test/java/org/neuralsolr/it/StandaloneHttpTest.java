@@ -105,6 +105,24 @@ public class StandaloneHttpTest extends SolrTestCase {
     assertEquals(before, solr.client().query(CORE, new SolrQuery("*:*").setRows(0)).getResults().getNumFound());
   }
 
+  public void testSparseClientWeightsOverHttp() throws Exception {
+    SolrInputDocument doc = new SolrInputDocument("id", "sparse-http", "title", "Solar", "text", "Solar panels");
+    doc.addField("sparse", "{\"solar\": 1.5, \"panel\": 0.25}");
+    solr.client().add(CORE, doc);
+    solr.client().commit(CORE);
+    QueryResponse rsp = solr.client().query(CORE, new SolrQuery("{!sparse f=sparse weights='solar:2,panel:4'}").setFields("id", "score"));
+    assertEquals(1, rsp.getResults().getNumFound());
+    assertEquals(4.0f, (Float) rsp.getResults().get(0).get("score"), 1e-6f);
+
+    SolrInputDocument bad = new SolrInputDocument("id", "bad-sparse", "title", "x", "text", "y");
+    bad.addField("sparse", "solar:-1");
+    BaseHttpSolrClient.RemoteSolrException e =
+        expectThrows(BaseHttpSolrClient.RemoteSolrException.class, () -> solr.client().add(CORE, bad));
+    assertEquals(400, e.code());
+    assertTrue(e.getMessage(), e.getMessage().contains("[doc=bad-sparse] Error adding field 'sparse'"));
+    assertTrue(e.getMessage(), e.getMessage().contains("term 'solar' has an invalid weight -1.0"));
+  }
+
   public void testOverloadedModelIs503AndLosesNothing() throws Exception {
     // A core whose model queue holds one text and never waits for room: concurrent updates
     // overflow it. Each request either fully succeeds or gets 503 and leaves nothing behind.

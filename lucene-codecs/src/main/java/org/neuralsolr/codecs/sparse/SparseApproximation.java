@@ -31,6 +31,19 @@ import java.util.Objects;
  *       k-th score divided by {@code heapFactor}; likewise a document is fully scored only if its
  *       upper bound does. 1 is exact; smaller values skip more. Default {@value
  *       #DEFAULT_HEAP_FACTOR}.
+ *   <li>{@code candidateTerms} and {@code candidates} (candidate generation, see {@code
+ *       SparseCandidateScorer}): in each segment the {@code candidateTerms} query terms with the
+ *       largest possible contribution (query weight times the term's largest stored weight) find
+ *       the {@code candidates} best documents by their partial score; every query term then scores
+ *       those exactly. Scores are exact, the approximation is which documents are scored. Off
+ *       ({@code candidateTerms} 0) by default; {@code candidates} defaults to {@value
+ *       #DEFAULT_CANDIDATES}.
+ *   <li>{@code candidatePostings} (static pruning of posting lists, as SEISMIC's first step): with
+ *       candidate generation on a {@link SparsePostingsFormat} segment, only each generating
+ *       term's {@code candidatePostings} heaviest postings (a prefix of its impact-ordered list
+ *       in the forward index) add to the partial scores, so that every query term may generate
+ *       ({@code candidateTerms} may reach the number of query terms) at a bounded cost.
+ *       Candidates are still scored exactly, from the forward index. 0 (all postings) by default.
  * </ul>
  *
  * <p>Unlike SEISMIC, blocks are ranges of doc ids rather than clusters of similar documents:
@@ -43,6 +56,8 @@ public final class SparseApproximation {
   public static final float DEFAULT_QUERY_WEIGHT_FRACTION = 0.05f;
   public static final float DEFAULT_POSTING_WEIGHT_FRACTION = 0f;
   public static final float DEFAULT_HEAP_FACTOR = 1f;
+  public static final int DEFAULT_CANDIDATE_TERMS = 0;
+  public static final int DEFAULT_CANDIDATES = 200;
 
   /** The defaults. */
   public static final SparseApproximation DEFAULT =
@@ -50,16 +65,21 @@ public final class SparseApproximation {
           DEFAULT_MAX_QUERY_TERMS,
           DEFAULT_QUERY_WEIGHT_FRACTION,
           DEFAULT_POSTING_WEIGHT_FRACTION,
-          DEFAULT_HEAP_FACTOR);
+          DEFAULT_HEAP_FACTOR,
+          DEFAULT_CANDIDATE_TERMS,
+          DEFAULT_CANDIDATES);
 
   /** No approximation at all. */
   public static final SparseApproximation EXACT =
-      new SparseApproximation(Integer.MAX_VALUE, 0f, 0f, 1f);
+      new SparseApproximation(Integer.MAX_VALUE, 0f, 0f, 1f, 0, DEFAULT_CANDIDATES);
 
   private final int maxQueryTerms;
   private final float queryWeightFraction;
   private final float postingWeightFraction;
   private final float heapFactor;
+  private final int candidateTerms;
+  private final int candidates;
+  private final int candidatePostings;
 
   /**
    * @param maxQueryTerms at least 1
@@ -69,6 +89,45 @@ public final class SparseApproximation {
    */
   public SparseApproximation(
       int maxQueryTerms, float queryWeightFraction, float postingWeightFraction, float heapFactor) {
+    this(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, 0, DEFAULT_CANDIDATES);
+  }
+
+  /**
+   * @param maxQueryTerms at least 1
+   * @param queryWeightFraction in [0, 1]
+   * @param postingWeightFraction in [0, 1]
+   * @param heapFactor in (0, 1]
+   * @param candidateTerms 0 (off) or at least 1
+   * @param candidates at least 1
+   */
+  public SparseApproximation(
+      int maxQueryTerms,
+      float queryWeightFraction,
+      float postingWeightFraction,
+      float heapFactor,
+      int candidateTerms,
+      int candidates) {
+    this(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, 0);
+  }
+
+  private SparseApproximation(
+      int maxQueryTerms,
+      float queryWeightFraction,
+      float postingWeightFraction,
+      float heapFactor,
+      int candidateTerms,
+      int candidates,
+      int candidatePostings) {
+    if (candidatePostings < 0) {
+      throw new IllegalArgumentException("candidatePostings must be >= 0, got " + candidatePostings);
+    }
+    this.candidatePostings = candidatePostings;
+    if (candidateTerms < 0) {
+      throw new IllegalArgumentException("candidateTerms must be >= 0, got " + candidateTerms);
+    }
+    if (candidates < 1) {
+      throw new IllegalArgumentException("candidates must be >= 1, got " + candidates);
+    }
     if (maxQueryTerms < 1) {
       throw new IllegalArgumentException("maxQueryTerms must be >= 1, got " + maxQueryTerms);
     }
@@ -87,6 +146,8 @@ public final class SparseApproximation {
     this.queryWeightFraction = queryWeightFraction;
     this.postingWeightFraction = postingWeightFraction;
     this.heapFactor = heapFactor;
+    this.candidateTerms = candidateTerms;
+    this.candidates = candidates;
   }
 
   public int maxQueryTerms() {
@@ -105,32 +166,73 @@ public final class SparseApproximation {
     return heapFactor;
   }
 
+  /** Candidate generation: how many query terms generate candidates; 0 when off. */
+  public int candidateTerms() {
+    return candidateTerms;
+  }
+
+  /** Candidate generation: how many candidates a segment keeps. */
+  public int candidates() {
+    return candidates;
+  }
+
   /** True if these knobs change nothing. */
   public boolean isExact() {
     return maxQueryTerms == Integer.MAX_VALUE
         && queryWeightFraction == 0f
         && postingWeightFraction == 0f
-        && heapFactor == 1f;
+        && heapFactor == 1f
+        && candidateTerms == 0;
   }
 
   /** Returns a copy with another {@code maxQueryTerms}. */
   public SparseApproximation withMaxQueryTerms(int value) {
-    return new SparseApproximation(value, queryWeightFraction, postingWeightFraction, heapFactor);
+    return new SparseApproximation(
+        value, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code queryWeightFraction}. */
   public SparseApproximation withQueryWeightFraction(float value) {
-    return new SparseApproximation(maxQueryTerms, value, postingWeightFraction, heapFactor);
+    return new SparseApproximation(
+        maxQueryTerms, value, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code postingWeightFraction}. */
   public SparseApproximation withPostingWeightFraction(float value) {
-    return new SparseApproximation(maxQueryTerms, queryWeightFraction, value, heapFactor);
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, value, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code heapFactor}. */
   public SparseApproximation withHeapFactor(float value) {
-    return new SparseApproximation(maxQueryTerms, queryWeightFraction, postingWeightFraction, value);
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, value, candidateTerms, candidates, candidatePostings);
+  }
+
+  /** Returns a copy with another {@code candidateTerms} (0 turns candidate generation off). */
+  public SparseApproximation withCandidateTerms(int value) {
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, value, candidates, candidatePostings);
+  }
+
+  /**
+   * Candidate generation from each generating term's {@code candidatePostings} heaviest postings
+   * (SEISMIC's static pruning); 0 reads all of them.
+   */
+  public int candidatePostings() {
+    return candidatePostings;
+  }
+
+  /** Returns a copy with another {@code candidatePostings} (0: every posting generates). */
+  public SparseApproximation withCandidatePostings(int value) {
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, value);
+  }
+
+  /** Returns a copy with another {@code candidates}. */
+  public SparseApproximation withCandidates(int value) {
+    return new SparseApproximation(
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, value, candidatePostings);
   }
 
   @Override
@@ -142,12 +244,21 @@ public final class SparseApproximation {
     return maxQueryTerms == other.maxQueryTerms
         && Float.compare(queryWeightFraction, other.queryWeightFraction) == 0
         && Float.compare(postingWeightFraction, other.postingWeightFraction) == 0
-        && Float.compare(heapFactor, other.heapFactor) == 0;
+        && Float.compare(heapFactor, other.heapFactor) == 0
+        && candidateTerms == other.candidateTerms
+        && (candidateTerms == 0 || (candidates == other.candidates && candidatePostings == other.candidatePostings));
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor);
+    return Objects.hash(
+        maxQueryTerms,
+        queryWeightFraction,
+        postingWeightFraction,
+        heapFactor,
+        candidateTerms,
+        candidateTerms == 0 ? 0 : candidates,
+        candidateTerms == 0 ? 0 : candidatePostings);
   }
 
   @Override
@@ -160,6 +271,10 @@ public final class SparseApproximation {
         + postingWeightFraction
         + ",heapFactor="
         + heapFactor
+        + (candidateTerms == 0
+            ? ""
+            : ",candidateTerms=" + candidateTerms + ",candidates=" + candidates
+                + (candidatePostings == 0 ? "" : ",candidatePostings=" + candidatePostings))
         + ")";
   }
 }

@@ -15,6 +15,8 @@ import org.apache.lucene.index.IndexFileNames;
 import org.apache.lucene.index.IndexOptions;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.lucene.index.Terms;
+import org.apache.lucene.store.ByteBuffersDataOutput;
+import org.apache.lucene.store.ByteBuffersIndexOutput;
 import org.apache.lucene.store.IndexOutput;
 import org.apache.lucene.util.IOUtils;
 
@@ -28,6 +30,9 @@ final class SparseFieldsConsumer extends FieldsConsumer {
   private final FieldsConsumer own;
   private FieldsConsumer delegate;
   private final List<Integer> delegatedFieldNumbers = new ArrayList<>();
+  private IndexOutput forwardOut; // created with the first field that has frequencies
+  private int numForwardFields;
+  private final ByteBuffersDataOutput forwardMeta = ByteBuffersDataOutput.newResettableInstance();
   private boolean closed;
 
   SparseFieldsConsumer(SegmentWriteState state) throws IOException {
@@ -67,6 +72,34 @@ final class SparseFieldsConsumer extends FieldsConsumer {
       }
     }
     own.write(new SubsetFields(fields, mine), norms);
+    for (String field : mine) {
+      FieldInfo fieldInfo = state.fieldInfos.fieldInfo(field);
+      Terms terms = fields.terms(field);
+      if (terms == null || SparsePostingsReader.hasFreqs(fieldInfo) == false) {
+        continue;
+      }
+      if (forwardOut == null) {
+        forwardOut =
+            state.directory.createOutput(
+                IndexFileNames.segmentFileName(
+                    state.segmentInfo.name, state.segmentSuffix, SparsePostingsFormat.FORWARD_EXTENSION),
+                state.context);
+        CodecUtil.writeIndexHeader(
+            forwardOut,
+            SparsePostingsFormat.FORWARD_CODEC,
+            SparsePostingsFormat.VERSION_CURRENT,
+            state.segmentInfo.getId(),
+            state.segmentSuffix);
+      }
+      try (ByteBuffersIndexOutput meta = new ByteBuffersIndexOutput(forwardMeta, "forward meta", "forward meta")) {
+        meta.writeVInt(fieldInfo.number);
+        long[] region = SparseForwardIndex.write(terms, state.segmentInfo.maxDoc(), forwardOut, meta);
+        for (long v : region) {
+          meta.writeVLong(v);
+        }
+      }
+      numForwardFields++;
+    }
     if (theirs.isEmpty() == false) {
       if (delegate != null) {
         throw new IllegalStateException("write called twice with positional fields");
@@ -102,14 +135,19 @@ final class SparseFieldsConsumer extends FieldsConsumer {
         for (int number : delegatedFieldNumbers) {
           meta.writeVInt(number);
         }
+        meta.writeVInt(numForwardFields);
+        forwardMeta.copyTo(meta);
         CodecUtil.writeFooter(meta);
+      }
+      if (forwardOut != null) {
+        CodecUtil.writeFooter(forwardOut);
       }
       success = true;
     } finally {
       if (success) {
-        IOUtils.close(own, delegate);
+        IOUtils.close(own, delegate, forwardOut);
       } else {
-        IOUtils.closeWhileHandlingException(own, delegate);
+        IOUtils.closeWhileHandlingException(own, delegate, forwardOut);
       }
     }
   }

@@ -34,7 +34,10 @@ import org.apache.lucene.index.SegmentWriteState;
  *   <li>{@code .tim}, {@code .tip}, {@code .tmd}: the terms dictionary, Lucene's block tree ({@link
  *       Lucene90BlockTreeTermsWriter}), holding for each term the term metadata described below.
  *   <li>{@code .nsd}: doc ids, frequencies and per-block maxima.
- *   <li>{@code .nsm}: which fields were delegated.
+ *   <li>{@code .nsm}: which fields were delegated; where each forward index lies.
+ *   <li>{@code .nsf}: the forward index of each field with frequencies ({@link SparseForwardIndex}):
+ *       each term's postings by decreasing weight, and each document's terms; only if some field
+ *       of the segment has frequencies.
  *   <li>Files of {@code Lucene912PostingsFormat} with segment suffix {@code <suffix>_pos}, only
  *       if some field of the segment indexes positions.
  * </ul>
@@ -53,7 +56,8 @@ import org.apache.lucene.index.SegmentWriteState;
  * term dictionary's DocFreq and TotalTermFreq:
  *
  * <ul>
- *   <li>TermMetadata --&gt; DocFPAndSingleton, [SingletonDocID], [TermMaxFreq], [TermMinNorm]
+ *   <li>TermMetadata --&gt; DocFPAndSingleton, [SingletonDocID], [TermMaxFreq], [TermMinNorm],
+ *       [TermOrdDelta]
  *   <li>DocFPAndSingleton --&gt; VLong: {@code (DocStartFP - previous DocStartFP) << 1 |
  *       singleton}; the previous DocStartFP is 0 when the block tree asks for absolute metadata.
  *   <li>SingletonDocID --&gt; VInt, only if DocFreq == 1: the postings list is inlined here and
@@ -62,6 +66,9 @@ import org.apache.lucene.index.SegmentWriteState;
  *       frequencies: the largest frequency of the term, the top level of the impacts.
  *   <li>TermMinNorm --&gt; ZLong, only if the field has norms: the smallest (unsigned) norm of the
  *       term's documents.
+ *   <li>TermOrdDelta --&gt; VLong, only if the field has frequencies: the term's ord (its rank among
+ *       the field's terms, in term order) minus the previous term's ord (0 when absolute). The
+ *       forward index names terms by ord.
  * </ul>
  *
  * <h3>Postings file (.nsd)</h3>
@@ -107,15 +114,49 @@ import org.apache.lucene.index.SegmentWriteState;
  *       FreqBase, FreqBits, PackedFreqs or TailFreq.
  * </ul>
  *
+ * <h3>Forward file (.nsf)</h3>
+ *
+ * <ul>
+ *   <li>ForwardFile --&gt; Header (codec {@code NeuralSparsePostingsForward}),
+ *       &lt;ImpactLists, ImpactAddresses, DocEntries, DocAddresses&gt;<sup>NumForward</sup>, Footer
+ *   <li>ImpactLists --&gt; &lt;Doc (Int)<sup>DocFreq</sup>, Freq (Int)<sup>DocFreq</sup>&gt;
+ *       <sup>NumOrds</sup>: each term's postings sorted by decreasing frequency, ties by
+ *       increasing doc id, terms in ord order
+ *   <li>DocEntries --&gt; &lt;Ord (Int)<sup>n</sup>, Freq<sup>n</sup>&gt;<sup>MaxDoc</sup>: each
+ *       document's terms in increasing ord; Freq is a Short (unsigned) when every frequency of
+ *       the field fits 16 bits (FreqBytes 2), an Int otherwise (FreqBytes 4); n follows from the
+ *       addresses
+ *   <li>ImpactAddresses, DocAddresses --&gt; {@link
+ *       org.apache.lucene.util.packed.DirectMonotonicWriter} data (block shift 16): NumOrds + 1
+ *       start offsets of the impact lists, MaxDoc + 1 start offsets of the document entries,
+ *       relative to their region
+ * </ul>
+ *
+ * <p>Fixed widths let a reader jump to the k-th heaviest posting of a term, copy a prefix of a
+ * term's impact list, and merge a document's ords without decoding bytes one at a time. They
+ * cost 8 bytes a posting for the impact lists and 6 (4 + 2) for the document entries, on top of
+ * the postings; {@code SparseBench} prints the figures.
+ *
  * <h3>Meta file (.nsm)</h3>
  *
  * <ul>
  *   <li>Meta --&gt; Header (codec {@code NeuralSparsePostingsMeta}), NumDelegated (VInt),
- *       DelegatedFieldNumber (VInt)<sup>NumDelegated</sup>, Footer
+ *       DelegatedFieldNumber (VInt)<sup>NumDelegated</sup>, NumForward (VInt),
+ *       ForwardField<sup>NumForward</sup>, Footer
+ *   <li>ForwardField --&gt; FieldNumber (VInt), NumOrds (VInt), ImpactAddressesMeta,
+ *       DocAddressesMeta, FreqBytes (VLong), DocEntriesStart, DocEntriesLength,
+ *       DocAddressesStart, DocAddressesLength, ImpactListsStart, ImpactListsLength,
+ *       ImpactAddressesStart, ImpactAddressesLength (VLong each, offsets in {@code .nsf})
+ *   <li>ImpactAddressesMeta, DocAddressesMeta --&gt; the meta of {@link
+ *       org.apache.lucene.util.packed.DirectMonotonicWriter}
  * </ul>
  *
- * <p>{@code checkIntegrity()} verifies the checksums of {@code .nsd}, of the terms dictionary
- * files and of the delegate's files; {@code .nsm} is verified entirely when it is opened.
+ * <p>The forward index is built in memory from the postings after they are written, one pass
+ * per range of documents whose postings fit 2<sup>22</sup> entries (32 MB), plus one buffer of
+ * the longest posting list while sorting it by weight.
+ *
+ * <p>{@code checkIntegrity()} verifies the checksums of {@code .nsd}, {@code .nsf}, of the terms
+ * dictionary files and of the delegate's files; {@code .nsm} is verified entirely when it is opened.
  */
 public final class SparsePostingsFormat extends PostingsFormat {
 
@@ -124,10 +165,17 @@ public final class SparsePostingsFormat extends PostingsFormat {
 
   static final String DOC_EXTENSION = "nsd";
   static final String META_EXTENSION = "nsm";
+  static final String FORWARD_EXTENSION = "nsf";
+  static final String FORWARD_CODEC = "NeuralSparsePostingsForward";
   static final String DOC_CODEC = "NeuralSparsePostingsDoc";
   static final String TERMS_CODEC = "NeuralSparsePostingsTerms";
   static final String META_CODEC = "NeuralSparsePostingsMeta";
-  static final int VERSION_START = 0;
+  /**
+   * Version 1 added term ords to the term metadata and the forward index; version 0 indexes are
+   * refused as too old (IndexFormatTooOldException) rather than misread: no release wrote them.
+   */
+  static final int VERSION_START = 1;
+
   static final int VERSION_CURRENT = VERSION_START;
 
   /** Postings per block. */

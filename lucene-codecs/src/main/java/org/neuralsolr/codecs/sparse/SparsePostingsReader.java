@@ -79,6 +79,7 @@ final class SparsePostingsReader extends PostingsReaderBase {
     boolean hasFreqs = hasFreqs(fieldInfo);
     if (absolute) {
       state.docStartFP = 0;
+      state.ord = 0;
     }
     long code = in.readVLong();
     state.docStartFP += code >>> 1;
@@ -90,6 +91,9 @@ final class SparsePostingsReader extends PostingsReaderBase {
       state.maxFreq = hasFreqs ? in.readVInt() + 1 : 1;
     }
     state.minNorm = fieldInfo.hasNorms() ? in.readZLong() : 1L;
+    if (hasFreqs) {
+      state.ord += in.readVLong();
+    }
   }
 
   @Override

@@ -54,6 +54,7 @@ final class SparsePostingsWriter extends PushPostingsWriterBase {
   private int lastGroupLastDoc;
 
   private SparseTermState lastState = new SparseTermState();
+  private long nextOrd; // of the field's next term with postings
 
   SparsePostingsWriter(SegmentWriteState state) throws IOException {
     String docName =
@@ -101,6 +102,7 @@ final class SparsePostingsWriter extends PushPostingsWriterBase {
     }
     fieldHasNorms = fieldInfo.hasNorms();
     lastState = new SparseTermState();
+    nextOrd = 0;
   }
 
   @Override
@@ -244,6 +246,7 @@ final class SparsePostingsWriter extends PushPostingsWriterBase {
     state.docStartFP = docStartFP;
     state.maxFreq = termMaxFreq;
     state.minNorm = fieldHasNorms ? termMinNorm : 1L;
+    state.ord = nextOrd++; // called only for terms with postings, in term order
   }
 
   @Override
@@ -265,6 +268,10 @@ final class SparsePostingsWriter extends PushPostingsWriterBase {
     }
     if (fieldInfo.hasNorms()) {
       out.writeZLong(state.minNorm);
+    }
+    if (hasFreqs) {
+      // terms of a block come in term order: the delta is positive
+      out.writeVLong(state.ord - lastState.ord);
     }
     lastState = state;
   }

@@ -3,10 +3,14 @@ package org.neuralsolr.codecs.sparse;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.MatchNoDocsQuery;
@@ -36,7 +40,8 @@ import org.apache.lucene.util.BytesRef;
  * multiplies every query weight.
  *
  * <p>{@code explain} lists each query term that matched with {@code q_w}, {@code d_w} and their
- * product, and the query terms the approximation dropped.
+ * product (labelled as an expansion term when {@link #withTextTerms} says the query text does not
+ * contain it), and the query terms the approximation dropped.
  */
 public final class SparseQuery extends Query {
 
@@ -46,6 +51,8 @@ public final class SparseQuery extends Query {
   private final BytesRef[] prunedTerms; // dropped by query-term pruning, sorted
   private final float[] prunedWeights;
   private final SparseApproximation approximation;
+  /** The tokens of the text the query vector was encoded from, or null when unknown. */
+  private final Set<BytesRef> textTerms;
 
   /** Exact mode. */
   public SparseQuery(String field, Map<String, ? extends Number> queryWeights) {
@@ -108,6 +115,35 @@ public final class SparseQuery extends Query {
     for (int i = 0; i < prunedWeights.length; i++) {
       prunedWeights[i] = (Float) pruned.get(i)[1];
     }
+    this.textTerms = null;
+  }
+
+  private SparseQuery(SparseQuery other, Set<BytesRef> textTerms) {
+    this.field = other.field;
+    this.terms = other.terms;
+    this.weights = other.weights;
+    this.prunedTerms = other.prunedTerms;
+    this.prunedWeights = other.prunedWeights;
+    this.approximation = other.approximation;
+    this.textTerms = textTerms;
+  }
+
+  /**
+   * Returns this query with the tokens of the text its vector was encoded from, so that {@code
+   * explain} labels the query terms that are not among them as expansion terms (a learned sparse
+   * encoder adds terms the text does not contain). Scores do not change.
+   */
+  public SparseQuery withTextTerms(Collection<String> textTokens) {
+    Set<BytesRef> set = new HashSet<>();
+    for (String t : textTokens) {
+      set.add(new BytesRef(t));
+    }
+    return new SparseQuery(this, Collections.unmodifiableSet(set));
+  }
+
+  /** True if the text's tokens are known and {@code term} is not one of them. */
+  boolean isExpansion(BytesRef term) {
+    return textTerms != null && textTerms.contains(term) == false;
   }
 
   public String getField() {
@@ -193,7 +229,8 @@ public final class SparseQuery extends Query {
         && Arrays.equals(terms, o.terms)
         && Arrays.equals(weights, o.weights)
         && Arrays.equals(prunedTerms, o.prunedTerms)
-        && approximation.equals(o.approximation);
+        && approximation.equals(o.approximation)
+        && Objects.equals(textTerms, o.textTerms);
   }
 
   @Override
@@ -203,6 +240,7 @@ public final class SparseQuery extends Query {
     h = 31 * h + Arrays.hashCode(terms);
     h = 31 * h + Arrays.hashCode(weights);
     h = 31 * h + Arrays.hashCode(prunedTerms);
+    h = 31 * h + Objects.hashCode(textTerms);
     return 31 * h + approximation.hashCode();
   }
 }

@@ -14,6 +14,12 @@ final class SparseTermState extends BlockTermState {
   /** Largest frequency of the term (1 for fields without frequencies). */
   int maxFreq = 1;
 
+  /**
+   * Ordinal of the term among the field's terms with postings in this segment, in term order: the
+   * term's id in the forward index ({@link SparseForwardIndex}). Only for fields with frequencies.
+   */
+  long ord;
+
   /** Smallest unsigned norm of the term's documents (1 for fields without norms). */
   long minNorm = 1L;
 
@@ -32,6 +38,7 @@ final class SparseTermState extends BlockTermState {
     singletonDocID = o.singletonDocID;
     maxFreq = o.maxFreq;
     minNorm = o.minNorm;
+    ord = o.ord;
   }
 
   @Override
@@ -44,6 +51,8 @@ final class SparseTermState extends BlockTermState {
         + " maxFreq="
         + maxFreq
         + " minNorm="
-        + minNorm;
+        + minNorm
+        + " ord="
+        + ord;
   }
 }

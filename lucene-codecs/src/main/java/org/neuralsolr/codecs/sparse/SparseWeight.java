@@ -8,6 +8,7 @@ import org.apache.lucene.index.ImpactsEnum;
 import org.apache.lucene.index.IndexOptions;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.PostingsEnum;
+import org.apache.lucene.index.TermState;
 import org.apache.lucene.index.Terms;
 import org.apache.lucene.index.TermsEnum;
 import org.apache.lucene.search.Explanation;
@@ -58,20 +59,185 @@ final class SparseWeight extends Weight {
     if (terms == null) {
       return null;
     }
+    SparseApproximation approximation = query.getApproximation();
+    if (approximation.candidateTerms() > 0 && terms instanceof SparseFieldsProducer.SparseTerms) {
+      Scorer scorer = forwardCandidates(context, (SparseFieldsProducer.SparseTerms) terms, approximation);
+      if (scorer != null) {
+        return scorer;
+      }
+    }
     TermsEnum termsEnum = terms.iterator();
     BytesRef[] queryTerms = query.terms();
-    float fraction = query.getApproximation().postingWeightFraction();
+    float fraction = approximation.postingWeightFraction();
     List<SparseTermClause> clauses = new ArrayList<>();
+    List<TermState> states = new ArrayList<>();
     for (int i = 0; i < queryTerms.length; i++) {
       if (termsEnum.seekExact(queryTerms[i])) {
         ImpactsEnum postings = termsEnum.impacts(PostingsEnum.FREQS);
         clauses.add(new SparseTermClause(i, queryWeights[i], postings, fraction));
+        states.add(termsEnum.termState());
       }
     }
     if (clauses.isEmpty()) {
       return null;
     }
-    return new SparseScorer(this, clauses, query.getApproximation().heapFactor());
+    boolean[] generating = generatingTerms(clauses, approximation);
+    if (generating == null) {
+      return new SparseScorer(this, clauses, approximation.heapFactor());
+    }
+    double others = 0;
+    double max = 0;
+    for (int i = 0; i < clauses.size(); i++) {
+      max += clauses.get(i).termMaxScore;
+      if (generating[i] == false) {
+        others += clauses.get(i).termMaxScore;
+      }
+    }
+    return SparseCandidateScorer.create(
+        this,
+        generators(termsEnum, clauses, states, generating),
+        clauses,
+        null,
+        others,
+        max,
+        approximation.candidates(),
+        approximation.heapFactor(),
+        context.reader().maxDoc(),
+        context.reader().getLiveDocs());
+  }
+
+  /**
+   * Candidate generation over a segment with a forward index: postings are opened for the
+   * generating terms only, every other term is known by its term metadata (ord, largest weight),
+   * and candidates are scored from the forward index. Opening postings is most of the cost of a
+   * term on a small segment, so this is what makes candidate generation cheaper than exact mode.
+   * Null where the general path must run (no term matches, or every term would generate).
+   */
+  private Scorer forwardCandidates(
+      LeafReaderContext context, SparseFieldsProducer.SparseTerms terms, SparseApproximation approximation)
+      throws IOException {
+    TermsEnum termsEnum = terms.iterator();
+    BytesRef[] queryTerms = query.terms();
+    int n = 0;
+    int[] ordOfClause = new int[queryTerms.length]; // position in the query
+    SparseTermState[] states = new SparseTermState[queryTerms.length];
+    double[] bounds = new double[queryTerms.length];
+    for (int i = 0; i < queryTerms.length; i++) {
+      if (termsEnum.seekExact(queryTerms[i])) {
+        if (termsEnum.termState() instanceof SparseTermState == false) {
+          return null;
+        }
+        SparseTermState state = (SparseTermState) termsEnum.termState();
+        ordOfClause[n] = i;
+        states[n] = state;
+        // as SparseTermClause.termMaxScore: the term's largest frequency is in its metadata
+        bounds[n] = queryWeights[i] * SparseWeights.upperBound(state.maxFreq);
+        n++;
+      }
+    }
+    int m = approximation.candidateTerms();
+    boolean heaviest = approximation.candidatePostings() > 0;
+    if (n == 0 || (m >= n && heaviest == false)) {
+      return null;
+    }
+    m = Math.min(m, n); // with only the heaviest postings read, every term may generate
+    Integer[] order = new Integer[n];
+    for (int j = 0; j < n; j++) {
+      order[j] = j;
+    }
+    java.util.Arrays.sort(order, (a, b) -> Double.compare(bounds[b], bounds[a])); // stable
+    boolean[] generating = new boolean[n];
+    for (int j = 0; j < m; j++) {
+      generating[order[j]] = true;
+    }
+    float fraction = approximation.postingWeightFraction();
+    List<SparseTermClause> generators = new ArrayList<>();
+    int[] ords = new int[n];
+    float[] weights = new float[n];
+    int[] cutoffs = new int[n];
+    double others = 0;
+    double max = 0;
+    for (int j = 0; j < n; j++) {
+      int i = ordOfClause[j];
+      ords[j] = Math.toIntExact(states[j].ord); // query terms are in term order, so are ords
+      weights[j] = queryWeights[i];
+      cutoffs[j] = SparseTermClause.cutoff(states[j].maxFreq, fraction);
+      max += bounds[j];
+      if (generating[j] && heaviest == false) {
+        termsEnum.seekExact(queryTerms[i], states[j]);
+        generators.add(
+            new SparseTermClause(i, queryWeights[i], termsEnum.impacts(PostingsEnum.FREQS), fraction));
+      } else if (generating[j] == false) {
+        others += bounds[j];
+      }
+    }
+    SparseCandidateScorer.ForwardScorer forward =
+        new SparseCandidateScorer.ForwardScorer(terms.forward.reader(), ords, weights, cutoffs);
+    if (heaviest) {
+      double[] residual = new double[n];
+      SparseCandidateScorer.Candidates candidates =
+          SparseCandidateScorer.selectFromHeaviest(
+              forward,
+              generating,
+              approximation.candidatePostings(),
+              approximation.candidates(),
+              context.reader().getLiveDocs(),
+              residual);
+      for (double r : residual) {
+        others += r; // what the unread postings of generating terms may still add
+      }
+      return SparseCandidateScorer.create(this, candidates, forward, others, max, approximation.heapFactor());
+    }
+    return SparseCandidateScorer.create(
+        this,
+        generators,
+        null,
+        forward,
+        others,
+        max,
+        approximation.candidates(),
+        approximation.heapFactor(),
+        context.reader().maxDoc(),
+        context.reader().getLiveDocs());
+  }
+
+  /**
+   * Which clauses generate candidates: the {@code candidateTerms} with the largest possible
+   * contribution (ties by query order); null when candidate generation is off or would use every
+   * term anyway (then plain block-max MaxScore is exact and cheaper).
+   */
+  private static boolean[] generatingTerms(List<SparseTermClause> clauses, SparseApproximation approximation) {
+    int m = approximation.candidateTerms();
+    if (m == 0 || m >= clauses.size()) {
+      return null;
+    }
+    Integer[] order = new Integer[clauses.size()];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(
+        order, (a, b) -> Double.compare(clauses.get(b).termMaxScore, clauses.get(a).termMaxScore));
+    boolean[] generating = new boolean[clauses.size()];
+    for (int i = 0; i < m; i++) {
+      generating[order[i]] = true;
+    }
+    return generating;
+  }
+
+  /** Fresh clauses of the generating terms (phase one consumes its postings). */
+  private List<SparseTermClause> generators(
+      TermsEnum termsEnum, List<SparseTermClause> clauses, List<TermState> states, boolean[] generating)
+      throws IOException {
+    float fraction = query.getApproximation().postingWeightFraction();
+    List<SparseTermClause> generators = new ArrayList<>();
+    for (int i = 0; i < clauses.size(); i++) {
+      if (generating[i]) {
+        SparseTermClause c = clauses.get(i);
+        termsEnum.seekExact(query.terms()[c.ord], states.get(i));
+        generators.add(new SparseTermClause(c.ord, c.queryWeight, termsEnum.impacts(PostingsEnum.FREQS), fraction));
+      }
+    }
+    return generators;
   }
 
   @Override
@@ -81,6 +247,44 @@ final class SparseWeight extends Weight {
 
   @Override
   public Explanation explain(LeafReaderContext context, int doc) throws IOException {
+    Explanation explanation = explainTerms(context, doc);
+    if (explanation.isMatch() && query.getApproximation().candidateTerms() > 0) {
+      // candidate generation: phase one again, to tell whether the document was a candidate
+      Terms terms = terms(context);
+      TermsEnum termsEnum = terms.iterator();
+      List<SparseTermClause> clauses = new ArrayList<>();
+      List<TermState> states = new ArrayList<>();
+      BytesRef[] queryTerms = query.terms();
+      float fraction = query.getApproximation().postingWeightFraction();
+      for (int i = 0; i < queryTerms.length; i++) {
+        if (termsEnum.seekExact(queryTerms[i])) {
+          clauses.add(new SparseTermClause(i, queryWeights[i], termsEnum.impacts(PostingsEnum.FREQS), fraction));
+          states.add(termsEnum.termState());
+        }
+      }
+      boolean[] generating = generatingTerms(clauses, query.getApproximation());
+      if (generating != null) {
+        SparseCandidateScorer.Candidates candidates =
+            SparseCandidateScorer.select(
+                generators(termsEnum, clauses, states, generating),
+                query.getApproximation().candidates(),
+                context.reader().maxDoc(),
+                context.reader().getLiveDocs());
+        if (candidates.contains(doc) == false) {
+          return Explanation.noMatch(
+              "not among the "
+                  + query.getApproximation().candidates()
+                  + " candidates that the "
+                  + query.getApproximation().candidateTerms()
+                  + " heaviest query terms generated in this segment",
+              explanation);
+        }
+      }
+    }
+    return explanation;
+  }
+
+  private Explanation explainTerms(LeafReaderContext context, int doc) throws IOException {
     Terms terms = terms(context);
     List<Explanation> details = new ArrayList<>();
     double sum = 0;
@@ -100,7 +304,8 @@ final class SparseWeight extends Weight {
         int code = postings.freq();
         float docWeight = SparseWeights.decode(code);
         double product = (double) queryWeights[i] * docWeight;
-        String term = queryTerms[i].utf8ToString();
+        String term =
+            queryTerms[i].utf8ToString() + "'" + (query.isExpansion(queryTerms[i]) ? " (expansion term, not in the query text)" : "");
         Explanation qw =
             Explanation.match(
                 queryWeights[i], boost == 1f ? "q_w, query weight" : "q_w, query weight * boost");
@@ -108,13 +313,13 @@ final class SparseWeight extends Weight {
         if (code < cutoff) {
           details.add(
               Explanation.noMatch(
-                  "term '" + term + "': posting pruned, d_w below postingWeightFraction of the term's maximum",
+                  "term '" + term + ": posting pruned, d_w below postingWeightFraction of the term's maximum",
                   qw,
                   dw));
           continue;
         }
         sum += product;
-        details.add(Explanation.match((float) product, "term '" + term + "': q_w * d_w, product of:", qw, dw));
+        details.add(Explanation.match((float) product, "term '" + term + ": q_w * d_w, product of:", qw, dw));
       }
     }
     BytesRef[] pruned = query.prunedTerms();

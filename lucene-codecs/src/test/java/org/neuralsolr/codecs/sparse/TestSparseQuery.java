@@ -319,6 +319,303 @@ public class TestSparseQuery extends LuceneTestCase {
     }
   }
 
+  /**
+   * Candidate generation, against its definition computed from the postings: per segment the
+   * candidateTerms query terms with the largest q_w * (largest stored weight) generate, the top
+   * {@code candidates} documents by their partial score are kept, and those are ranked by their
+   * exact score.
+   */
+  public void testCandidateGenerationMatchesItsDefinition() throws IOException {
+    vocabulary = TestUtil.nextInt(random(), 20, 500);
+    try (Directory d = newDirectory()) {
+      IndexWriterConfig iwc = newIndexWriterConfig();
+      iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      List<Map<String, Float>> docVectors = new ArrayList<>();
+      try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
+        int numDocs = atLeast(800);
+        for (int id = 0; id < numDocs; id++) {
+          Document doc = new Document();
+          doc.add(new NumericDocValuesField("id", id));
+          Map<String, Float> v = randomVector(40);
+          doc.add(new SparseVectorField(FIELD, v));
+          docVectors.add(v);
+          w.addDocument(doc);
+        }
+        try (IndexReader r = w.getReader()) {
+          IndexSearcher s = newSearcher(r, false);
+          for (int iter = 0; iter < 20; iter++) {
+            Map<String, Float> q = randomVector(30);
+            int m = TestUtil.nextInt(random(), 1, 6);
+            int c = TestUtil.nextInt(random(), 1, 60);
+            int k = TestUtil.nextInt(random(), 1, 30);
+            SparseQuery query =
+                new SparseQuery(FIELD, q, SparseApproximation.EXACT.withCandidateTerms(m).withCandidates(c));
+            List<ScoreDoc> expected = candidateDefinition(r, docVectors, new SparseQuery(FIELD, q), m, c);
+            assertSameHits(
+                expected.subList(0, Math.min(k, expected.size())), s.search(query, k).scoreDocs, "m=" + m + " c=" + c);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Candidate generation from each generating term's heaviest postings (the impact-ordered lists
+   * of the forward index), against its definition; and the forward index is what scores them.
+   */
+  public void testHeaviestPostingsCandidatesMatchTheirDefinition() throws IOException {
+    vocabulary = TestUtil.nextInt(random(), 20, 500);
+    try (Directory d = newDirectory()) {
+      IndexWriterConfig iwc = newIndexWriterConfig();
+      iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      List<Map<String, Float>> docVectors = new ArrayList<>();
+      try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
+        int numDocs = atLeast(800);
+        for (int id = 0; id < numDocs; id++) {
+          Document doc = new Document();
+          doc.add(new NumericDocValuesField("id", id));
+          Map<String, Float> v = randomVector(40);
+          doc.add(new SparseVectorField(FIELD, v));
+          docVectors.add(v);
+          w.addDocument(doc);
+        }
+        w.commit();
+      }
+      try (IndexReader r = org.apache.lucene.index.DirectoryReader.open(d)) {
+        for (LeafReaderContext ctx : r.leaves()) {
+          assertTrue(ctx.reader().terms(FIELD) instanceof SparseFieldsProducer.SparseTerms);
+        }
+        IndexSearcher s = newSearcher(r, false);
+        for (int iter = 0; iter < 20; iter++) {
+          Map<String, Float> q = randomVector(30);
+          int m = TestUtil.nextInt(random(), 1, 40);
+          int c = TestUtil.nextInt(random(), 1, 60);
+          int l = TestUtil.nextInt(random(), 1, 100);
+          int k = TestUtil.nextInt(random(), 1, 30);
+          SparseQuery query =
+              new SparseQuery(
+                  FIELD,
+                  q,
+                  SparseApproximation.EXACT.withCandidateTerms(m).withCandidates(c).withCandidatePostings(l));
+          List<ScoreDoc> expected = candidateDefinition(r, docVectors, new SparseQuery(FIELD, q), m, c, l);
+          assertSameHits(
+              expected.subList(0, Math.min(k, expected.size())),
+              s.search(query, k).scoreDocs,
+              "m=" + m + " c=" + c + " l=" + l);
+        }
+      }
+    }
+  }
+
+  /** Candidate generation computed from the postings and the vectors, without the scorer. */
+  private static List<ScoreDoc> candidateDefinition(
+      IndexReader r, List<Map<String, Float>> docVectors, SparseQuery exact, int m, int c) throws IOException {
+    return candidateDefinition(r, docVectors, exact, m, c, 0);
+  }
+
+  /**
+   * @param heaviest 0, or how many of each generating term's heaviest postings (by stored weight,
+   *     ties to the lower doc id) generate
+   */
+  private static List<ScoreDoc> candidateDefinition(
+      IndexReader r, List<Map<String, Float>> docVectors, SparseQuery exact, int m, int c, int heaviest)
+      throws IOException {
+    BytesRef[] terms = exact.terms();
+    float[] weights = exact.weights();
+    List<ScoreDoc> hits = new ArrayList<>();
+    for (LeafReaderContext ctx : r.leaves()) {
+      NumericDocValues ids = ctx.reader().getNumericDocValues("id");
+      int[] idOf = new int[ctx.reader().maxDoc()];
+      for (int doc = ids.nextDoc(); doc != NumericDocValues.NO_MORE_DOCS; doc = ids.nextDoc()) {
+        idOf[doc] = (int) ids.longValue();
+      }
+      // the bound of each query term present in the segment: q_w times its largest stored weight
+      List<Integer> present = new ArrayList<>();
+      Map<Integer, Double> bound = new HashMap<>();
+      Map<Integer, java.util.Set<Integer>> heads = new HashMap<>();
+      org.apache.lucene.index.TermsEnum te = ctx.reader().terms(FIELD).iterator();
+      for (int i = 0; i < terms.length; i++) {
+        if (te.seekExact(terms[i])) {
+          org.apache.lucene.index.PostingsEnum pe = te.postings(null, org.apache.lucene.index.PostingsEnum.FREQS);
+          int max = 0;
+          List<int[]> byWeight = new ArrayList<>();
+          while (pe.nextDoc() != org.apache.lucene.index.PostingsEnum.NO_MORE_DOCS) {
+            max = Math.max(max, pe.freq());
+            byWeight.add(new int[] {pe.docID(), pe.freq()});
+          }
+          byWeight.sort((a, b) -> a[1] != b[1] ? b[1] - a[1] : a[0] - b[0]);
+          java.util.Set<Integer> head = new java.util.HashSet<>();
+          for (int[] p : byWeight.subList(0, heaviest == 0 ? byWeight.size() : Math.min(heaviest, byWeight.size()))) {
+            head.add(p[0]);
+          }
+          heads.put(i, head);
+          present.add(i);
+          bound.put(i, weights[i] * SparseWeights.upperBound(max));
+        }
+      }
+      List<Integer> generating = new ArrayList<>(present);
+      generating.sort((a, b) -> Double.compare(bound.get(b), bound.get(a))); // stable: ties by query order
+      boolean all = heaviest == 0 && m >= present.size();
+      java.util.Set<Integer> gen = new java.util.HashSet<>(generating.subList(0, Math.min(m, generating.size())));
+      List<ScoreDoc> candidates = new ArrayList<>();
+      for (int doc = 0; doc < idOf.length; doc++) {
+        Map<String, Float> v = docVectors.get(idOf[doc]);
+        double partial = 0;
+        double full = 0;
+        boolean inGenerator = false;
+        boolean any = false;
+        for (int i : present) {
+          Float dw = v.get(terms[i].utf8ToString());
+          if (dw == null || SparseWeights.encode(dw) == 0) {
+            continue;
+          }
+          double contribution = (double) weights[i] * SparseVectorField.quantize(dw);
+          full += contribution;
+          any = true;
+          if (gen.contains(i) && heads.get(i).contains(doc)) {
+            partial += contribution;
+            inGenerator = true;
+          }
+        }
+        if (all ? any : inGenerator) {
+          candidates.add(new PartialScoreDoc(ctx.docBase + doc, (float) full, (float) partial));
+        }
+      }
+      if (all == false) {
+        candidates.sort(
+            (a, b) -> partialOf(a) != partialOf(b) ? Float.compare(partialOf(b), partialOf(a)) : a.doc - b.doc);
+        candidates = new ArrayList<>(candidates.subList(0, Math.min(c, candidates.size())));
+      }
+      hits.addAll(candidates);
+    }
+    hits.sort((a, b) -> a.score != b.score ? Float.compare(b.score, a.score) : a.doc - b.doc);
+    return hits;
+  }
+
+  private static float partialOf(ScoreDoc sd) {
+    return ((PartialScoreDoc) sd).partial;
+  }
+
+  /** A hit with the partial score of candidate generation beside its score. */
+  private static final class PartialScoreDoc extends ScoreDoc {
+    final float partial;
+
+    PartialScoreDoc(int doc, float score, float partial) {
+      super(doc, score);
+      this.partial = partial;
+    }
+  }
+
+  public void testCandidateGenerationIsConsistentWithExplainAndFilters() throws IOException {
+    buildIndex();
+    for (int iter = 0; iter < 15; iter++) {
+      Map<String, Float> q = randomVector(40);
+      int k = TestUtil.nextInt(random(), 1, 20);
+      SparseApproximation a =
+          SparseApproximation.EXACT
+              .withCandidateTerms(TestUtil.nextInt(random(), 1, 5))
+              .withCandidates(TestUtil.nextInt(random(), 1, 50));
+      SparseQuery query = new SparseQuery(FIELD, q, a);
+      List<ScoreDoc> exact = bruteForce(q, false);
+      Map<Integer, Float> exactScores = new HashMap<>();
+      for (ScoreDoc sd : exact) {
+        exactScores.put(sd.doc, sd.score);
+      }
+      ScoreDoc[] approx = searcher.search(query, k).scoreDocs;
+      java.util.Set<Integer> returned = new java.util.HashSet<>();
+      for (ScoreDoc sd : approx) {
+        assertEquals("scores stay exact", exactScores.get(sd.doc), sd.score, 0f);
+        returned.add(sd.doc);
+        Explanation e = searcher.explain(query, sd.doc);
+        assertTrue(e.toString(), e.isMatch());
+        assertEquals(sd.score, e.getValue().floatValue(), 0f);
+      }
+      // an exact top-k document that is a candidate must be returned; explain says which are not
+      for (ScoreDoc sd : exact.subList(0, Math.min(k, exact.size()))) {
+        Explanation e = searcher.explain(query, sd.doc);
+        if (returned.contains(sd.doc) == false) {
+          assertFalse(e.toString(), e.isMatch());
+          assertTrue(e.toString(), e.getDescription().contains("not among the"));
+        }
+      }
+      BooleanQuery filtered =
+          new BooleanQuery.Builder()
+              .add(query, Occur.MUST)
+              .add(new TermQuery(new Term("color", "red")), Occur.FILTER)
+              .build();
+      for (ScoreDoc sd : searcher.search(filtered, k).scoreDocs) {
+        assertTrue(red[sd.doc]);
+        assertEquals(exactScores.get(sd.doc), sd.score, 0f);
+      }
+      // as many candidate terms as query terms: exact
+      SparseQuery allTerms = new SparseQuery(FIELD, q, SparseApproximation.EXACT.withCandidateTerms(q.size()));
+      assertSameHits(exact.subList(0, Math.min(k, exact.size())), searcher.search(allTerms, k).scoreDocs, "all terms");
+    }
+  }
+
+  /**
+   * A zero boost makes every contribution 0: candidate generation must still count each document
+   * once (a zero partial sum is no "not seen yet" marker), or duplicates take candidates' places.
+   */
+  public void testCandidateGenerationWithZeroContributions() throws IOException {
+    try (Directory d = newDirectory()) {
+      IndexWriterConfig iwc = newIndexWriterConfig();
+      iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      int numDocs = TestUtil.nextInt(random(), 10, 200);
+      try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
+        for (int i = 0; i < numDocs; i++) {
+          Document doc = new Document();
+          doc.add(new SparseVectorField(FIELD, Map.of("a", 1f + i, "b", 2f, "c", 0.5f)));
+          w.addDocument(doc);
+        }
+        w.forceMerge(1);
+        try (IndexReader r = w.getReader()) {
+          IndexSearcher s = newSearcher(r, false);
+          SparseQuery q =
+              new SparseQuery(
+                  FIELD,
+                  Map.of("a", 1f, "b", 1f, "c", 1f),
+                  SparseApproximation.EXACT.withCandidateTerms(2).withCandidates(numDocs));
+          // straight to the weight: IndexSearcher would rewrite a zero boost to constant scores
+          org.apache.lucene.search.Weight weight =
+              s.createWeight(s.rewrite(q), org.apache.lucene.search.ScoreMode.TOP_SCORES, 0f);
+          org.apache.lucene.search.Scorer scorer = weight.scorer(r.leaves().get(0));
+          int hits = 0;
+          for (int doc = scorer.iterator().nextDoc();
+              doc != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS;
+              doc = scorer.iterator().nextDoc()) {
+            assertEquals(0f, scorer.score(), 0f);
+            hits++;
+          }
+          assertEquals("every document is a candidate, once", numDocs, hits);
+        }
+      }
+    }
+  }
+
+  public void testExplainLabelsExpansionTerms() throws IOException {
+    try (Directory d = newDirectory()) {
+      IndexWriterConfig iwc = newIndexWriterConfig();
+      iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
+        Document doc = new Document();
+        doc.add(new SparseVectorField(FIELD, Map.of("solar", 2f, "sun", 1.5f, "energy", 1f)));
+        w.addDocument(doc);
+        try (IndexReader r = w.getReader()) {
+          IndexSearcher s = newSearcher(r);
+          SparseQuery plain = new SparseQuery(FIELD, Map.of("solar", 1f, "sun", 0.5f));
+          SparseQuery labelled = plain.withTextTerms(List.of("solar", "panels"));
+          assertEquals(s.explain(plain, 0).getValue(), s.explain(labelled, 0).getValue());
+          String e = s.explain(labelled, 0).toString();
+          assertTrue(e, e.contains("term 'solar': q_w * d_w"));
+          assertTrue(e, e.contains("term 'sun' (expansion term, not in the query text): q_w * d_w"));
+          assertFalse(s.explain(plain, 0).toString().contains("expansion"));
+          assertFalse(plain.equals(labelled));
+        }
+      }
+    }
+  }
+
   public void testInvalidQueries() {
     IllegalArgumentException e =
         expectThrows(IllegalArgumentException.class, () -> new SparseQuery(FIELD, Map.of("a", -1f)));

@@ -1,6 +1,9 @@
 package org.neuralsolr.codecs.sparse.bench;
 
 import java.io.IOException;
+import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -42,12 +45,19 @@ import org.neuralsolr.codecs.sparse.SparseVectorField;
  * <ol>
  *   <li>index bytes per posting: {@code NeuralSparse} ({@link SparseVectorField}) against the same
  *       quantised weights indexed as {@link FeatureField}s with Lucene's default postings format;
- *   <li>exact {@link SparseQuery} latency against a {@link BooleanQuery} of {@link
+ *   <li>exact {@link SparseQuery} time per query against a {@link BooleanQuery} of {@link
  *       FeatureField#newLinearQuery} clauses (Lucene's own dynamic pruning over impacts), and
  *       whether both rank the same;
  *   <li>approximate mode: speed-up over exact and recall@k of the exact top k, for the defaults
- *       and a sweep of the knobs.
+ *       and a sweep of the knobs, and the best speed-up at a recall of at least 0.98.
  * </ol>
+ *
+ * <p>Time is the searching thread's CPU time (wall time where the JVM cannot tell), averaged over
+ * the rounds after a warm-up round, with the compared methods interleaved per query. {@link #run}
+ * is what {@code ./neural-bench sparse-bm25} and {@code sparse-proxy} call with SciFact's vectors.
+ *
+ * <p>System property {@code sparse.bench.only}: run only the approximate settings whose label
+ * starts with it (e.g. {@code -Dsparse.bench.only=candidateTerms=32,candidatePostings=}).
  *
  * <p>Usage: {@code SparseBench [--docs docs.jsonl --queries queries.jsonl] [--numDocs N]
  * [--numQueries N] [--k 10] [--rounds 3] [--seed 42] [--dir /tmp/x]}. Files hold one JSON object
@@ -112,8 +122,27 @@ public final class SparseBench {
         opts.containsKey("dir")
             ? Files.createDirectories(Paths.get(opts.get("dir")))
             : Files.createTempDirectory("sparse-bench");
-    Path sparsePath = base.resolve("neural-sparse");
-    Path featurePath = base.resolve("feature-field");
+    try {
+      run(docs, queries, k, rounds, base, System.out);
+    } finally {
+      if (opts.containsKey("dir") == false) {
+        IOUtils.rm(base);
+      }
+    }
+  }
+
+  /**
+   * Runs the benchmark on given vectors (what {@code ./neural-bench sparse-bm25} and {@code
+   * sparse-proxy} call), printing to {@code out}; returns the figures by name.
+   *
+   * @param dir an empty directory for the two indexes
+   */
+  public static Map<String, Object> run(
+      List<Map<String, Float>> docs, List<Map<String, Float>> queries, int k, int rounds, Path dir, PrintStream out)
+      throws IOException {
+    Map<String, Object> results = new LinkedHashMap<>();
+    Path sparsePath = dir.resolve("neural-sparse");
+    Path featurePath = dir.resolve("feature-field");
     long postings = 0;
     try (Directory sparseDir = FSDirectory.open(sparsePath);
         Directory featureDir = FSDirectory.open(featurePath)) {
@@ -122,7 +151,7 @@ public final class SparseBench {
       long t1 = System.nanoTime();
       indexFeatures(featureDir, docs);
       long t2 = System.nanoTime();
-      System.out.printf(
+      out.printf(
           Locale.ROOT,
           "indexing: %d postings; time NeuralSparse / FeatureField = %.2f%n",
           postings,
@@ -130,22 +159,33 @@ public final class SparseBench {
 
       long sparseBytes = bytes(sparseDir, name -> name.contains(SparsePostingsFormat.NAME));
       long sparseDocBytes = bytes(sparseDir, name -> name.endsWith(".nsd"));
+      long sparseForwardBytes = bytes(sparseDir, name -> name.endsWith(".nsf"));
       long featureBytes =
           bytes(
               featureDir,
               name -> Stream.of(".doc", ".tim", ".tip", ".tmd", ".psm").anyMatch(name::endsWith));
       long featureDocBytes = bytes(featureDir, name -> name.endsWith(".doc"));
-      System.out.printf(
+      out.printf(
           Locale.ROOT,
-          "index bytes per posting: NeuralSparse %.3f (postings file .nsd %.3f), FeatureField on"
-              + " Lucene912 %.3f (postings file .doc %.3f); ratio NeuralSparse/FeatureField %.3f"
-              + " (postings files %.3f)%n",
+          "index bytes per posting: NeuralSparse %.3f (postings file .nsd %.3f, forward index .nsf"
+              + " %.3f, without the forward index %.3f), FeatureField on Lucene912 %.3f (postings file"
+              + " .doc %.3f); ratio NeuralSparse/FeatureField %.3f (postings files %.3f)%n",
           sparseBytes / (double) postings,
           sparseDocBytes / (double) postings,
+          sparseForwardBytes / (double) postings,
+          (sparseBytes - sparseForwardBytes) / (double) postings,
           featureBytes / (double) postings,
           featureDocBytes / (double) postings,
           sparseBytes / (double) featureBytes,
           sparseDocBytes / (double) featureDocBytes);
+      results.put("documents", docs.size());
+      results.put("queries", queries.size());
+      results.put("postings", postings);
+      results.put("bytesPerPostingNeuralSparse", round(sparseBytes / (double) postings));
+      results.put("bytesPerPostingForwardIndex", round(sparseForwardBytes / (double) postings));
+      results.put("bytesPerPostingNeuralSparseWithoutForwardIndex", round((sparseBytes - sparseForwardBytes) / (double) postings));
+      results.put("bytesPerPostingFeatureField", round(featureBytes / (double) postings));
+      results.put("ratioBytesNeuralSparseOverFeatureField", round(sparseBytes / (double) featureBytes));
 
       try (DirectoryReader sparseReader = DirectoryReader.open(sparseDir);
           DirectoryReader featureReader = DirectoryReader.open(featureDir)) {
@@ -154,13 +194,14 @@ public final class SparseBench {
         sparseSearcher.setQueryCache(null);
         featureSearcher.setQueryCache(null);
         IndexSearcher.setMaxClauseCount(Math.max(IndexSearcher.getMaxClauseCount(), 100_000));
-        runQueries(sparseSearcher, featureSearcher, queries, k, rounds);
-      }
-    } finally {
-      if (opts.containsKey("dir") == false) {
-        IOUtils.rm(base);
+        runQueries(sparseSearcher, featureSearcher, queries, k, rounds, out, results);
       }
     }
+    return results;
+  }
+
+  private static double round(double v) {
+    return Math.round(v * 1000) / 1000.0;
   }
 
   private static List<Map<String, Float>> weightsOf(List<SparseVectorsFile.Entry> entries) {
@@ -249,7 +290,11 @@ public final class SparseBench {
     return b.build();
   }
 
-  /** Mean latency of each method over the queries, methods interleaved per query. */
+  /**
+   * Mean time per query of each method, methods interleaved per query and their order rotated. The
+   * clock is the searching thread's CPU time where the JVM offers it: on a shared machine wall time
+   * mostly measures the neighbours (the printed header says which clock was used).
+   */
   private static double[] time(
       List<Query[]> queries, IndexSearcher[] searchers, int k, int rounds) throws IOException {
     int methods = searchers.length;
@@ -258,9 +303,9 @@ public final class SparseBench {
       for (int qi = 0; qi < queries.size(); qi++) {
         for (int j = 0; j < methods; j++) {
           int m = (j + qi + Math.max(round, 0)) % methods; // rotate the order
-          long t0 = System.nanoTime();
+          long t0 = now();
           searchers[m].search(queries.get(qi)[m], k);
-          long t1 = System.nanoTime();
+          long t1 = now();
           if (round >= 0) {
             nanos[m] += t1 - t0;
           }
@@ -273,13 +318,64 @@ public final class SparseBench {
     return nanos;
   }
 
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+  static final boolean CPU_CLOCK = THREADS.isCurrentThreadCpuTimeSupported();
+
+  private static long now() {
+    return CPU_CLOCK ? THREADS.getCurrentThreadCpuTime() : System.nanoTime();
+  }
+
+  /** The approximate settings the benchmark compares with exact mode. */
+  static Map<String, SparseApproximation> approximations() {
+    Map<String, SparseApproximation> settings = new LinkedHashMap<>();
+    settings.put("DEFAULT " + SparseApproximation.DEFAULT, SparseApproximation.DEFAULT);
+    SparseApproximation exact = SparseApproximation.EXACT;
+    for (float h : new float[] {0.95f, 0.9f, 0.8f}) {
+      settings.put("heapFactor=" + h, exact.withHeapFactor(h));
+    }
+    for (float f : new float[] {0.05f, 0.1f, 0.2f}) {
+      settings.put("postingWeightFraction=" + f, exact.withPostingWeightFraction(f));
+    }
+    for (int n : new int[] {32, 16, 8}) {
+      settings.put("maxQueryTerms=" + n, exact.withMaxQueryTerms(n));
+    }
+    for (float f : new float[] {0.05f, 0.1f, 0.2f}) {
+      settings.put("queryWeightFraction=" + f, exact.withQueryWeightFraction(f));
+    }
+    for (int terms : new int[] {4, 8, 16}) {
+      for (int candidates : new int[] {100, 200}) {
+        settings.put(
+            "candidateTerms=" + terms + ",candidates=" + candidates,
+            exact.withCandidateTerms(terms).withCandidates(candidates));
+      }
+    }
+    for (int terms : new int[] {8, 16, 32}) {
+      for (int postings : new int[] {128, 256, 512, 1024}) {
+        for (int candidates : new int[] {50, 100, 150}) {
+          settings.put(
+              "candidateTerms=" + terms + ",candidatePostings=" + postings + ",candidates=" + candidates,
+              exact.withCandidateTerms(terms).withCandidatePostings(postings).withCandidates(candidates));
+        }
+      }
+    }
+    return settings;
+  }
+
   private static void runQueries(
       IndexSearcher sparse,
       IndexSearcher feature,
       List<Map<String, Float>> queries,
       int k,
-      int rounds)
+      int rounds,
+      PrintStream out,
+      Map<String, Object> results)
       throws IOException {
+    out.printf(
+        Locale.ROOT,
+        "clock: %s; %d rounds over %d queries after one warm-up round, methods interleaved%n",
+        CPU_CLOCK ? "CPU time of the searching thread" : "wall time (no thread CPU clock)",
+        rounds,
+        queries.size());
     // 1. exact against FeatureField: ranks, then latency
     int identical = 0;
     long overlap = 0;
@@ -288,11 +384,11 @@ public final class SparseBench {
     List<Query[]> pairs = new ArrayList<>();
     List<ScoreDoc[]> exactTops = new ArrayList<>();
     for (Map<String, Float> q : queries) {
-      Query s = new SparseQuery(SPARSE_FIELD, q);
-      Query f = featureQuery(q);
-      pairs.add(new Query[] {s, f});
-      ScoreDoc[] a = sparse.search(s, k).scoreDocs;
-      ScoreDoc[] b = feature.search(f, k).scoreDocs;
+      Query sq = new SparseQuery(SPARSE_FIELD, q);
+      Query fq = featureQuery(q);
+      pairs.add(new Query[] {sq, fq});
+      ScoreDoc[] a = sparse.search(sq, k).scoreDocs;
+      ScoreDoc[] b = feature.search(fq, k).scoreDocs;
       exactTops.add(a);
       boolean same = a.length == b.length;
       Set<Integer> docsA = new HashSet<>();
@@ -315,16 +411,14 @@ public final class SparseBench {
       }
     }
     double[] t = time(pairs, new IndexSearcher[] {sparse, feature}, k, rounds);
-    System.out.printf(
+    out.printf(
         Locale.ROOT,
-        "exact SparseQuery vs BooleanQuery of FeatureField.newLinearQuery: latency ratio"
-            + " (sparse/feature) %.3f (mean %.3f ms vs %.3f ms over %d queries x %d rounds)%n",
+        "exact SparseQuery vs BooleanQuery of FeatureField.newLinearQuery: time ratio"
+            + " (sparse/feature) %.3f (mean %.3f ms vs %.3f ms per query)%n",
         t[0] / t[1],
         t[0] / 1e6,
-        t[1] / 1e6,
-        queries.size(),
-        rounds);
-    System.out.printf(
+        t[1] / 1e6);
+    out.printf(
         Locale.ROOT,
         "  rank agreement: identical top-%d lists for %d/%d queries, overlap %.4f, max relative"
             + " score difference at equal rank %.2e (float summation order differs)%n",
@@ -333,25 +427,22 @@ public final class SparseBench {
         queries.size(),
         expected == 0 ? 1.0 : overlap / (double) expected,
         maxRelDiff);
+    results.put("clock", CPU_CLOCK ? "thread CPU time" : "wall time");
+    results.put("exactMsPerQuery", round(t[0] / 1e6));
+    results.put("featureFieldMsPerQuery", round(t[1] / 1e6));
+    results.put("ratioExactOverFeatureField", round(t[0] / t[1]));
+    results.put("identicalTopK", identical + "/" + queries.size());
 
     // 2. approximate vs exact
-    Map<String, SparseApproximation> settings = new LinkedHashMap<>();
-    settings.put("DEFAULT " + SparseApproximation.DEFAULT, SparseApproximation.DEFAULT);
-    SparseApproximation exact = SparseApproximation.EXACT;
-    for (float h : new float[] {0.95f, 0.9f, 0.8f, 0.7f}) {
-      settings.put("heapFactor=" + h, exact.withHeapFactor(h));
-    }
-    for (float f : new float[] {0.02f, 0.05f, 0.1f, 0.2f}) {
-      settings.put("postingWeightFraction=" + f, exact.withPostingWeightFraction(f));
-    }
-    for (int n : new int[] {64, 32, 16, 8}) {
-      settings.put("maxQueryTerms=" + n, exact.withMaxQueryTerms(n));
-    }
-    for (float f : new float[] {0.02f, 0.05f, 0.1f}) {
-      settings.put("queryWeightFraction=" + f, exact.withQueryWeightFraction(f));
-    }
-    System.out.printf(Locale.ROOT, "approximate vs exact (recall@%d of the exact top %d):%n", k, k);
-    for (Map.Entry<String, SparseApproximation> e : settings.entrySet()) {
+    out.printf(Locale.ROOT, "approximate vs exact (recall@%d of the exact top %d):%n", k, k);
+    Map<String, Object> sweep = new LinkedHashMap<>();
+    String best = null;
+    double bestSpeedUp = 0;
+    String only = System.getProperty("sparse.bench.only"); // a prefix of settings, to profile one
+    for (Map.Entry<String, SparseApproximation> e : approximations().entrySet()) {
+      if (only != null && e.getKey().startsWith(only) == false) {
+        continue;
+      }
       List<Query[]> qs = new ArrayList<>();
       long found = 0;
       long total = 0;
@@ -369,17 +460,25 @@ public final class SparseBench {
         }
         total += exactDocs.size();
       }
-      int r = e.getKey().startsWith("DEFAULT") ? rounds : 1;
-      double[] ta = time(qs, new IndexSearcher[] {sparse, sparse}, k, r);
-      System.out.printf(
-          Locale.ROOT,
-          "  %-60s speed-up %.2fx  recall@%d %.4f%n",
-          e.getKey(),
-          ta[0] / ta[1],
-          k,
-          total == 0 ? 1.0 : found / (double) total);
+      double[] ta = time(qs, new IndexSearcher[] {sparse, sparse}, k, rounds);
+      double speedUp = ta[0] / ta[1];
+      double recall = total == 0 ? 1.0 : found / (double) total;
+      out.printf(Locale.ROOT, "  %-60s speed-up %.2fx  recall@%d %.4f%n", e.getKey(), speedUp, k, recall);
+      sweep.put(e.getKey(), Map.of("speedUp", round(speedUp), "recall", round(recall)));
+      if (recall >= 0.98 && speedUp > bestSpeedUp) {
+        best = e.getKey();
+        bestSpeedUp = speedUp;
+      }
     }
-    System.out.println(
+    out.printf(
+        Locale.ROOT,
+        "best speed-up at recall@%d >= 0.98: %s%n",
+        k,
+        best == null ? "none" : String.format(Locale.ROOT, "%.2fx (%s)", bestSpeedUp, best));
+    results.put("approximate", sweep);
+    results.put("bestSpeedUpAtRecall098", best == null ? null : round(bestSpeedUp));
+    results.put("bestSettingAtRecall098", best);
+    out.println(
         "(ratios are from this run only: absolute times drift on shared machines, compare ratios)");
   }
 
