@@ -51,11 +51,6 @@ final class CoreCodebooks implements CodebookSource {
     return a.dimension() == b.dimension() && a.nbits() == b.nbits();
   }
 
-  /** The codebook flushes of {@code field} use now, or null before one was trained or seeded. */
-  ResidualCodebook current(String field) {
-    return byField.get(field);
-  }
-
   /** Adopts, per field, the codebook most committed token vectors use; only the first call reads. */
   void seedOnce(Directory directory) throws IOException {
     if (seeded) {

@@ -61,11 +61,6 @@ public class NeuralCodecFactory extends SchemaCodecFactory {
     return codec;
   }
 
-  /** The codebooks flushes of this core encode with (tests and diagnostics). */
-  CoreCodebooks codebooks() {
-    return codebooks;
-  }
-
   /**
    * Solr's codec with the multi-vector fields routed to a format instance that shares this core's
    * codebooks. It keeps the schema codec's name: segments written by it are plain Lucene912 segments

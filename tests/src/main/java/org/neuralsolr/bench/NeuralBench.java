@@ -34,6 +34,9 @@ import org.neuralsolr.example.LocalSolr;
  *   <li>{@code rerank}: {@code {!neural_rerank}} cross-encoder pairs/s through Solr over the raw
  *       engine on the same pairs, and re-rank latency for 100 documents per mode ({@link
  *       RerankBench}).
+ *   <li>{@code colbert}: PLAID over exhaustive MaxSim, compressed over float32 MaxSim, MaxSim
+ *       re-ranking over its first stage, and bytes per token vector, on bge-small token states
+ *       ({@link ColbertBench}).
  * </ul>
  */
 public final class NeuralBench {
@@ -45,7 +48,7 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> names = args.length == 0 ? List.of("ingest", "query", "int8", "rerank") : List.of(args);
+    List<String> names = args.length == 0 ? List.of("ingest", "query", "int8", "rerank", "colbert") : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
       switch (name) {
@@ -53,9 +56,10 @@ public final class NeuralBench {
         case "query":
         case "int8":
         case "rerank":
+        case "colbert":
           break;
         default:
-          System.err.println("unknown benchmark '" + name + "'; benchmarks are ingest, query, int8, rerank");
+          System.err.println("unknown benchmark '" + name + "'; benchmarks are ingest, query, int8, rerank, colbert");
           System.exit(2);
       }
     }
@@ -81,6 +85,9 @@ public final class NeuralBench {
             break;
           case "rerank":
             results.put(name, RerankBench.run(root, data));
+            break;
+          case "colbert":
+            results.put(name, ColbertBench.run(data));
             break;
           default:
             throw new AssertionError(name);
@@ -279,7 +286,7 @@ public final class NeuralBench {
     }
   }
 
-  private static List<String> documents(Path data, int n) throws Exception {
+  static List<String> documents(Path data, int n) throws Exception {
     List<String> texts = new ArrayList<>();
     try (BeirCorpusReader reader = BeirDataset.at(data).openCorpus()) {
       CorpusDocument d;
