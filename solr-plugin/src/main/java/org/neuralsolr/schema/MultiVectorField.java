@@ -43,7 +43,8 @@ import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
  * </ul>
  *
  * <p>The format is selected here (a {@code docValuesFormat} attribute other than {@code
- * NeuralMultiVector} is refused), and Solr's {@code SchemaCodecFactory} routes the field to it.
+ * NeuralMultiVector} is refused), and Solr's {@code SchemaCodecFactory} routes the field to it;
+ * {@link NeuralCodecFactory} does too, and also makes the core's flushes share one codebook.
  * The field is neither indexed, stored nor usable for sorting or faceting: it only feeds MaxSim.
  *
  * <p>Values: a token matrix as {@code float[][]}, a list of lists of numbers, the same as JSON

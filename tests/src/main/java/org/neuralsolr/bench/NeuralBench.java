@@ -38,6 +38,9 @@ import org.neuralsolr.example.LocalSolr;
  *   <li>{@code rerank}: {@code {!neural_rerank}} cross-encoder pairs/s through Solr over the raw
  *       engine on the same pairs, and re-rank latency for 100 documents per mode ({@link
  *       RerankBench}).
+ *   <li>{@code colbert}: PLAID over exhaustive MaxSim, compressed over float32 MaxSim, MaxSim
+ *       re-ranking over its first stage, and bytes per token vector, on bge-small token states
+ *       ({@link ColbertBench}).
  * </ul>
  */
 public final class NeuralBench {
@@ -49,7 +52,7 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> all = List.of("ingest", "query", "int8", "rerank", "sparse-bm25", "sparse-proxy");
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "sparse-bm25", "sparse-proxy");
     List<String> names = args.length == 0 ? all : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
@@ -81,6 +84,8 @@ public final class NeuralBench {
           case "rerank":
             results.put(name, RerankBench.run(root, data));
             break;
+          case "colbert":
+            results.put(name, ColbertBench.run(data));
           case "sparse-bm25":
           case "sparse-proxy":
             results.put(name, SparseBenchmarks.run(name, root, data));
@@ -282,7 +287,7 @@ public final class NeuralBench {
     }
   }
 
-  private static List<String> documents(Path data, int n) throws Exception {
+  static List<String> documents(Path data, int n) throws Exception {
     List<String> texts = new ArrayList<>();
     try (BeirCorpusReader reader = BeirDataset.at(data).openCorpus()) {
       CorpusDocument d;

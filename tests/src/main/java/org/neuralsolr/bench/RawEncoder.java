@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.LongBuffer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -89,6 +90,56 @@ final class RawEncoder implements AutoCloseable {
       }
     }
     return List.of(out);
+  }
+
+  /**
+   * bge-small's last hidden states of each text, one batch of {@code batchSize} at a time, without
+   * [CLS] and [SEP], each row L2-normalised: the "token states" late-interaction representation.
+   */
+  List<float[][]> tokenStates(List<String> texts, int batchSize) throws OrtException {
+    List<float[][]> out = new ArrayList<>(texts.size());
+    for (int from = 0; from < texts.size(); from += batchSize) {
+      List<String> batch = texts.subList(from, Math.min(texts.size(), from + batchSize));
+      List<long[]> ids = new ArrayList<>();
+      int width = 0;
+      for (String t : batch) {
+        long[] row = tokenizer.encode(t).getIds();
+        ids.add(row);
+        width = Math.max(width, row.length);
+      }
+      long[] inputIds = new long[batch.size() * width];
+      long[] mask = new long[batch.size() * width];
+      long[] types = new long[batch.size() * width];
+      for (int r = 0; r < batch.size(); r++) {
+        System.arraycopy(ids.get(r), 0, inputIds, r * width, ids.get(r).length);
+        Arrays.fill(mask, r * width, r * width + ids.get(r).length, 1);
+      }
+      long[] shape = {batch.size(), width};
+      try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(inputIds), shape);
+          OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape);
+          OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(types), shape);
+          OrtSession.Result result = session.run(Map.of("input_ids", a, "attention_mask", b, "token_type_ids", c))) {
+        float[][][] hidden = (float[][][]) result.get(0).getValue();
+        for (int r = 0; r < batch.size(); r++) {
+          int n = ids.get(r).length - 2; // drop [CLS] and [SEP]
+          float[][] rows = new float[Math.max(1, n)][];
+          for (int t = 0; t < rows.length; t++) {
+            float[] v = hidden[r][Math.min(t + 1, ids.get(r).length - 1)].clone();
+            double norm = 0;
+            for (float x : v) {
+              norm += x * x;
+            }
+            float inv = (float) (1 / Math.sqrt(norm));
+            for (int d = 0; d < v.length; d++) {
+              v[d] *= inv;
+            }
+            rows[t] = v;
+          }
+          out.add(rows);
+        }
+      }
+    }
+    return out;
   }
 
   @Override

@@ -536,6 +536,7 @@ public final class NeuralEval {
     long tokens = 0;
     long docs = 0;
     int nbits = -1;
+    java.util.Set<String> codebookIds = new java.util.TreeSet<>();
     try (FSDirectory directory = FSDirectory.open(dir);
         DirectoryReader reader = DirectoryReader.open(directory)) {
       for (LeafReaderContext leaf : reader.leaves()) {
@@ -544,9 +545,14 @@ public final class NeuralEval {
           tokens += values.totalTokenCount();
           docs += values.docCount();
           nbits = values.nbits();
+          for (org.neuralsolr.codecs.multivector.ResidualCodebook c : values.codebooks()) {
+            codebookIds.add(java.util.HexFormat.of().formatHex(c.id()));
+          }
         }
       }
       colbert.put("segments", reader.leaves().size());
+      // every segment stores its codebooks in its own .mvc: distinct ids say how many were trained
+      colbert.put("distinct_codebooks", codebookIds.size());
     }
     long bytes = 0;
     for (String ext : new String[] {"mvd", "mvc", "mvm"}) {
@@ -558,6 +564,9 @@ public final class NeuralEval {
     colbert.put("tokenVectors", tokens);
     colbert.put("bytes", bytes);
     colbert.put("bytes_per_token_vector", tokens == 0 ? 0 : round2((double) bytes / tokens));
+    long codebookBytes = byExtension.getOrDefault("mvc", 0L);
+    colbert.put("codebook_bytes", codebookBytes);
+    colbert.put("bytes_per_token_vector_without_codebooks", tokens == 0 ? 0 : round2((double) (bytes - codebookBytes) / tokens));
     return colbert;
   }
 
