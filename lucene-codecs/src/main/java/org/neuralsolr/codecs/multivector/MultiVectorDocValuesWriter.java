@@ -62,13 +62,22 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     String name =
         IndexFileNames.segmentFileName(state.segmentInfo.name, state.segmentSuffix, extension);
     IndexOutput out = state.directory.createOutput(name, state.context);
-    CodecUtil.writeIndexHeader(
-        out,
-        codec,
-        MultiVectorDocValuesFormat.VERSION_CURRENT,
-        state.segmentInfo.getId(),
-        state.segmentSuffix);
-    return out;
+    boolean success = false;
+    try {
+      CodecUtil.writeIndexHeader(
+          out,
+          codec,
+          MultiVectorDocValuesFormat.VERSION_CURRENT,
+          state.segmentInfo.getId(),
+          state.segmentSuffix);
+      success = true;
+      return out;
+    } finally {
+      if (success == false) {
+        // not yet in a field, so the constructor's cleanup cannot see it
+        IOUtils.closeWhileHandlingException(out);
+      }
+    }
   }
 
   private DocValuesConsumer delegate() throws IOException {
