@@ -4,11 +4,9 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Timer;
 import org.apache.solr.common.params.SolrParams;
 import org.apache.solr.common.util.NamedList;
-import org.apache.solr.core.SolrCore;
 import org.apache.solr.metrics.SolrMetricsContext;
 import org.apache.solr.request.SolrQueryRequest;
 import org.apache.solr.search.QParser;
-import org.apache.solr.search.QParserPlugin;
 
 /**
  * {@code {!dense f=FIELD model=NAME topK=K}free text}: encodes the text with a dense model of the
@@ -23,12 +21,11 @@ import org.apache.solr.search.QParserPlugin;
  * </queryParser>
  * }</pre>
  */
-public class DenseQParserPlugin extends QParserPlugin {
+public class DenseQParserPlugin extends MeteredQParserPlugin {
   public static final String NAME = "dense";
   static final int DEFAULT_MAX_TOP_K = 10_000;
 
   private int maxTopK = DEFAULT_MAX_TOP_K;
-  private volatile SolrMetricsContext metricsContext;
   private Counter queries;
   private Counter errors;
   private Counter receivedVectors;
@@ -37,48 +34,20 @@ public class DenseQParserPlugin extends QParserPlugin {
   @Override
   public void init(NamedList<?> args) {
     super.init(args);
-    Object max = args == null ? null : args.get("maxTopK");
-    if (max != null) {
-      maxTopK = Integer.parseInt(max.toString().trim());
-      if (maxTopK < 1) {
-        throw new IllegalArgumentException("maxTopK must be positive");
-      }
-    }
+    maxTopK = positiveIntArg(args, "maxTopK", maxTopK);
   }
 
   @Override
-  public QParser createParser(String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
-    registerMetrics(req.getCore());
+  protected QParser newParser(String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
     return new DenseQParser(qstr, localParams, params, req, this);
   }
 
-  /**
-   * Query parsers cannot be {@code SolrCoreAware}, and Solr does not start their metrics itself,
-   * so the first parser created registers this plugin's metrics with its core.
-   */
-  private void registerMetrics(SolrCore core) {
-    if (metricsContext == null) {
-      synchronized (this) {
-        if (metricsContext == null) {
-          core.registerInfoBean(getName(), this);
-        }
-      }
-    }
-  }
-
   @Override
-  public void initializeMetrics(SolrMetricsContext parentContext, String scope) {
-    SolrMetricsContext ctx = parentContext.getChildContext(this);
-    queries = ctx.counter("queries", getCategory().toString(), scope);
-    errors = ctx.counter("errors", getCategory().toString(), scope);
-    receivedVectors = ctx.counter("vectorsFromCoordinator", getCategory().toString(), scope);
-    encodeTime = ctx.timer("queryEncodeTime", getCategory().toString(), scope);
-    metricsContext = ctx;
-  }
-
-  @Override
-  public SolrMetricsContext getSolrMetricsContext() {
-    return metricsContext;
+  protected void createMetrics(SolrMetricsContext ctx, String category, String scope) {
+    queries = ctx.counter("queries", category, scope);
+    errors = ctx.counter("errors", category, scope);
+    receivedVectors = ctx.counter("vectorsFromCoordinator", category, scope);
+    encodeTime = ctx.timer("queryEncodeTime", category, scope);
   }
 
   int maxTopK() {

@@ -7,11 +7,9 @@ import java.util.concurrent.TimeUnit;
 import org.apache.solr.common.params.SolrParams;
 import org.apache.solr.common.util.NamedList;
 import org.apache.solr.common.util.StrUtils;
-import org.apache.solr.core.SolrCore;
 import org.apache.solr.metrics.SolrMetricsContext;
 import org.apache.solr.request.SolrQueryRequest;
 import org.apache.solr.search.QParser;
-import org.apache.solr.search.QParserPlugin;
 
 /**
  * {@code rq={!neural_rerank model=NAME reRankDocs=100 reRankWeight=1 reRankOperator=replace}}:
@@ -30,13 +28,12 @@ import org.apache.solr.search.QParserPlugin;
  * </queryParser>
  * }</pre>
  */
-public class NeuralRerankQParserPlugin extends QParserPlugin {
+public class NeuralRerankQParserPlugin extends MeteredQParserPlugin {
   public static final String NAME = "neural_rerank";
   static final int DEFAULT_MAX_RERANK_DOCS = 1000;
 
   private int maxReRankDocs = DEFAULT_MAX_RERANK_DOCS;
   private List<String> textFields = List.of();
-  private volatile SolrMetricsContext metricsContext;
   private Counter requests;
   private Counter documents;
   private Counter badRequests;
@@ -46,13 +43,7 @@ public class NeuralRerankQParserPlugin extends QParserPlugin {
   @Override
   public void init(NamedList<?> args) {
     super.init(args);
-    Object max = args == null ? null : args.get("maxReRankDocs");
-    if (max != null) {
-      maxReRankDocs = Integer.parseInt(max.toString().trim());
-      if (maxReRankDocs < 1) {
-        throw new IllegalArgumentException("maxReRankDocs must be positive");
-      }
-    }
+    maxReRankDocs = positiveIntArg(args, "maxReRankDocs", maxReRankDocs);
     Object fields = args == null ? null : args.get("textFields");
     if (fields != null) {
       textFields = List.copyOf(StrUtils.splitSmart(fields.toString(), ','));
@@ -60,37 +51,17 @@ public class NeuralRerankQParserPlugin extends QParserPlugin {
   }
 
   @Override
-  public QParser createParser(String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
-    registerMetrics(req.getCore());
+  protected QParser newParser(String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
     return new NeuralRerankQParser(qstr, localParams, params, req, this);
   }
 
-  /** As {@link DenseQParserPlugin}: query parsers start their metrics with the first parser. */
-  private void registerMetrics(SolrCore core) {
-    if (metricsContext == null) {
-      synchronized (this) {
-        if (metricsContext == null) {
-          core.registerInfoBean(getName(), this);
-        }
-      }
-    }
-  }
-
   @Override
-  public void initializeMetrics(SolrMetricsContext parentContext, String scope) {
-    SolrMetricsContext ctx = parentContext.getChildContext(this);
-    String category = getCategory().toString();
+  protected void createMetrics(SolrMetricsContext ctx, String category, String scope) {
     requests = ctx.counter("requests", category, scope);
     documents = ctx.counter("documentsReranked", category, scope);
     badRequests = ctx.counter("badRequests", category, scope);
     failures = ctx.counter("modelFailures", category, scope);
     rerankTime = ctx.timer("rerankTime", category, scope);
-    metricsContext = ctx;
-  }
-
-  @Override
-  public SolrMetricsContext getSolrMetricsContext() {
-    return metricsContext;
   }
 
   int maxReRankDocs() {

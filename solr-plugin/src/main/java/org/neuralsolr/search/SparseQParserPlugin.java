@@ -4,11 +4,9 @@ import com.codahale.metrics.Counter;
 import com.codahale.metrics.Timer;
 import java.util.concurrent.TimeUnit;
 import org.apache.solr.common.params.SolrParams;
-import org.apache.solr.core.SolrCore;
 import org.apache.solr.metrics.SolrMetricsContext;
 import org.apache.solr.request.SolrQueryRequest;
 import org.apache.solr.search.QParser;
-import org.apache.solr.search.QParserPlugin;
 
 /**
  * {@code {!sparse f=FIELD model=NAME}free text} or {@code {!sparse f=FIELD weights=...}}: ranks the
@@ -23,10 +21,9 @@ import org.apache.solr.search.QParserPlugin;
  * <queryParser name="sparse" class="org.neuralsolr.search.SparseQParserPlugin"/>
  * }</pre>
  */
-public class SparseQParserPlugin extends QParserPlugin {
+public class SparseQParserPlugin extends MeteredQParserPlugin {
   public static final String NAME = "sparse";
 
-  private volatile SolrMetricsContext metricsContext;
   private Counter queries;
   private Counter errors;
   private Counter clientWeights;
@@ -34,37 +31,17 @@ public class SparseQParserPlugin extends QParserPlugin {
   private Timer encodeTime;
 
   @Override
-  public QParser createParser(String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
-    registerMetrics(req.getCore());
+  protected QParser newParser(String qstr, SolrParams localParams, SolrParams params, SolrQueryRequest req) {
     return new SparseQParser(qstr, localParams, params, req, this);
   }
 
-  /** As {@link DenseQParserPlugin}: the first parser registers the metrics with its core. */
-  private void registerMetrics(SolrCore core) {
-    if (metricsContext == null) {
-      synchronized (this) {
-        if (metricsContext == null) {
-          core.registerInfoBean(getName(), this);
-        }
-      }
-    }
-  }
-
   @Override
-  public void initializeMetrics(SolrMetricsContext parentContext, String scope) {
-    SolrMetricsContext ctx = parentContext.getChildContext(this);
-    String category = getCategory().toString();
+  protected void createMetrics(SolrMetricsContext ctx, String category, String scope) {
     queries = ctx.counter("queries", category, scope);
     errors = ctx.counter("errors", category, scope);
     clientWeights = ctx.counter("clientWeights", category, scope);
     receivedWeights = ctx.counter("weightsFromCoordinator", category, scope);
     encodeTime = ctx.timer("queryEncodeTime", category, scope);
-    metricsContext = ctx;
-  }
-
-  @Override
-  public SolrMetricsContext getSolrMetricsContext() {
-    return metricsContext;
   }
 
   void countEncodedQuery(long encodeNanos) {
