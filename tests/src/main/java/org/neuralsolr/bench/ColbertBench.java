@@ -72,7 +72,7 @@ final class ColbertBench {
     Directory f32 = index(texts, docs, 0);
     Directory b2 = index(texts, docs, 2);
     Directory b1 = index(texts, docs, 1);
-    // with the codebook (.mvc: 4·K·d bytes once per segment) and without it
+    // with the codebook (.mvc: 2·K·d bytes, bfloat16, once per segment) and without it
     r.put("bytesPerTokenVector_nbits2", bytesPerToken(b2, true));
     r.put("bytesPerTokenVector_nbits2_withoutCodebook", bytesPerToken(b2, false));
     r.put("bytesPerTokenVector_nbits1", bytesPerToken(b1, true));

@@ -1,5 +1,6 @@
 package org.neuralsolr.eval;
 
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Set;
 import org.apache.lucene.index.DirectoryReader;
@@ -147,8 +148,11 @@ public final class NeuralEval {
       }
       report.put("index", indexStats);
       Object colbert = ((Map<?, ?>) indexStats.get("neuralFields")).get("colbert");
-      if (colbert != null) {
-        report.put("bytes_per_token_vector", ((Map<?, ?>) colbert).get("bytes_per_token_vector"));
+      if (colbert != null && settings.containsKey("nbits")) {
+        Object queried = ((Map<?, ?>) colbert).get(Pipelines.colbertField(settings.get("nbits")));
+        if (queried != null) {
+          report.put("bytes_per_token_vector", ((Map<?, ?>) queried).get("bytes_per_token_vector"));
+        }
       }
       if (subset != null) {
         report.put("subset", "the " + subset.size() + " documents judged for " + o.split + " or among the first " + settings.get("docs") + " of the corpus");
@@ -243,6 +247,7 @@ public final class NeuralEval {
       long docs = numDocs(client, core);
       if (docs == corpusSize && (external || Files.exists(marker))) {
         System.err.println("re-using index " + core + " (" + docs + " documents)");
+        applySchemaCommands(client, core, prepared.schemaCommands());
         @SuppressWarnings("unchecked")
         Map<String, Object> ingest =
             Files.exists(marker) ? new LinkedHashMap<>((Map<String, Object>) Utils.fromJSONString(Files.readString(marker))) : new LinkedHashMap<>();
@@ -258,11 +263,47 @@ public final class NeuralEval {
     Map<String, String> properties = new LinkedHashMap<>(pipeline.coreProperties.apply(settings));
     properties.putAll(prepared.coreProperties());
     createCore(client, core, properties);
+    applySchemaCommands(client, core, prepared.schemaCommands());
     Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, prepared.sparseDocuments(), corpusSize, subset);
+    if ("neural-colbert".equals(pipeline.updateChain)) {
+      // every segment stores a copy of its fields' codebooks: one segment, one copy, as a static
+      // collection would be served; the report gives the merge time and segment count
+      long t0 = System.nanoTime();
+      new UpdateRequest().setAction(UpdateRequest.ACTION.OPTIMIZE, true, true, 1).process(client, core);
+      ingest.put("forceMergeSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
+    }
     Files.createDirectories(marker.getParent());
     Files.writeString(marker, Utils.toJSONString(ingest) + "\n");
     ingest.put("reused", false);
     return ingest;
+  }
+
+  /**
+   * Applies a pipeline's Schema API commands unless the core's schema already has every field they
+   * add. A standalone core keeps its managed schema in the configset, which the tool refreshes from
+   * {@code conf/} at each start, so a re-used core needs them again.
+   */
+  private static void applySchemaCommands(SolrClient client, String core, String commands) throws Exception {
+    if (commands == null) {
+      return;
+    }
+    Set<String> present = new HashSet<>();
+    ModifiableSolrParams p = new ModifiableSolrParams();
+    NamedList<Object> fields = client.request(new org.apache.solr.client.solrj.request.GenericSolrRequest(SolrRequest.METHOD.GET, "/schema/fields", p).setRequiresCollection(true), core);
+    for (Object f : (List<?>) fields.get("fields")) {
+      present.add(String.valueOf(((Map<?, ?>) f).get("name")));
+    }
+    boolean missing = false;
+    for (Object f : (List<?>) ((Map<?, ?>) Utils.fromJSONString(commands)).get("add-field")) {
+      missing |= !present.contains(String.valueOf(((Map<?, ?>) f).get("name")));
+    }
+    if (missing) {
+      client.request(
+          new org.apache.solr.client.solrj.request.GenericSolrRequest(SolrRequest.METHOD.POST, "/schema", new ModifiableSolrParams())
+              .setRequiresCollection(true)
+              .setContentWriter(new org.apache.solr.client.solrj.request.RequestWriter.StringPayloadContentWriter(commands, "application/json")),
+          core);
+    }
   }
 
   private static boolean coreExists(SolrClient client, String core) throws Exception {
@@ -527,46 +568,67 @@ public final class NeuralEval {
   }
 
   /**
-   * The ColBERT field's token vectors, read from the index directory with Lucene (read-only, after
-   * the commit), and what the NeuralMultiVector files (.mvd data and postings, .mvc codebooks, .mvm
-   * metadata) cost per token vector.
+   * The token vectors of every multi-vector field of the index, read from the index directory with
+   * Lucene (read-only, after the commit), and what each costs per token vector: the field's own
+   * bytes in the NeuralMultiVector files (.mvd data and postings, .mvc codebooks, from {@link
+   * MultiVectorValues#storedBytes}), with and without its codebooks. The files' headers, footers and
+   * .mvm metadata, shared by the fields, are reported once as {@code sharedFileBytes}.
    */
   private static Map<String, Object> colbertStats(Path dir, Map<String, Long> byExtension) throws IOException {
-    Map<String, Object> colbert = new LinkedHashMap<>();
-    long tokens = 0;
-    long docs = 0;
-    int nbits = -1;
-    java.util.Set<String> codebookIds = new java.util.TreeSet<>();
+    Map<String, Map<String, Object>> perField = new TreeMap<>();
+    Map<String, long[]> counts = new HashMap<>(); // field -> tokens, docs, bytes, codebook bytes
+    Map<String, Integer> nbitsOf = new HashMap<>();
+    Map<String, Set<String>> codebookIds = new HashMap<>();
+    int segments;
     try (FSDirectory directory = FSDirectory.open(dir);
         DirectoryReader reader = DirectoryReader.open(directory)) {
+      segments = reader.leaves().size();
       for (LeafReaderContext leaf : reader.leaves()) {
-        MultiVectorValues values = MultiVectorValues.get(leaf.reader(), "colbert");
-        if (values != null) {
-          tokens += values.totalTokenCount();
-          docs += values.docCount();
-          nbits = values.nbits();
-          for (org.neuralsolr.codecs.multivector.ResidualCodebook c : values.codebooks()) {
-            codebookIds.add(java.util.HexFormat.of().formatHex(c.id()));
+        for (org.apache.lucene.index.FieldInfo info : leaf.reader().getFieldInfos()) {
+          if (info.getAttribute(org.neuralsolr.codecs.multivector.MultiVectorField.DIMENSION_ATTRIBUTE) == null) {
+            continue;
+          }
+          MultiVectorValues values = MultiVectorValues.get(leaf.reader(), info.name);
+          if (values == null) {
+            continue;
+          }
+          long[] c = counts.computeIfAbsent(info.name, k -> new long[4]);
+          c[0] += values.totalTokenCount();
+          c[1] += values.docCount();
+          c[2] += values.storedBytes();
+          c[3] += values.codebookBytes();
+          nbitsOf.put(info.name, values.nbits());
+          for (org.neuralsolr.codecs.multivector.ResidualCodebook codebook : values.codebooks()) {
+            codebookIds.computeIfAbsent(info.name, k -> new java.util.TreeSet<>()).add(HexFormat.of().formatHex(codebook.id()));
           }
         }
       }
-      colbert.put("segments", reader.leaves().size());
+    }
+    long fieldBytes = 0;
+    for (Map.Entry<String, long[]> e : counts.entrySet()) {
+      long[] c = e.getValue();
+      int nbits = nbitsOf.get(e.getKey());
+      Map<String, Object> f = new LinkedHashMap<>();
+      f.put("type", "multivector (NeuralMultiVector, nbits " + nbits + ")");
+      f.put("nbits", nbits);
+      f.put("documents", c[1]);
+      f.put("tokenVectors", c[0]);
+      f.put("segments", segments);
       // every segment stores its codebooks in its own .mvc: distinct ids say how many were trained
-      colbert.put("distinct_codebooks", codebookIds.size());
+      f.put("distinct_codebooks", codebookIds.getOrDefault(e.getKey(), Set.of()).size());
+      f.put("bytes", c[2]);
+      f.put("bytes_per_token_vector", c[0] == 0 ? 0 : round2((double) c[2] / c[0]));
+      f.put("codebook_bytes", c[3]);
+      f.put("bytes_per_token_vector_without_codebooks", c[0] == 0 ? 0 : round2((double) (c[2] - c[3]) / c[0]));
+      perField.put(e.getKey(), f);
+      fieldBytes += c[2];
     }
-    long bytes = 0;
+    Map<String, Object> colbert = new LinkedHashMap<>(perField);
+    long files = 0;
     for (String ext : new String[] {"mvd", "mvc", "mvm"}) {
-      bytes += byExtension.getOrDefault(ext, 0L);
+      files += byExtension.getOrDefault(ext, 0L);
     }
-    colbert.put("type", "multivector (NeuralMultiVector, nbits " + nbits + ")");
-    colbert.put("nbits", nbits);
-    colbert.put("documents", docs);
-    colbert.put("tokenVectors", tokens);
-    colbert.put("bytes", bytes);
-    colbert.put("bytes_per_token_vector", tokens == 0 ? 0 : round2((double) bytes / tokens));
-    long codebookBytes = byExtension.getOrDefault("mvc", 0L);
-    colbert.put("codebook_bytes", codebookBytes);
-    colbert.put("bytes_per_token_vector_without_codebooks", tokens == 0 ? 0 : round2((double) (bytes - codebookBytes) / tokens));
+    colbert.put("sharedFileBytes", files - fieldBytes);
     return colbert;
   }
 

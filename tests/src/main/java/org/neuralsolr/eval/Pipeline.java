@@ -40,9 +40,16 @@ final class Pipeline {
     Map<String, Float> weights(CorpusDocument document) throws IOException;
   }
 
-  /** What a pipeline needs beyond the configset: derived model packages, precomputed weights. */
-  record Prepared(Map<String, String> coreProperties, SparseDocuments sparseDocuments) {
-    static final Prepared NOTHING = new Prepared(Map.of(), null);
+  /**
+   * What a pipeline needs beyond the configset: derived model packages, precomputed weights, and
+   * Schema API commands (JSON, or null) applied to a new core before anything is indexed.
+   */
+  record Prepared(Map<String, String> coreProperties, SparseDocuments sparseDocuments, String schemaCommands) {
+    static final Prepared NOTHING = new Prepared(Map.of(), null, null);
+
+    Prepared(Map<String, String> coreProperties, SparseDocuments sparseDocuments) {
+      this(coreProperties, sparseDocuments, null);
+    }
   }
 
   /** Runs before the run's core is created; may write under {@code root/.eval}. */

@@ -19,14 +19,17 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  *       bm25}.
  *   <li>{@code sparse-proxy}: an expansion-heavy sparse distribution from bge-small-en-v1.5's token
  *       states, queries encoded by Solr.
- *   <li>{@code bm25>dense-rerank}, {@code bm25>maxsim-rerank}: the {@code bm25} query's top {@code
- *       reRankDocs} (100) re-ranked by {@code {!neural_rerank}} with bge-small-en-v1.5: the cosine
- *       of the query vector and the stored document vector, or MaxSim of token states encoded at
- *       query time. They use the {@code dense} pipeline's index.
+ *   <li>{@code bm25>dense-rerank}: the {@code bm25} query's top {@code reRankDocs} (100) re-ranked
+ *       by {@code {!neural_rerank}} with the cosine of the bge-small-en-v1.5 query vector and the
+ *       stored document vector, over the {@code dense} pipeline's index.
+ *   <li>{@code bm25>maxsim-rerank}: the same with MaxSim of bge-small-en-v1.5 token states, stored
+ *       in the ColBERT index ({@code --param nbits=0|1|2|4}, 0 by default) or encoded at query time
+ *       ({@code --param stored=false}).
  *   <li>{@code colbert}, {@code colbert-rerank}: ColBERT late interaction over the bge-small-en-v1.5
- *       token states stored in the {@code colbert} field ({@code --param nbits=0|1|2|4}, {@code
- *       --param plaid=false}, {@code --param docs=N} for a subset): {@code {!colbert}} as first
- *       stage, and the {@code bm25} top 100 re-ranked by Solr's {@code {!rerank}} with exact MaxSim.
+ *       token states ({@code --param nbits=0|1|2|4}: one index holds a field per nbits, filled from
+ *       one encoding; {@code --param plaid=false}; {@code --param docs=N} for a subset; {@code
+ *       --param centroids=K trainingSample=N} for the codebooks): {@code {!colbert}} as first stage,
+ *       and the {@code bm25} top 100 re-ranked by Solr's {@code {!rerank}} with exact MaxSim.
  * </ul>
  */
 public final class Pipelines {
@@ -42,13 +45,28 @@ public final class Pipelines {
     add(sparseProxy());
     add(bm25Rerank("bm25>dense-rerank", "dense", "f=vector",
         "BM25 top reRankDocs re-ranked by the cosine of bge-small-en-v1.5 query and stored document vectors"));
-    add(bm25Rerank("bm25>maxsim-rerank", "multivector", "",
-        "BM25 top reRankDocs re-ranked by MaxSim of bge-small-en-v1.5 token states, documents encoded at query time"));
+    add(bm25MaxSimRerank());
     add(colbert());
     add(colbertRerank());
   }
 
-  /** Settings of the ColBERT pipelines; nbits and docs decide the index, the rest the query. */
+  /**
+   * The nbits of the ColBERT index's multi-vector fields. One forward pass fills the configset's
+   * {@code colbert} field (nbits 2); the eval adds a field per other nbits through the Schema API and
+   * fills it by a {@code copyField} of the same token vectors, so every nbits is measured on the same
+   * encodings and the corpus is encoded once.
+   */
+  static final java.util.List<String> COLBERT_NBITS = java.util.List.of("0", "1", "2", "4");
+
+  /** The field of the ColBERT index that stores the token vectors with {@code nbits}. */
+  static String colbertField(String nbits) {
+    if (!COLBERT_NBITS.contains(nbits)) {
+      throw new IllegalArgumentException("nbits must be one of " + COLBERT_NBITS + ", got " + nbits);
+    }
+    return "2".equals(nbits) ? "colbert" : "colbert_nbits" + nbits;
+  }
+
+  /** Settings of the ColBERT pipelines; model, package, docs, centroids and trainingSample decide the index, the rest the query. */
   private static Map<String, String> colbertDefaults() {
     Map<String, String> d = new java.util.HashMap<>();
     d.put("topK", "100");
@@ -56,24 +74,65 @@ public final class Pipelines {
     d.put("package", "builtin:bge-small-en-v1.5");
     d.put("nbits", "2");
     d.put("docs", "all");
+    d.put("centroids", "0");
+    d.put("trainingSample", "0");
     d.put("plaid", "true");
     d.put("nprobe", String.valueOf(org.neuralsolr.codecs.multivector.PlaidQuery.DEFAULT_NPROBE));
     d.put("ndocs", "0");
     return d;
   }
 
+  private static Set<String> colbertIndexKeys() {
+    return Set.of("model", "package", "docs", "centroids", "trainingSample");
+  }
+
   private static Map<String, String> colbertCore(Map<String, String> s) {
-    return Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package"), "neural.colbert.nbits", s.get("nbits"));
+    return Map.of(
+        "neural.dense.model", s.get("model"),
+        "neural.dense.package", s.get("package"),
+        "neural.colbert.centroids", s.get("centroids"),
+        "neural.colbert.trainingSample", s.get("trainingSample"),
+        // codebooks are trained on a core's first flush: a large buffer gives them a large sample
+        "neural.ramBufferSizeMB", "2048");
+  }
+
+  /** Adds the {@code colbert_nbits*} fields and copies {@code colbert} into them. */
+  private static Pipeline.Prepared colbertFields(java.nio.file.Path root, BeirDataset dataset, Map<String, String> s) {
+    java.util.List<Object> types = new java.util.ArrayList<>();
+    java.util.List<Object> fields = new java.util.ArrayList<>();
+    java.util.List<String> copies = new java.util.ArrayList<>();
+    for (String nbits : COLBERT_NBITS) {
+      String field = colbertField(nbits);
+      if (field.equals("colbert")) {
+        continue;
+      }
+      Map<String, Object> type = new LinkedHashMap<>();
+      type.put("name", field + "_type");
+      type.put("class", "org.neuralsolr.schema.MultiVectorField");
+      type.put("vectorDimension", "384");
+      type.put("nbits", nbits);
+      type.put("similarityFunction", "dot_product");
+      type.put("centroids", s.get("centroids"));
+      type.put("trainingSample", s.get("trainingSample"));
+      types.add(type);
+      fields.add(Map.of("name", field, "type", field + "_type"));
+      copies.add(field);
+    }
+    Map<String, Object> commands = new LinkedHashMap<>();
+    commands.put("add-field-type", types);
+    commands.put("add-field", fields);
+    commands.put("add-copy-field", Map.of("source", "colbert", "dest", copies));
+    return new Pipeline.Prepared(Map.of(), null, org.apache.solr.common.util.Utils.toJSONString(commands));
   }
 
   private static String colbertQuery(Map<String, String> s, String extra, String text) {
-    return "{!colbert f=colbert model=" + s.get("model") + " plaid=" + s.get("plaid") + " nprobe=" + s.get("nprobe") + " ndocs="
-        + s.get("ndocs") + extra + "}" + text;
+    return "{!colbert f=" + colbertField(s.get("nbits")) + " model=" + s.get("model") + " plaid=" + s.get("plaid") + " nprobe=" + s.get("nprobe")
+        + " ndocs=" + s.get("ndocs") + extra + "}" + text;
   }
 
   /**
    * {@code colbert}: {@code {!colbert}} first stage over the token states of bge-small-en-v1.5
-   * stored in the {@code colbert} field (PLAID; {@code plaid=false} for exhaustive MaxSim).
+   * stored in the ColBERT field of the chosen nbits (PLAID; {@code plaid=false} for exhaustive MaxSim).
    */
   private static Pipeline colbert() {
     return new Pipeline(
@@ -81,10 +140,45 @@ public final class Pipelines {
         "colbert",
         "ColBERT late interaction over bge-small-en-v1.5 token states (documents without [CLS]/[SEP]/punctuation), PLAID first stage",
         colbertDefaults(),
-        Set.of("model", "package", "nbits", "docs"),
+        colbertIndexKeys(),
         Pipelines::colbertCore,
         "neural-colbert",
-        (s, text) -> Map.of("q", colbertQuery(s, " topK=" + s.get("topK"), text), "rows", s.get("topK"), "fl", "id,score"));
+        (s, text) -> Map.of("q", colbertQuery(s, " topK=" + s.get("topK"), text), "rows", s.get("topK"), "fl", "id,score"),
+        Pipelines::colbertFields);
+  }
+
+  /**
+   * {@code bm25>maxsim-rerank}: the {@code bm25} query's top 100 re-ranked by {@code
+   * {!neural_rerank mode=multivector}} over the ColBERT index: MaxSim against the stored token
+   * vectors of the chosen nbits (0, float32, by default), or with {@code stored=false} against token
+   * states encoded at query time.
+   */
+  private static Pipeline bm25MaxSimRerank() {
+    Map<String, String> d = colbertDefaults();
+    d.put("reRankDocs", "100");
+    d.put("nbits", "0");
+    d.put("stored", "true");
+    return new Pipeline(
+        "bm25>maxsim-rerank",
+        "colbert",
+        "BM25 top reRankDocs re-ranked by {!neural_rerank mode=multivector}: MaxSim of bge-small-en-v1.5 token states (stored, or encoded at query time)",
+        d,
+        colbertIndexKeys(),
+        Pipelines::colbertCore,
+        "neural-colbert",
+        (s, text) ->
+            Map.of(
+                "q", keywordQuery(text),
+                "defType", "edismax",
+                "qf", "contents",
+                "q.op", "OR",
+                "mm", "0",
+                "rq", "{!neural_rerank model=" + s.get("model") + " mode=multivector reRankDocs=" + s.get("reRankDocs")
+                    + (Boolean.parseBoolean(s.get("stored")) ? " f=" + colbertField(s.get("nbits")) : "") + "}",
+                "rq.text", text,
+                "rows", s.get("topK"),
+                "fl", "id,score"),
+        Pipelines::colbertFields);
   }
 
   /** {@code colbert-rerank}: the {@code bm25} query's top 100 re-ranked by exact MaxSim of the stored vectors. */
@@ -97,7 +191,7 @@ public final class Pipelines {
         "colbert",
         "BM25 top reRankDocs re-ranked by Solr's {!rerank} with exact MaxSim of the stored bge-small-en-v1.5 token vectors",
         d,
-        Set.of("model", "package", "nbits", "docs"),
+        colbertIndexKeys(),
         Pipelines::colbertCore,
         "neural-colbert",
         (s, text) ->
@@ -110,7 +204,8 @@ public final class Pipelines {
                 "rq", "{!rerank reRankQuery=$cq reRankDocs=" + s.get("reRankDocs") + " reRankWeight=1 reRankOperator=replace}",
                 "cq", colbertQuery(s, "", text),
                 "rows", s.get("topK"),
-                "fl", "id,score"));
+                "fl", "id,score"),
+        Pipelines::colbertFields);
   }
 
   private Pipelines() {}

@@ -101,7 +101,9 @@ import org.apache.lucene.util.packed.DirectWriter;
  *   <li><b>[16 bytes]</b> codebook id (random; equal ids mean equal codebooks)
  *   <li><b>[vint]</b> dimension {@code d}, <b>[int8]</b> nbits, <b>[vint]</b> number of centroids
  *       {@code k}
- *   <li><b>[float32 × k·d]</b> centroids, row by row
+ *   <li><b>[bfloat16 × k·d]</b> centroids, row by row: the upper 16 bits of each float32 (rounded
+ *       to nearest, ties to even), little-endian. Residuals are computed against the rounded
+ *       centroids, so this halves the codebook without adding to the codes' error
  *   <li><b>[float32 × (2^nbits − 1)]</b> bucket cut-offs, ascending (none for nbits 0)
  *   <li><b>[float32 × 2^nbits]</b> bucket weights (none for nbits 0)
  * </ul>
@@ -149,8 +151,14 @@ public final class MultiVectorDocValuesFormat extends DocValuesFormat {
   static final String META_EXTENSION = "mvm";
   static final String CODEBOOKS_EXTENSION = "mvc";
   static final String DATA_EXTENSION = "mvd";
-  static final int VERSION_START = 0;
-  static final int VERSION_CURRENT = VERSION_START;
+  /**
+   * Version 1 stores centroids as bfloat16. Version 0 (float32 centroids) was never released and is
+   * refused as too old.
+   */
+  static final int VERSION_BFLOAT16_CENTROIDS = 1;
+
+  static final int VERSION_START = VERSION_BFLOAT16_CENTROIDS;
+  static final int VERSION_CURRENT = VERSION_BFLOAT16_CENTROIDS;
 
   static final int DIRECT_MONOTONIC_BLOCK_SHIFT = 16;
 

@@ -164,6 +164,28 @@ public final class MultiVectorValues extends BinaryDocValues {
     return entry.numTokens;
   }
 
+  /**
+   * Bytes this field occupies in the segment's files: its codebooks in .mvc and its regions of .mvd
+   * (residual codes, centroid ids, token starts, codebook ordinals, docs-with-field set, posting
+   * lists and their index). File headers, footers and the .mvm metadata are not counted: they are
+   * per segment, not per field, when several multi-vector fields share the files.
+   */
+  public long storedBytes() {
+    return entry.codebooksLength
+        + entry.residualsLength
+        + entry.centroidIdsLength
+        + entry.tokenStartsLength
+        + entry.ordsLength
+        + Math.max(0, entry.docsWithFieldLength)
+        + entry.postingsLength
+        + entry.postingIndexLength;
+  }
+
+  /** Bytes of this field's codebooks in .mvc (part of {@link #storedBytes()}). */
+  public long codebookBytes() {
+    return entry.codebooksLength;
+  }
+
   /** This segment's codebooks; {@link #codebookOrd()} indexes this list. */
   public List<ResidualCodebook> codebooks() {
     return entry.codebooks;

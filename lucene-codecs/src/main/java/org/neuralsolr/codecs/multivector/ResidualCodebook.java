@@ -66,7 +66,7 @@ public final class ResidualCodebook {
     this.dim = dim;
     this.nbits = nbits;
     this.k = centroids.length / dim;
-    this.centroids = centroids;
+    this.centroids = toBfloat16Precision(centroids);
     this.cutoffs = cutoffs;
     this.weights = weights;
     this.byteTable = nbits == 0 ? null : byteTable(nbits, weights);
@@ -104,7 +104,9 @@ public final class ResidualCodebook {
     if (numCentroids <= 0) {
       throw new IllegalArgumentException("numCentroids must be positive, got " + numCentroids);
     }
-    float[] centroids = KMeans.train(sample, n, dim, numCentroids, KMeans.DEFAULT_ITERATIONS, random);
+    // stored as bfloat16: residuals are taken against the centroids as they will be read back
+    float[] centroids =
+        toBfloat16Precision(KMeans.train(sample, n, dim, numCentroids, KMeans.DEFAULT_ITERATIONS, random));
     int k = centroids.length / dim;
     float[] cutoffs = new float[0];
     float[] weights = new float[0];
@@ -326,7 +328,7 @@ public final class ResidualCodebook {
     out.writeVInt(dim);
     out.writeByte((byte) nbits);
     out.writeVInt(k);
-    writeFloats(out, centroids);
+    writeBfloat16s(out, centroids);
     writeFloats(out, cutoffs);
     writeFloats(out, weights);
   }
@@ -342,14 +344,68 @@ public final class ResidualCodebook {
       throw new CorruptIndexException(
           "invalid codebook: dim=" + dim + " nbits=" + nbits + " k=" + k, in.toString());
     }
-    float[] centroids = new float[k * dim];
-    in.readFloats(centroids, 0, centroids.length);
+    float[] centroids = readBfloat16s(in, k * dim);
     int buckets = nbits == 0 ? 0 : 1 << nbits;
     float[] cutoffs = new float[Math.max(0, buckets - 1)];
     in.readFloats(cutoffs, 0, cutoffs.length);
     float[] weights = new float[buckets];
     in.readFloats(weights, 0, weights.length);
     return new ResidualCodebook(id, dim, nbits, centroids, cutoffs, weights);
+  }
+
+  /**
+   * {@code values} rounded (to nearest, ties to even) to bfloat16, the upper 16 bits of a float32:
+   * 8 significant bits, so a relative error of at most 2^-8. Centroids are stored this way; the
+   * residual codes absorb the rounding because residuals are taken against the rounded centroids.
+   * Returns {@code values} itself if every value is already exact.
+   */
+  static float[] toBfloat16Precision(float[] values) {
+    float[] rounded = null;
+    for (int i = 0; i < values.length; i++) {
+      float r = Float.intBitsToFloat(bfloat16Bits(values[i]) << 16);
+      if (Float.floatToRawIntBits(r) != Float.floatToRawIntBits(values[i])) {
+        if (rounded == null) {
+          rounded = values.clone();
+        }
+        rounded[i] = r;
+      }
+    }
+    return rounded == null ? values : rounded;
+  }
+
+  private static int bfloat16Bits(float v) {
+    if (Float.isFinite(v) == false) {
+      throw new IllegalArgumentException("centroid values must be finite, got " + v);
+    }
+    int bits = Float.floatToRawIntBits(v);
+    // round to nearest, ties to even; a carry into the exponent is the correct rounding
+    return (bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16;
+  }
+
+  private static void writeBfloat16s(DataOutput out, float[] values) throws IOException {
+    byte[] buf = new byte[Math.min(values.length, 4096) * Short.BYTES];
+    for (int i = 0; i < values.length; ) {
+      int n = Math.min(values.length - i, buf.length / Short.BYTES);
+      for (int x = 0; x < n; x++) {
+        BitUtil.VH_LE_SHORT.set(buf, x * Short.BYTES, (short) bfloat16Bits(values[i + x]));
+      }
+      out.writeBytes(buf, 0, n * Short.BYTES);
+      i += n;
+    }
+  }
+
+  private static float[] readBfloat16s(DataInput in, int count) throws IOException {
+    float[] values = new float[count];
+    byte[] buf = new byte[Math.min(count, 4096) * Short.BYTES];
+    for (int i = 0; i < count; ) {
+      int n = Math.min(count - i, buf.length / Short.BYTES);
+      in.readBytes(buf, 0, n * Short.BYTES);
+      for (int x = 0; x < n; x++) {
+        values[i + x] = Float.intBitsToFloat(((short) BitUtil.VH_LE_SHORT.get(buf, x * Short.BYTES) & 0xFFFF) << 16);
+      }
+      i += n;
+    }
+    return values;
   }
 
   private static void writeFloats(DataOutput out, float[] values) throws IOException {

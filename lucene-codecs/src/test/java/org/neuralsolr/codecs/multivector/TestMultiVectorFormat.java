@@ -264,6 +264,9 @@ public class TestMultiVectorFormat extends LuceneTestCase {
     try (Directory dir = newDirectory()) {
       IndexWriterConfig iwc = newIndexWriterConfig();
       iwc.setCodec(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat()));
+      // plain files, so that their sizes can be compared with the fields' byte counts
+      iwc.setUseCompoundFile(false);
+      iwc.getMergePolicy().setNoCFSRatio(0);
       Map<String, float[][]> ea = new HashMap<>(), eb = new HashMap<>();
       try (RandomIndexWriter w = new RandomIndexWriter(random(), dir, iwc)) {
         for (int i = 0; i < 60; i++) {
@@ -289,6 +292,16 @@ public class TestMultiVectorFormat extends LuceneTestCase {
         checkReaderField(reader, "a", ea);
         checkReaderField(reader, "b", eb);
         LeafReader leaf = getOnlyLeafReader(reader);
+        // per-field byte counts add up to the shared files, less headers and footers
+        long fieldBytes = MultiVectorValues.get(leaf, "a").storedBytes() + MultiVectorValues.get(leaf, "b").storedBytes();
+        long fileBytes = 0;
+        for (String file : dir.listAll()) {
+          if (file.endsWith(".mvd") || file.endsWith(".mvc")) {
+            fileBytes += dir.fileLength(file);
+          }
+        }
+        assertTrue(fieldBytes + " of " + fileBytes, fieldBytes <= fileBytes && fieldBytes > fileBytes - 256);
+        assertTrue(MultiVectorValues.get(leaf, "a").codebookBytes() > 0);
         var n = leaf.getNumericDocValues("n");
         for (int i = 0; i < 60; i++) {
           assertEquals(i, n.nextDoc());

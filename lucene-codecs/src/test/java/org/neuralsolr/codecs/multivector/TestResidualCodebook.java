@@ -124,6 +124,37 @@ public class TestResidualCodebook extends LuceneTestCase {
     assertFalse(ResidualCodebook.train(data, n, dim, nbits, 16, random()).sameIdAs(codebook));
   }
 
+  public void testCentroidsAreBfloat16() throws IOException {
+    int dim = TestUtil.nextInt(random(), 1, 20);
+    int n = TestUtil.nextInt(random(), 1, 500);
+    float[] data = vectors(n, dim);
+    ResidualCodebook codebook = ResidualCodebook.train(data, n, dim, 2, 16, random());
+    for (float c : codebook.centroidsArray()) {
+      assertEquals("low 16 bits of a stored centroid value", 0, Float.floatToRawIntBits(c) & 0xFFFF);
+    }
+    // 2 bytes per centroid value on disk
+    ByteBuffersDataOutput out = new ByteBuffersDataOutput();
+    codebook.writeTo(out);
+    long floatsAfter = 3 * 4 + 4 * 4; // 3 cut-offs and 4 weights of nbits=2, float32
+    assertTrue(out.size() - floatsAfter - (long) codebook.numCentroids() * dim * 2 < 32);
+
+    // rounding: to nearest, ties to even, relative error at most 2^-8 (half of 7 stored fraction bits)
+    float[] values = new float[1000];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = (float) (random().nextGaussian() * Math.pow(10, random().nextInt(9) - 4));
+    }
+    float[] rounded = ResidualCodebook.toBfloat16Precision(values);
+    for (int i = 0; i < values.length; i++) {
+      assertEquals(values[i], rounded[i], Math.abs(values[i]) / 256);
+      assertSame(rounded, ResidualCodebook.toBfloat16Precision(rounded));
+    }
+    float tie = Float.intBitsToFloat(0x3F808000); // exactly between 0x3F80 and 0x3F81: to even
+    assertEquals(Float.intBitsToFloat(0x3F800000), ResidualCodebook.toBfloat16Precision(new float[] {tie})[0], 0f);
+    float tieUp = Float.intBitsToFloat(0x3F818000); // between 0x3F81 and 0x3F82: to even
+    assertEquals(Float.intBitsToFloat(0x3F820000), ResidualCodebook.toBfloat16Precision(new float[] {tieUp})[0], 0f);
+    expectThrows(IllegalArgumentException.class, () -> ResidualCodebook.toBfloat16Precision(new float[] {Float.NaN}));
+  }
+
   public void testPublicTrain() {
     float[][] sample = new float[50][6];
     for (float[] v : sample) {
