@@ -159,6 +159,9 @@ public final class NeuralEval {
       }
       report.put("ingest", ingest);
       report.put("queries", timing);
+      if (o.baseline != null) {
+        report.put("baseline", compareWithBaseline(o.baseline, built, timing));
+      }
       report.put("machine", Machine.describe());
       report.put("solr", o.solrUrl != null ? o.solrUrl : "local (started by the tool)");
       report.put("runFile", runFile.getFileName().toString());
@@ -177,6 +180,48 @@ public final class NeuralEval {
         client.close();
       }
     }
+  }
+
+  /**
+   * This run against an earlier report of the same queries (e.g. PLAID against exhaustive MaxSim):
+   * the mean share of the baseline's top 10 that this run's top 10 keeps, and the baseline's latency
+   * divided by this run's (above 1: this run is faster).
+   */
+  @SuppressWarnings("unchecked")
+  static Map<String, Object> compareWithBaseline(Path baselineReport, Run run, Map<String, Object> timing) throws IOException {
+    Map<String, Object> base = (Map<String, Object>) Utils.fromJSONString(Files.readString(baselineReport));
+    Run baseRun = Run.readTrec(baselineReport.resolveSibling(String.valueOf(base.get("runFile"))));
+    double overlap = 0;
+    int queries = 0;
+    for (String q : baseRun.queryIds()) {
+      Set<String> expected = new HashSet<>();
+      for (ScoredDoc d : baseRun.ranked(q).subList(0, Math.min(10, baseRun.ranked(q).size()))) {
+        expected.add(d.docId());
+      }
+      int kept = 0;
+      List<ScoredDoc> ours = run.ranked(q);
+      for (ScoredDoc d : ours.subList(0, Math.min(10, ours.size()))) {
+        kept += expected.contains(d.docId()) ? 1 : 0;
+      }
+      overlap += (double) kept / expected.size();
+      queries++;
+    }
+    Map<String, Object> c = new LinkedHashMap<>();
+    c.put("report", baselineReport.getFileName().toString());
+    c.put("pipeline", base.get("pipeline"));
+    c.put("overrides", base.get("overrides"));
+    c.put("queries", queries);
+    c.put("top10Overlap", round4(queries == 0 ? 0 : overlap / queries));
+    Map<String, Object> baseTiming = (Map<String, Object>) base.get("queries");
+    for (String measure : new String[] {"latencyMs", "qtimeMs"}) {
+      Map<String, Object> b = (Map<String, Object>) baseTiming.get(measure);
+      Map<String, Object> t = (Map<String, Object>) timing.get(measure);
+      for (String stat : new String[] {"p50", "mean"}) {
+        double ours = ((Number) t.get(stat)).doubleValue();
+        c.put(measure + "_" + stat + "_baselineOverThis", ours == 0 ? 0 : round2(((Number) b.get(stat)).doubleValue() / ours));
+      }
+    }
+    return c;
   }
 
   private static String suffix(Map<String, String> params) {
@@ -664,7 +709,7 @@ public final class NeuralEval {
   /** Command-line options. */
   static final class Options {
     static final String USAGE =
-        "usage: neural-eval --dataset DIR --pipeline NAME [--split test] [--solr URL] [--out FILE] [--param key=value]...\n"
+        "usage: neural-eval --dataset DIR --pipeline NAME [--split test] [--solr URL] [--out FILE] [--param key=value]... [--baseline REPORT.json]\n"
             + "       neural-eval --results DIR [--out FILE]   (regenerate the results table from JSON reports)\n"
             + "pipelines: " + Pipeline.names();
     String[] args;
@@ -674,6 +719,7 @@ public final class NeuralEval {
     String solrUrl;
     Path out;
     Path resultsDir;
+    Path baseline;
     final Map<String, String> params = new LinkedHashMap<>();
 
     static Options parse(String[] args) {
@@ -703,6 +749,9 @@ public final class NeuralEval {
             break;
           case "--results":
             o.resultsDir = Path.of(v);
+            break;
+          case "--baseline":
+            o.baseline = Path.of(v).toAbsolutePath();
             break;
           case "--param":
             int eq = v.indexOf('=');
