@@ -32,6 +32,11 @@ import org.neuralsolr.codecs.sparse.SparseVectorField;
  * <field name="sparse" type="sparse_vector" indexed="true" stored="false"/>
  * }</pre>
  *
+ * <p>{@code forwardIndex="true"} (default false) also stores the format's forward index (each
+ * term's postings by weight, each document's terms; about 14 bytes a posting on top of about 4),
+ * which {@code {!sparse}}'s candidate generation ({@code candidateTerms}) reads to score candidates
+ * without opening every query term's postings. Without it candidate generation reads postings.
+ *
  * <p>Values are strings in a form of {@link SparseWeightsFormat} (a JSON object text or {@code
  * term:weight} pairs). A vector that is empty, has more than {@code maxTerms} terms (default and
  * largest {@value SparseVectorField#HARD_MAX_TERMS}), or a negative, NaN or infinite weight is
@@ -42,8 +47,10 @@ import org.neuralsolr.codecs.sparse.SparseVectorField;
  */
 public class SparseVectorFieldType extends FieldType {
   static final String MAX_TERMS = "maxTerms";
+  static final String FORWARD_INDEX = "forwardIndex";
 
   private int maxTerms = SparseVectorField.DEFAULT_MAX_TERMS;
+  private org.apache.lucene.document.FieldType luceneType = SparseVectorField.TYPE_WITHOUT_FORWARD_INDEX;
 
   @Override
   protected void init(IndexSchema schema, Map<String, String> args) {
@@ -60,6 +67,13 @@ public class SparseVectorFieldType extends FieldType {
             ErrorCode.SERVER_ERROR,
             "field type '" + typeName + "': " + MAX_TERMS + " must be an integer in [1, " + SparseVectorField.HARD_MAX_TERMS + "], got '" + max + "'");
       }
+    }
+    String forward = args.remove(FORWARD_INDEX);
+    if (forward != null) {
+      if (!forward.trim().equals("true") && !forward.trim().equals("false")) {
+        throw new SolrException(ErrorCode.SERVER_ERROR, "field type '" + typeName + "': " + FORWARD_INDEX + " must be true or false, got '" + forward + "'");
+      }
+      luceneType = Boolean.parseBoolean(forward.trim()) ? SparseVectorField.TYPE : SparseVectorField.TYPE_WITHOUT_FORWARD_INDEX;
     }
     properties |= OMIT_NORMS | OMIT_POSITIONS;
     properties &= ~(MULTIVALUED | UNINVERTIBLE);
@@ -91,7 +105,7 @@ public class SparseVectorFieldType extends FieldType {
    * @throws IllegalArgumentException saying what is wrong with it
    */
   public SparseVectorField toLuceneField(String fieldName, Object value) {
-    return new SparseVectorField(fieldName, SparseWeightsFormat.parse(value), maxTerms);
+    return new SparseVectorField(fieldName, SparseWeightsFormat.parse(value), maxTerms, luceneType);
   }
 
   @Override
@@ -100,7 +114,7 @@ public class SparseVectorFieldType extends FieldType {
     Map<String, Float> weights;
     try {
       weights = SparseWeightsFormat.parse(value);
-      indexed = new SparseVectorField(field.getName(), weights, maxTerms);
+      indexed = new SparseVectorField(field.getName(), weights, maxTerms, luceneType);
     } catch (IllegalArgumentException e) {
       throw new SolrException(ErrorCode.BAD_REQUEST, e.getMessage(), e);
     }

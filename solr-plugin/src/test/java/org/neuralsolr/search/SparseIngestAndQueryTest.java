@@ -101,6 +101,20 @@ public class SparseIngestAndQueryTest extends SolrTestCaseJ4 {
     }
   }
 
+  public void testConfigsetKeepsTheForwardIndexForCandidateGeneration() throws Exception {
+    // the configset's sparse_vector type sets forwardIndex="${neural.sparse.forwardIndex:true}"
+    org.neuralsolr.schema.SparseVectorFieldType type =
+        (org.neuralsolr.schema.SparseVectorFieldType) h.getCore().getLatestSchema().getField("sparse").getType();
+    assertSame(org.neuralsolr.codecs.sparse.SparseVectorField.TYPE, type.toLuceneField("sparse", "solar:1").fieldType());
+    h.getCore().withSearcher(searcher -> {
+      for (org.apache.lucene.index.LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+        org.apache.lucene.index.FieldInfo info = leaf.reader().getFieldInfos().fieldInfo("sparse");
+        assertNull(info.getAttribute(org.neuralsolr.codecs.sparse.SparsePostingsFormat.FORWARD_INDEX_ATTRIBUTE));
+      }
+      return null;
+    });
+  }
+
   public void testUpdateChainStoresTheModelsVectors() throws Exception {
     // FIELD:term scores a document by its stored weight of term
     for (int i = 0; i < fixture.size(); i++) {

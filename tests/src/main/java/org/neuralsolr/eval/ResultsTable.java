@@ -44,8 +44,10 @@ final class ResultsTable {
     md.append("nDCG@10 and Recall@100 are computed as trec_eval computes them (see `docs/evaluation.md`), over\n");
     md.append("every query of the split, through Solr's HTTP API. Ingest rate: documents per second through the\n");
     md.append("update API (encoding included), two client threads. Query latency: client-side, sequential queries.\n\n");
-    md.append("| dataset | pipeline | settings | nDCG@10 | Recall@100 | reference nDCG@10 | difference | reference | index size | neural field bytes/vector | ingest docs/s | query p50 ms | machine |\n");
-    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    md.append("Against baseline: the mean share of the baseline report's top 10 this run keeps, and the\n");
+    md.append("baseline's p50 latency over this run's (both runs of the same queries, `--baseline`).\n\n");
+    md.append("| dataset | pipeline | settings | nDCG@10 | Recall@100 | reference nDCG@10 | difference | reference | against baseline | index size | neural field bytes/vector | ingest docs/s | query p50 ms | machine |\n");
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     Set<String> machines = new LinkedHashSet<>();
     for (Map<String, Object> r : reports) {
       Map<String, Object> metrics = map(r, "metrics");
@@ -63,8 +65,9 @@ final class ResultsTable {
           .append(" | ").append(ref.isEmpty() ? "" : f4(ref.get("ndcg@10")))
           .append(" | ").append(ref.isEmpty() ? "" : signed(ref.get("ndcg@10Difference")))
           .append(" | ").append(ref.isEmpty() ? "" : ref.get("source"))
+          .append(" | ").append(baseline(map(r, "baseline")))
           .append(" | ").append(mb(index.get("sizeBytes")))
-          .append(" | ").append(bytesPerVector(index))
+          .append(" | ").append(bytesPerVector(r, index))
           .append(" | ").append(ingest.get("docsPerSecond") == null ? "" : ingest.get("docsPerSecond"))
           .append(" | ").append(map(queries, "latencyMs").get("p50"))
           .append(" | ").append(machine)
@@ -90,8 +93,24 @@ final class ResultsTable {
     return String.join(", ", parts);
   }
 
-  private static String bytesPerVector(Map<String, Object> index) {
+  private static String baseline(Map<String, Object> b) {
+    if (b.isEmpty()) {
+      return "";
+    }
+    return String.format(
+        Locale.ROOT,
+        "%s %s: top-10 overlap %.4f, p50 %.2f×",
+        b.get("pipeline"),
+        settings(map(b, "overrides")),
+        ((Number) b.get("top10Overlap")).doubleValue(),
+        ((Number) b.get("latencyMs_p50_baselineOverThis")).doubleValue());
+  }
+
+  private static String bytesPerVector(Map<String, Object> r, Map<String, Object> index) {
     List<String> parts = new ArrayList<>();
+    if (r.get("bytes_per_token_vector") != null) {
+      parts.add("token vectors (queried field): " + r.get("bytes_per_token_vector"));
+    }
     map(index, "neuralFields").forEach((field, stats) -> {
       @SuppressWarnings("unchecked")
       Object b = ((Map<String, Object>) stats).get("bytesPerVector");

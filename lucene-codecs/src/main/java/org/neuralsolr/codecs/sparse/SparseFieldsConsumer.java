@@ -75,7 +75,9 @@ final class SparseFieldsConsumer extends FieldsConsumer {
     for (String field : mine) {
       FieldInfo fieldInfo = state.fieldInfos.fieldInfo(field);
       Terms terms = fields.terms(field);
-      if (terms == null || SparsePostingsReader.hasFreqs(fieldInfo) == false) {
+      if (terms == null
+          || SparsePostingsReader.hasFreqs(fieldInfo) == false
+          || "false".equals(fieldInfo.getAttribute(SparsePostingsFormat.FORWARD_INDEX_ATTRIBUTE))) {
         continue;
       }
       if (forwardOut == null) {

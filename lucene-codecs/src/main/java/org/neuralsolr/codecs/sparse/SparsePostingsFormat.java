@@ -37,7 +37,9 @@ import org.apache.lucene.index.SegmentWriteState;
  *   <li>{@code .nsm}: which fields were delegated; where each forward index lies.
  *   <li>{@code .nsf}: the forward index of each field with frequencies ({@link SparseForwardIndex}):
  *       each term's postings by decreasing weight, and each document's terms; only if some field
- *       of the segment has frequencies.
+ *       of the segment has frequencies and has not opted out with the field attribute {@value
+ *       #FORWARD_INDEX_ATTRIBUTE}{@code =false} ({@link SparseVectorField#TYPE_WITHOUT_FORWARD_INDEX}).
+ *       Only candidate generation reads it; without it, candidate generation reads postings.
  *   <li>Files of {@code Lucene912PostingsFormat} with segment suffix {@code <suffix>_pos}, only
  *       if some field of the segment indexes positions.
  * </ul>
@@ -183,6 +185,12 @@ public final class SparsePostingsFormat extends PostingsFormat {
 
   /** Blocks per group (the second skip level). */
   static final int GROUP_SIZE = 32;
+
+  /**
+   * Field attribute: {@code false} means no forward index is written for the field (a field
+   * without the attribute gets one). Attributes travel with FieldInfos, so merges keep the choice.
+   */
+  public static final String FORWARD_INDEX_ATTRIBUTE = "neuralsolr.sparse.forwardIndex";
 
   /** Suffix appended to the segment suffix for the delegate of positional fields. */
   static final String DELEGATE_SUFFIX = "pos";

@@ -327,9 +327,15 @@ public class TestSparseQuery extends LuceneTestCase {
    */
   public void testCandidateGenerationMatchesItsDefinition() throws IOException {
     vocabulary = TestUtil.nextInt(random(), 20, 500);
+    // with the forward index candidates are scored from it; without, from the postings
+    boolean forwardIndex = random().nextBoolean();
+    org.apache.lucene.document.FieldType type =
+        forwardIndex ? SparseVectorField.TYPE : SparseVectorField.TYPE_WITHOUT_FORWARD_INDEX;
     try (Directory d = newDirectory()) {
       IndexWriterConfig iwc = newIndexWriterConfig();
       iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      iwc.setUseCompoundFile(false); // to see which files exist
+      iwc.getMergePolicy().setNoCFSRatio(0);
       List<Map<String, Float>> docVectors = new ArrayList<>();
       try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
         int numDocs = atLeast(800);
@@ -337,11 +343,16 @@ public class TestSparseQuery extends LuceneTestCase {
           Document doc = new Document();
           doc.add(new NumericDocValuesField("id", id));
           Map<String, Float> v = randomVector(40);
-          doc.add(new SparseVectorField(FIELD, v));
+          doc.add(new SparseVectorField(FIELD, v, SparseVectorField.DEFAULT_MAX_TERMS, type));
           docVectors.add(v);
           w.addDocument(doc);
         }
         try (IndexReader r = w.getReader()) {
+          boolean hasForwardFile = false;
+          for (String file : d.listAll()) {
+            hasForwardFile |= file.endsWith("." + SparsePostingsFormat.FORWARD_EXTENSION);
+          }
+          assertEquals("forward index file written", forwardIndex, hasForwardFile);
           IndexSearcher s = newSearcher(r, false);
           for (int iter = 0; iter < 20; iter++) {
             Map<String, Float> q = randomVector(30);
