@@ -167,17 +167,9 @@ public final class Pipelines {
         Pipelines::colbertCore,
         "neural-colbert",
         (s, text) ->
-            Map.of(
-                "q", keywordQuery(text),
-                "defType", "edismax",
-                "qf", "contents",
-                "q.op", "OR",
-                "mm", "0",
-                "rq", "{!neural_rerank model=" + s.get("model") + " mode=multivector reRankDocs=" + s.get("reRankDocs")
+            bm25Query(text, s.get("topK"), "rq", "{!neural_rerank model=" + s.get("model") + " mode=multivector reRankDocs=" + s.get("reRankDocs")
                     + (Boolean.parseBoolean(s.get("stored")) ? " f=" + colbertField(s.get("nbits")) : "") + "}",
-                "rq.text", text,
-                "rows", s.get("topK"),
-                "fl", "id,score"),
+                "rq.text", text),
         Pipelines::colbertFields);
   }
 
@@ -195,16 +187,8 @@ public final class Pipelines {
         Pipelines::colbertCore,
         "neural-colbert",
         (s, text) ->
-            Map.of(
-                "q", keywordQuery(text),
-                "defType", "edismax",
-                "qf", "contents",
-                "q.op", "OR",
-                "mm", "0",
-                "rq", "{!rerank reRankQuery=$cq reRankDocs=" + s.get("reRankDocs") + " reRankWeight=1 reRankOperator=replace}",
-                "cq", colbertQuery(s, "", text),
-                "rows", s.get("topK"),
-                "fl", "id,score"),
+            bm25Query(text, s.get("topK"), "rq", "{!rerank reRankQuery=$cq reRankDocs=" + s.get("reRankDocs") + " reRankWeight=1 reRankOperator=replace}",
+                "cq", colbertQuery(s, "", text)),
         Pipelines::colbertFields);
   }
 
@@ -231,14 +215,7 @@ public final class Pipelines {
         s -> Map.of(),
         "plain",
         (s, text) ->
-            Map.of(
-                "q", keywordQuery(text),
-                "defType", "edismax",
-                "qf", "contents",
-                "q.op", "OR",
-                "mm", "0",
-                "rows", s.get("topK"),
-                "fl", "id,score"));
+            bm25Query(text, s.get("topK")));
   }
 
   private static Pipeline dense(String name, String model, String pkg, String description) {
@@ -350,16 +327,27 @@ public final class Pipelines {
         s -> Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package")),
         "neural",
         (s, text) ->
-            Map.of(
-                "q", keywordQuery(text),
-                "defType", "edismax",
-                "qf", "contents",
-                "q.op", "OR",
-                "mm", "0",
-                "rq", "{!neural_rerank model=" + s.get("model") + " mode=" + mode + " reRankDocs=" + s.get("reRankDocs") + (extra.isEmpty() ? "" : " " + extra) + "}",
-                "rq.text", text,
-                "rows", s.get("topK"),
-                "fl", "id,score"));
+            bm25Query(text, s.get("topK"), "rq", "{!neural_rerank model=" + s.get("model") + " mode=" + mode + " reRankDocs=" + s.get("reRankDocs") + (extra.isEmpty() ? "" : " " + extra) + "}",
+                "rq.text", text));
+  }
+
+  /**
+   * Request params of the {@code bm25} query (edismax over {@code contents}, words OR-ed) with
+   * {@code extra} key/value pairs added, e.g. a re-ranking {@code rq}.
+   */
+  private static Map<String, String> bm25Query(String text, String topK, String... extra) {
+    Map<String, String> p = new LinkedHashMap<>();
+    p.put("q", keywordQuery(text));
+    p.put("defType", "edismax");
+    p.put("qf", "contents");
+    p.put("q.op", "OR");
+    p.put("mm", "0");
+    for (int i = 0; i < extra.length; i += 2) {
+      p.put(extra[i], extra[i + 1]);
+    }
+    p.put("rows", topK);
+    p.put("fl", "id,score");
+    return p;
   }
 
   private static final Pattern SYNTAX = Pattern.compile("([\\\\+\\-!():^\\[\\]\"{}~*?|&/])");
