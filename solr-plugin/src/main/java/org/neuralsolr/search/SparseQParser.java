@@ -31,7 +31,7 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  * {@code weights=$qw} the vector comes from request param {@code qw}). Approximate mode: {@code
  * approx=true} takes {@link SparseApproximation#DEFAULT}; any of {@value #MAX_QUERY_TERMS}, {@value
  * #QUERY_WEIGHT_FRACTION}, {@value #POSTING_WEIGHT_FRACTION}, {@value #HEAP_FACTOR}, {@value
- * #CANDIDATE_TERMS}, {@value #CANDIDATES}, {@value #CANDIDATE_POSTINGS}, {@value #TERM_BOUND_FRACTION} sets that knob (on top of the defaults with {@code
+ * #CANDIDATE_TERMS}, {@value #CANDIDATES}, {@value #CANDIDATE_POSTINGS} sets that knob (on top of the defaults with {@code
  * approx=true}, of exact mode otherwise).
  */
 class SparseQParser extends QParser {
@@ -45,7 +45,6 @@ class SparseQParser extends QParser {
   static final String CANDIDATE_TERMS = "candidateTerms";
   static final String CANDIDATES = "candidates";
   static final String CANDIDATE_POSTINGS = "candidatePostings";
-  static final String TERM_BOUND_FRACTION = "termBoundFraction";
 
   private final SparseQParserPlugin plugin;
   private String fieldName;
@@ -185,10 +184,6 @@ class SparseQParser extends QParser {
       v = localParams.get(CANDIDATE_POSTINGS);
       if (v != null) {
         a = a.withCandidatePostings(intParam(CANDIDATE_POSTINGS, v));
-      }
-      v = localParams.get(TERM_BOUND_FRACTION);
-      if (v != null) {
-        a = a.withTermBoundFraction(floatParam(TERM_BOUND_FRACTION, v));
       }
     } catch (IllegalArgumentException e) {
       // SparseApproximation's messages start with the knob's name, which is the param's

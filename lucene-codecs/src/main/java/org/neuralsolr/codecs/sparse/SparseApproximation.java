@@ -20,13 +20,6 @@ import java.util.Objects;
  *   <li>{@code queryWeightFraction} (query-term pruning): query terms whose weight is below this
  *       fraction of the largest query weight are dropped. Default {@value
  *       #DEFAULT_QUERY_WEIGHT_FRACTION}.
- *   <li>{@code termBoundFraction} (query-term pruning by bound): a query term whose largest
- *       possible contribution in the index (query weight times the largest weight stored for the
- *       term, from the top level of its impacts) is below this fraction of the largest bound among
- *       the query's terms is dropped when the query is rewritten, so every segment scores the same
- *       terms and {@code explain} matches. Unlike {@code queryWeightFraction} it sees the index:
- *       with query weights that are all alike (BM25's term counts) it drops the terms that can
- *       add least, which are the common ones with the longest postings. Default 0 (off).
  *   <li>{@code postingWeightFraction} (static posting pruning, applied at query time): a posting
  *       whose weight is below this fraction of its term's largest weight in the segment is ignored;
  *       whole blocks whose maximum is below the cut-off are skipped without being decoded, so this
@@ -87,7 +80,6 @@ public final class SparseApproximation {
   private final int candidateTerms;
   private final int candidates;
   private final int candidatePostings;
-  private final float termBoundFraction;
 
   /**
    * @param maxQueryTerms at least 1
@@ -115,7 +107,7 @@ public final class SparseApproximation {
       float heapFactor,
       int candidateTerms,
       int candidates) {
-    this(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, 0, 0f);
+    this(maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, 0);
   }
 
   private SparseApproximation(
@@ -125,12 +117,7 @@ public final class SparseApproximation {
       float heapFactor,
       int candidateTerms,
       int candidates,
-      int candidatePostings,
-      float termBoundFraction) {
-    if (!(termBoundFraction >= 0f && termBoundFraction <= 1f)) {
-      throw new IllegalArgumentException("termBoundFraction must be in [0, 1], got " + termBoundFraction);
-    }
-    this.termBoundFraction = termBoundFraction;
+      int candidatePostings) {
     if (candidatePostings < 0) {
       throw new IllegalArgumentException("candidatePostings must be >= 0, got " + candidatePostings);
     }
@@ -195,38 +182,37 @@ public final class SparseApproximation {
         && queryWeightFraction == 0f
         && postingWeightFraction == 0f
         && heapFactor == 1f
-        && candidateTerms == 0
-        && termBoundFraction == 0f;
+        && candidateTerms == 0;
   }
 
   /** Returns a copy with another {@code maxQueryTerms}. */
   public SparseApproximation withMaxQueryTerms(int value) {
     return new SparseApproximation(
-        value, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings, termBoundFraction);
+        value, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code queryWeightFraction}. */
   public SparseApproximation withQueryWeightFraction(float value) {
     return new SparseApproximation(
-        maxQueryTerms, value, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings, termBoundFraction);
+        maxQueryTerms, value, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code postingWeightFraction}. */
   public SparseApproximation withPostingWeightFraction(float value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, value, heapFactor, candidateTerms, candidates, candidatePostings, termBoundFraction);
+        maxQueryTerms, queryWeightFraction, value, heapFactor, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code heapFactor}. */
   public SparseApproximation withHeapFactor(float value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, postingWeightFraction, value, candidateTerms, candidates, candidatePostings, termBoundFraction);
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, value, candidateTerms, candidates, candidatePostings);
   }
 
   /** Returns a copy with another {@code candidateTerms} (0 turns candidate generation off). */
   public SparseApproximation withCandidateTerms(int value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, value, candidates, candidatePostings, termBoundFraction);
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, value, candidates, candidatePostings);
   }
 
   /**
@@ -240,28 +226,13 @@ public final class SparseApproximation {
   /** Returns a copy with another {@code candidatePostings} (0: every posting generates). */
   public SparseApproximation withCandidatePostings(int value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, value, termBoundFraction);
-  }
-
-  /**
-   * Term-bound pruning: a query term whose largest possible contribution in the index (its weight
-   * times the largest weight stored for the term) is below this fraction of the largest such bound
-   * among the query's terms is dropped; 0 keeps every term.
-   */
-  public float termBoundFraction() {
-    return termBoundFraction;
-  }
-
-  /** Returns a copy with another {@code termBoundFraction}. */
-  public SparseApproximation withTermBoundFraction(float value) {
-    return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, candidatePostings, value);
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, candidates, value);
   }
 
   /** Returns a copy with another {@code candidates}. */
   public SparseApproximation withCandidates(int value) {
     return new SparseApproximation(
-        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, value, candidatePostings, termBoundFraction);
+        maxQueryTerms, queryWeightFraction, postingWeightFraction, heapFactor, candidateTerms, value, candidatePostings);
   }
 
   @Override
@@ -274,7 +245,6 @@ public final class SparseApproximation {
         && Float.compare(queryWeightFraction, other.queryWeightFraction) == 0
         && Float.compare(postingWeightFraction, other.postingWeightFraction) == 0
         && Float.compare(heapFactor, other.heapFactor) == 0
-        && Float.compare(termBoundFraction, other.termBoundFraction) == 0
         && candidateTerms == other.candidateTerms
         && (candidateTerms == 0 || (candidates == other.candidates && candidatePostings == other.candidatePostings));
   }
@@ -286,7 +256,6 @@ public final class SparseApproximation {
         queryWeightFraction,
         postingWeightFraction,
         heapFactor,
-        termBoundFraction,
         candidateTerms,
         candidateTerms == 0 ? 0 : candidates,
         candidateTerms == 0 ? 0 : candidatePostings);
@@ -302,7 +271,6 @@ public final class SparseApproximation {
         + postingWeightFraction
         + ",heapFactor="
         + heapFactor
-        + (termBoundFraction == 0f ? "" : ",termBoundFraction=" + termBoundFraction)
         + (candidateTerms == 0
             ? ""
             : ",candidateTerms=" + candidateTerms + ",candidates=" + candidates

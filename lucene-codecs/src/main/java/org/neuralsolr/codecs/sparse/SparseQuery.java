@@ -11,16 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import org.apache.lucene.index.Impact;
-import org.apache.lucene.index.Impacts;
-import org.apache.lucene.index.ImpactsEnum;
-import org.apache.lucene.index.IndexReader;
-import org.apache.lucene.index.LeafReaderContext;
-import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.Term;
-import org.apache.lucene.index.Terms;
-import org.apache.lucene.index.TermsEnum;
-import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.MatchNoDocsQuery;
 import org.apache.lucene.search.Query;
@@ -184,109 +175,12 @@ public final class SparseQuery extends Query {
     return prunedWeights;
   }
 
-  private SparseQuery(SparseQuery other, boolean[] keep) {
-    List<BytesRef> t = new ArrayList<>();
-    List<Float> w = new ArrayList<>();
-    Map<BytesRef, Float> dropped = new java.util.TreeMap<>();
-    for (int i = 0; i < other.terms.length; i++) {
-      if (keep[i]) {
-        t.add(other.terms[i]);
-        w.add(other.weights[i]);
-      } else {
-        dropped.put(other.terms[i], other.weights[i]);
-      }
-    }
-    for (int i = 0; i < other.prunedTerms.length; i++) {
-      dropped.put(other.prunedTerms[i], other.prunedWeights[i]);
-    }
-    this.field = other.field;
-    this.terms = t.toArray(new BytesRef[0]);
-    this.weights = new float[w.size()];
-    for (int i = 0; i < weights.length; i++) {
-      weights[i] = w.get(i);
-    }
-    this.prunedTerms = dropped.keySet().toArray(new BytesRef[0]);
-    this.prunedWeights = new float[dropped.size()];
-    int i = 0;
-    for (float v : dropped.values()) {
-      prunedWeights[i++] = v;
-    }
-    this.approximation = other.approximation.withTermBoundFraction(0f);
-    this.textTerms = other.textTerms;
-  }
-
   @Override
   public Query rewrite(IndexSearcher searcher) throws IOException {
     if (terms.length == 0) {
       return new MatchNoDocsQuery("sparse query without terms");
     }
-    if (approximation.termBoundFraction() > 0f) {
-      return pruneByTermBounds(searcher.getIndexReader());
-    }
     return this;
-  }
-
-  /**
-   * Term-bound pruning ({@link SparseApproximation#termBoundFraction()}): each term's bound is its
-   * weight times the largest stored weight of the term in any segment (deleted documents
-   * included), read from the impacts (their coarsest level, walked to the end of the postings: a
-   * format's coarsest level need not span the whole list). The rewritten query scores the kept
-   * terms exactly.
-   */
-  private Query pruneByTermBounds(IndexReader reader) throws IOException {
-    double[] bounds = new double[terms.length];
-    for (LeafReaderContext leaf : reader.leaves()) {
-      Terms t = leaf.reader().terms(field);
-      if (t == null) {
-        continue;
-      }
-      TermsEnum te = t.iterator();
-      for (int i = 0; i < terms.length; i++) {
-        if (te.seekExact(terms[i])) {
-          bounds[i] = Math.max(bounds[i], weights[i] * (double) SparseWeights.upperBound(maxFreq(te)));
-        }
-      }
-    }
-    double top = 0;
-    for (double b : bounds) {
-      top = Math.max(top, b);
-    }
-    boolean[] keep = new boolean[terms.length];
-    for (int i = 0; i < terms.length; i++) {
-      keep[i] = bounds[i] > 0 && bounds[i] >= approximation.termBoundFraction() * top;
-    }
-    return new SparseQuery(this, keep);
-  }
-
-  /**
-   * The largest frequency (weight code) of the current term. NeuralSparse stores it exactly; other
-   * formats may only give a bound above any code (Lucene912 does for lists too short for skip
-   * data), and then the postings are read.
-   */
-  private static int maxFreq(TermsEnum te) throws IOException {
-    ImpactsEnum impacts = te.impacts(PostingsEnum.FREQS);
-    int max = 0;
-    for (int target = 0; target != DocIdSetIterator.NO_MORE_DOCS; ) {
-      impacts.advanceShallow(target);
-      Impacts levels = impacts.getImpacts();
-      int level = levels.numLevels() - 1;
-      for (Impact impact : levels.getImpacts(level)) {
-        max = Math.max(max, impact.freq);
-      }
-      int upTo = levels.getDocIdUpTo(level);
-      if (upTo < target) {
-        break; // past the last document
-      }
-      target = upTo == DocIdSetIterator.NO_MORE_DOCS ? upTo : upTo + 1;
-    }
-    if (max > SparseWeights.MAX_CODE) {
-      max = 0;
-      PostingsEnum postings = te.postings(null, PostingsEnum.FREQS);
-      while (postings.nextDoc() != DocIdSetIterator.NO_MORE_DOCS) {
-        max = Math.max(max, postings.freq());
-      }
-    }
-    return max;
   }
 
   @Override

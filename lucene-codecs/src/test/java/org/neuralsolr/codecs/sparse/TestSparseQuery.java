@@ -320,61 +320,6 @@ public class TestSparseQuery extends LuceneTestCase {
   }
 
   /**
-   * Term-bound pruning against its definition: a query term is kept iff its weight times the
-   * largest stored weight of the term reaches the fraction of the largest such product; the kept
-   * terms are scored exactly. Any postings format (the bound comes from the impacts).
-   */
-  public void testTermBoundPruningMatchesItsDefinition() throws IOException {
-    vocabulary = TestUtil.nextInt(random(), 20, 300);
-    try (Directory d = newDirectory()) {
-      IndexWriterConfig iwc = newIndexWriterConfig();
-      if (random().nextBoolean()) {
-        iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
-      }
-      Map<String, Double> maxStored = new HashMap<>();
-      try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
-        int numDocs = atLeast(600);
-        for (int id = 0; id < numDocs; id++) {
-          Document doc = new Document();
-          doc.add(new NumericDocValuesField("id", id));
-          Map<String, Float> v = randomVector(40);
-          doc.add(new SparseVectorField(FIELD, v));
-          v.forEach((t, x) -> maxStored.merge(t, SparseWeights.upperBound(SparseWeights.encode(x)), Math::max));
-          w.addDocument(doc);
-        }
-        try (IndexReader r = w.getReader()) {
-          IndexSearcher s = newSearcher(r, false);
-          for (int iter = 0; iter < 20; iter++) {
-            Map<String, Float> q = randomVector(30);
-            float fraction = random().nextFloat();
-            double top = 0;
-            for (Map.Entry<String, Float> e : q.entrySet()) {
-              top = Math.max(top, e.getValue() * maxStored.getOrDefault(e.getKey(), 0.0));
-            }
-            Map<String, Float> kept = new HashMap<>();
-            for (Map.Entry<String, Float> e : q.entrySet()) {
-              double bound = e.getValue() * maxStored.getOrDefault(e.getKey(), 0.0);
-              if (bound > 0 && bound >= fraction * top) {
-                kept.put(e.getKey(), e.getValue());
-              }
-            }
-            int k = TestUtil.nextInt(random(), 1, 30);
-            SparseQuery pruned = new SparseQuery(FIELD, q, SparseApproximation.EXACT.withTermBoundFraction(fraction));
-            ScoreDoc[] actual = s.search(pruned, k).scoreDocs;
-            ScoreDoc[] expected = kept.isEmpty() ? new ScoreDoc[0] : s.search(new SparseQuery(FIELD, kept), k).scoreDocs;
-            assertSameHits(List.of(expected), actual, "fraction=" + fraction + " kept=" + kept.keySet());
-            Query rewritten = s.rewrite(pruned);
-            if (rewritten instanceof SparseQuery sq) {
-              assertEquals(kept.size(), sq.numTerms());
-              assertTrue(sq.getApproximation().isExact());
-            }
-          }
-        }
-      }
-    }
-  }
-
-  /**
    * Candidate generation, against its definition computed from the postings: per segment the
    * candidateTerms query terms with the largest q_w * (largest stored weight) generate, the top
    * {@code candidates} documents by their partial score are kept, and those are ranked by their
@@ -389,6 +334,8 @@ public class TestSparseQuery extends LuceneTestCase {
     try (Directory d = newDirectory()) {
       IndexWriterConfig iwc = newIndexWriterConfig();
       iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
+      iwc.setUseCompoundFile(false); // to see which files exist
+      iwc.getMergePolicy().setNoCFSRatio(0);
       List<Map<String, Float>> docVectors = new ArrayList<>();
       try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
         int numDocs = atLeast(800);
@@ -401,16 +348,11 @@ public class TestSparseQuery extends LuceneTestCase {
           w.addDocument(doc);
         }
         try (IndexReader r = w.getReader()) {
-          for (org.apache.lucene.index.LeafReaderContext leaf : r.leaves()) {
-            org.apache.lucene.index.LeafReader unwrapped = org.apache.lucene.index.FilterLeafReader.unwrap(leaf.reader());
-            if (unwrapped instanceof org.apache.lucene.index.CodecReader codecReader) {
-              // the producer hands out its forward index with the terms when it has one
-              assertEquals(
-                  "forward index written",
-                  forwardIndex,
-                  codecReader.getPostingsReader().terms(FIELD) instanceof SparseFieldsProducer.SparseTerms);
-            }
+          boolean hasForwardFile = false;
+          for (String file : d.listAll()) {
+            hasForwardFile |= file.endsWith("." + SparsePostingsFormat.FORWARD_EXTENSION);
           }
+          assertEquals("forward index file written", forwardIndex, hasForwardFile);
           IndexSearcher s = newSearcher(r, false);
           for (int iter = 0; iter < 20; iter++) {
             Map<String, Float> q = randomVector(30);

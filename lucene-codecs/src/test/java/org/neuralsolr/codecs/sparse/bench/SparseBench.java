@@ -342,14 +342,6 @@ public final class SparseBench {
     for (float f : new float[] {0.05f, 0.1f, 0.2f}) {
       settings.put("queryWeightFraction=" + f, exact.withQueryWeightFraction(f));
     }
-    for (float f : new float[] {0.05f, 0.1f, 0.2f, 0.3f, 0.4f}) {
-      settings.put("termBoundFraction=" + f, exact.withTermBoundFraction(f));
-      for (int candidates : new int[] {50, 100}) {
-        settings.put(
-            "termBoundFraction=" + f + ",candidateTerms=8,candidates=" + candidates,
-            exact.withTermBoundFraction(f).withCandidateTerms(8).withCandidates(candidates));
-      }
-    }
     for (int terms : new int[] {4, 8, 16}) {
       for (int candidates : new int[] {100, 200}) {
         settings.put(
