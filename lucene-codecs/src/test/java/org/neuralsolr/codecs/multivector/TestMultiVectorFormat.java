@@ -264,9 +264,6 @@ public class TestMultiVectorFormat extends LuceneTestCase {
     try (Directory dir = newDirectory()) {
       IndexWriterConfig iwc = newIndexWriterConfig();
       iwc.setCodec(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat()));
-      // plain files, so that their sizes can be compared with the fields' byte counts
-      iwc.setUseCompoundFile(false);
-      iwc.getMergePolicy().setNoCFSRatio(0);
       Map<String, float[][]> ea = new HashMap<>(), eb = new HashMap<>();
       try (RandomIndexWriter w = new RandomIndexWriter(random(), dir, iwc)) {
         for (int i = 0; i < 60; i++) {
@@ -295,18 +292,29 @@ public class TestMultiVectorFormat extends LuceneTestCase {
         // per-field byte counts add up to the shared files, less headers and footers
         long fieldBytes = MultiVectorValues.get(leaf, "a").storedBytes() + MultiVectorValues.get(leaf, "b").storedBytes();
         long fileBytes = 0;
-        for (String file : dir.listAll()) {
-          if (file.endsWith(".mvd") || file.endsWith(".mvc")) {
-            fileBytes += dir.fileLength(file);
+        for (org.apache.lucene.index.SegmentCommitInfo si : org.apache.lucene.index.SegmentInfos.readLatestCommit(dir)) {
+          // RandomIndexWriter may switch compound files on at any time: look inside them too
+          Directory files =
+              si.info.getUseCompoundFile()
+                  ? si.info.getCodec().compoundFormat().getCompoundReader(dir, si.info, org.apache.lucene.store.IOContext.READONCE)
+                  : dir;
+          for (String file : files.listAll()) {
+            if (file.startsWith(si.info.name) && (file.endsWith(".mvd") || file.endsWith(".mvc"))) {
+              fileBytes += files.fileLength(file);
+            }
+          }
+          if (files != dir) {
+            files.close();
           }
         }
         assertTrue(fieldBytes + " of " + fileBytes, fieldBytes <= fileBytes && fieldBytes > fileBytes - 256);
         assertTrue(MultiVectorValues.get(leaf, "a").codebookBytes() > 0);
+        // the delegated numeric doc values still belong to their documents (a random merge policy
+        // may merge segments out of order, so doc ids need not follow insertion order)
         var n = leaf.getNumericDocValues("n");
-        for (int i = 0; i < 60; i++) {
-          assertEquals(i, n.nextDoc());
-          assertEquals(i, Integer.parseInt(leaf.storedFields().document(i).get("id")));
-          assertEquals(i, n.longValue());
+        for (int doc = 0; doc < 60; doc++) {
+          assertEquals(doc, n.nextDoc());
+          assertEquals(Integer.parseInt(leaf.storedFields().document(doc).get("id")), n.longValue());
         }
       }
     }

@@ -334,8 +334,6 @@ public class TestSparseQuery extends LuceneTestCase {
     try (Directory d = newDirectory()) {
       IndexWriterConfig iwc = newIndexWriterConfig();
       iwc.setCodec(TestUtil.alwaysPostingsFormat(new SparsePostingsFormat()));
-      iwc.setUseCompoundFile(false); // to see which files exist
-      iwc.getMergePolicy().setNoCFSRatio(0);
       List<Map<String, Float>> docVectors = new ArrayList<>();
       try (RandomIndexWriter w = new RandomIndexWriter(random(), d, iwc)) {
         int numDocs = atLeast(800);
@@ -348,11 +346,17 @@ public class TestSparseQuery extends LuceneTestCase {
           w.addDocument(doc);
         }
         try (IndexReader r = w.getReader()) {
-          boolean hasForwardFile = false;
-          for (String file : d.listAll()) {
-            hasForwardFile |= file.endsWith("." + SparsePostingsFormat.FORWARD_EXTENSION);
+          for (org.apache.lucene.index.LeafReaderContext leaf : r.leaves()) {
+            org.apache.lucene.index.LeafReader unwrapped = org.apache.lucene.index.FilterLeafReader.unwrap(leaf.reader());
+            if (unwrapped instanceof org.apache.lucene.index.CodecReader codecReader) {
+              // the producer hands out its forward index with the terms when it has one; file names
+              // would not do: RandomIndexWriter may switch to compound files at any time
+              assertEquals(
+                  "forward index written",
+                  forwardIndex,
+                  codecReader.getPostingsReader().terms(FIELD) instanceof SparseFieldsProducer.SparseTerms);
+            }
           }
-          assertEquals("forward index file written", forwardIndex, hasForwardFile);
           IndexSearcher s = newSearcher(r, false);
           for (int iter = 0; iter < 20; iter++) {
             Map<String, Float> q = randomVector(30);
