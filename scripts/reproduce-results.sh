@@ -13,8 +13,7 @@ done
 # ColBERT: one index (every nbits in its own field, one encoding of the corpus, about 25 minutes),
 # then exhaustive MaxSim per nbits against float32, PLAID against exhaustive, and re-ranking.
 R="$ROOT/docs/results"
-CB=(--param centroids=8192 --param trainingSample=262144)
-colbert() { "$ROOT/neural-eval" --dataset "$DATA" "${CB[@]}" "$@"; }
+colbert() { "$ROOT/neural-eval" --dataset "$DATA" "$@"; }
 colbert --pipeline colbert --param nbits=0 --param plaid=false --out "$R/scifact-colbert-nbits0-exhaustive.json"
 for b in 2 1; do
   colbert --pipeline colbert --param nbits=$b --param plaid=false --out "$R/scifact-colbert-nbits$b-exhaustive.json" \
