@@ -668,6 +668,9 @@ public final class NeuralEval {
       perField.put(e.getKey(), f);
       fieldBytes += c[2];
     }
+    if (counts.containsKey(FLOAT32_COLBERT_FIELD)) {
+      addFidelity(dir, perField);
+    }
     Map<String, Object> colbert = new LinkedHashMap<>(perField);
     long files = 0;
     for (String ext : new String[] {"mvd", "mvc", "mvm"}) {
@@ -675,6 +678,75 @@ public final class NeuralEval {
     }
     colbert.put("sharedFileBytes", files - fieldBytes);
     return colbert;
+  }
+
+  /** The ColBERT index's float32 copy of the token vectors (see {@link Pipelines#colbertField}). */
+  private static final String FLOAT32_COLBERT_FIELD = Pipelines.colbertField("0");
+
+  /** Documents, spread evenly over the index, whose token vectors {@link #addFidelity} compares. */
+  private static final int FIDELITY_DOCS = 300;
+
+  /**
+   * How close each compressed field's vectors are to the float32 field's (the same encodings): the
+   * mean cosine of a decoded token vector to its float32 original, and of the original to the
+   * centroid it was assigned (what the codebook alone explains), over every token of {@value
+   * #FIDELITY_DOCS} documents spread evenly over the index.
+   */
+  private static void addFidelity(Path dir, Map<String, Map<String, Object>> perField) throws IOException {
+    try (FSDirectory directory = FSDirectory.open(dir);
+        DirectoryReader reader = DirectoryReader.open(directory)) {
+      int step = Math.max(1, reader.maxDoc() / FIDELITY_DOCS);
+      for (String field : perField.keySet()) {
+        if (field.equals(FLOAT32_COLBERT_FIELD)) {
+          continue;
+        }
+        double decodedCos = 0;
+        double centroidCos = 0;
+        long tokens = 0;
+        int docs = 0;
+        for (LeafReaderContext leaf : reader.leaves()) {
+          MultiVectorValues exact = MultiVectorValues.get(leaf.reader(), FLOAT32_COLBERT_FIELD);
+          MultiVectorValues compressed = MultiVectorValues.get(leaf.reader(), field);
+          if (exact == null || compressed == null) {
+            continue;
+          }
+          int dim = exact.dimension();
+          float[] centroid = new float[dim];
+          for (int doc = 0; doc < leaf.reader().maxDoc(); doc += step) {
+            if (!exact.advanceExact(doc) || !compressed.advanceExact(doc)) {
+              continue;
+            }
+            float[] e = exact.vectors(null);
+            float[] d = compressed.vectors(null);
+            int[] ids = compressed.centroidIds(null);
+            org.neuralsolr.codecs.multivector.ResidualCodebook codebook = compressed.codebooks().get(compressed.codebookOrd());
+            for (int t = 0; t < ids.length; t++) {
+              codebook.centroid(ids[t], centroid);
+              decodedCos += cosine(e, t * dim, d, t * dim, dim);
+              centroidCos += cosine(e, t * dim, centroid, 0, dim);
+              tokens++;
+            }
+            docs++;
+          }
+        }
+        Map<String, Object> f = perField.get(field);
+        f.put("decodedCosineToFloat32", tokens == 0 ? 0 : round4(decodedCos / tokens));
+        f.put("centroidCosineToFloat32", tokens == 0 ? 0 : round4(centroidCos / tokens));
+        f.put("fidelitySample", docs + " documents, " + tokens + " token vectors");
+      }
+    }
+  }
+
+  private static double cosine(float[] a, int ao, float[] b, int bo, int dim) {
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int j = 0; j < dim; j++) {
+      dot += a[ao + j] * b[bo + j];
+      na += a[ao + j] * a[ao + j];
+      nb += b[bo + j] * b[bo + j];
+    }
+    return dot / Math.sqrt(na * nb);
   }
 
   private static Map<String, Object> metricsMap(MetricsReport m) {
