@@ -45,6 +45,29 @@ final class MultiVectorTestUtil {
       }
     }
 
+    /**
+     * {@code clusters} distinct centres with four entries of ±½ and zeros elsewhere, no spread:
+     * unit vectors whose values are exact in bfloat16 (as stored centroids are) and stay exact
+     * through normalisation and k-means means, so centroid-only scores equal exact scores.
+     */
+    static ClusteredVectors exactInBfloat16(Random random, int dim, int clusters) {
+      ClusteredVectors v = new ClusteredVectors(random, dim, clusters, 0f, true);
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (float[] c : v.centres) {
+        do {
+          java.util.Arrays.fill(c, 0f);
+          for (int placed = 0; placed < 4; ) {
+            int j = random.nextInt(dim);
+            if (c[j] == 0f) {
+              c[j] = random.nextBoolean() ? 0.5f : -0.5f;
+              placed++;
+            }
+          }
+        } while (seen.add(java.util.Arrays.toString(c)) == false);
+      }
+      return v;
+    }
+
     float[] vector(Random random) {
       float[] c = centres[random.nextInt(centres.length)];
       float[] v = new float[dim];

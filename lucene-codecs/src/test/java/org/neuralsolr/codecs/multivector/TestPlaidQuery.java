@@ -53,7 +53,8 @@ public class TestPlaidQuery extends LuceneTestCase {
     data = new MultiVectorTestUtil.ClusteredVectors(random(), dim, 64, 0.6f, true);
     directory = newDirectory();
     reader = buildIndex(directory, data, 0);
-    vocabulary = new MultiVectorTestUtil.ClusteredVectors(random(), dim, VOCABULARY, 0f, true);
+    // centroids are stored as bfloat16: exact centroid-only scores need bfloat16-exact vectors
+    vocabulary = MultiVectorTestUtil.ClusteredVectors.exactInBfloat16(random(), dim, VOCABULARY);
     vocabularyDirectory = newDirectory();
     vocabularyReader = buildIndex(vocabularyDirectory, vocabulary, 64);
   }
