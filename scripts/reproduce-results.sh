@@ -20,6 +20,8 @@ for b in 2 1; do
     --baseline "$R/scifact-colbert-nbits0-exhaustive.json"
 done
 colbert --pipeline colbert --param nbits=2 --out "$R/scifact-colbert-nbits2-plaid.json" --baseline "$R/scifact-colbert-nbits2-exhaustive.json"
+colbert --pipeline colbert --param nbits=2 --param ndocs=256 --out "$R/scifact-colbert-nbits2-plaid-ndocs256.json" \
+  --baseline "$R/scifact-colbert-nbits2-exhaustive.json"
 colbert --pipeline colbert-rerank --param nbits=2 --out "$R/scifact-colbert-rerank-nbits2.json"
 colbert --pipeline "bm25>maxsim-rerank" --out "$R/scifact-bm25>maxsim-rerank.json"
 "$ROOT/neural-eval" --results "$ROOT/docs/results" --out "$ROOT/docs/RESULTS.md"
