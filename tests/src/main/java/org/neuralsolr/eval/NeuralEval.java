@@ -4,9 +4,12 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Set;
 import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.store.FSDirectory;
+import org.neuralsolr.codecs.multivector.MultiVectorField;
 import org.neuralsolr.codecs.multivector.MultiVectorValues;
+import org.neuralsolr.codecs.multivector.ResidualCodebook;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +36,9 @@ import org.apache.solr.client.solrj.SolrClient;
 import org.apache.solr.client.solrj.SolrRequest;
 import org.apache.solr.client.solrj.impl.Http2SolrClient;
 import org.apache.solr.client.solrj.request.CoreAdminRequest;
+import org.apache.solr.client.solrj.request.GenericSolrRequest;
 import org.apache.solr.client.solrj.request.QueryRequest;
+import org.apache.solr.client.solrj.request.RequestWriter;
 import org.apache.solr.client.solrj.request.UpdateRequest;
 import org.apache.solr.client.solrj.response.CoreAdminResponse;
 import org.apache.solr.client.solrj.response.QueryResponse;
@@ -195,7 +200,8 @@ public final class NeuralEval {
     int queries = 0;
     for (String q : baseRun.queryIds()) {
       Set<String> expected = new HashSet<>();
-      for (ScoredDoc d : baseRun.ranked(q).subList(0, Math.min(10, baseRun.ranked(q).size()))) {
+      List<ScoredDoc> theirs = baseRun.ranked(q);
+      for (ScoredDoc d : theirs.subList(0, Math.min(10, theirs.size()))) {
         expected.add(d.docId());
       }
       int kept = 0;
@@ -334,7 +340,7 @@ public final class NeuralEval {
     }
     Set<String> present = new HashSet<>();
     ModifiableSolrParams p = new ModifiableSolrParams();
-    NamedList<Object> fields = client.request(new org.apache.solr.client.solrj.request.GenericSolrRequest(SolrRequest.METHOD.GET, "/schema/fields", p).setRequiresCollection(true), core);
+    NamedList<Object> fields = client.request(new GenericSolrRequest(SolrRequest.METHOD.GET, "/schema/fields", p).setRequiresCollection(true), core);
     for (Object f : (List<?>) fields.get("fields")) {
       present.add(String.valueOf(((Map<?, ?>) f).get("name")));
     }
@@ -344,9 +350,9 @@ public final class NeuralEval {
     }
     if (missing) {
       client.request(
-          new org.apache.solr.client.solrj.request.GenericSolrRequest(SolrRequest.METHOD.POST, "/schema", new ModifiableSolrParams())
+          new GenericSolrRequest(SolrRequest.METHOD.POST, "/schema", new ModifiableSolrParams())
               .setRequiresCollection(true)
-              .setContentWriter(new org.apache.solr.client.solrj.request.RequestWriter.StringPayloadContentWriter(commands, "application/json")),
+              .setContentWriter(new RequestWriter.StringPayloadContentWriter(commands, "application/json")),
           core);
     }
   }
@@ -362,7 +368,7 @@ public final class NeuralEval {
     p.set("name", core);
     p.set("configSet", LocalSolr.CONFIGSET);
     properties.forEach((k, v) -> p.set("property." + k, v));
-    client.request(new org.apache.solr.client.solrj.request.GenericSolrRequest(SolrRequest.METHOD.POST, "/admin/cores", p));
+    client.request(new GenericSolrRequest(SolrRequest.METHOD.POST, "/admin/cores", p));
   }
 
   private static long numDocs(SolrClient client, String core) throws Exception {
@@ -620,17 +626,15 @@ public final class NeuralEval {
    * .mvm metadata, shared by the fields, are reported once as {@code sharedFileBytes}.
    */
   private static Map<String, Object> colbertStats(Path dir, Map<String, Long> byExtension) throws IOException {
-    Map<String, Map<String, Object>> perField = new TreeMap<>();
     Map<String, long[]> counts = new HashMap<>(); // field -> tokens, docs, bytes, codebook bytes
     Map<String, Integer> nbitsOf = new HashMap<>();
     Map<String, Set<String>> codebookIds = new HashMap<>();
-    int segments;
     try (FSDirectory directory = FSDirectory.open(dir);
         DirectoryReader reader = DirectoryReader.open(directory)) {
-      segments = reader.leaves().size();
+      int segments = reader.leaves().size();
       for (LeafReaderContext leaf : reader.leaves()) {
-        for (org.apache.lucene.index.FieldInfo info : leaf.reader().getFieldInfos()) {
-          if (info.getAttribute(org.neuralsolr.codecs.multivector.MultiVectorField.DIMENSION_ATTRIBUTE) == null) {
+        for (FieldInfo info : leaf.reader().getFieldInfos()) {
+          if (info.getAttribute(MultiVectorField.DIMENSION_ATTRIBUTE) == null) {
             continue;
           }
           MultiVectorValues values = MultiVectorValues.get(leaf.reader(), info.name);
@@ -643,12 +647,24 @@ public final class NeuralEval {
           c[2] += values.storedBytes();
           c[3] += values.codebookBytes();
           nbitsOf.put(info.name, values.nbits());
-          for (org.neuralsolr.codecs.multivector.ResidualCodebook codebook : values.codebooks()) {
+          for (ResidualCodebook codebook : values.codebooks()) {
             codebookIds.computeIfAbsent(info.name, k -> new java.util.TreeSet<>()).add(HexFormat.of().formatHex(codebook.id()));
           }
         }
       }
+      return colbertStats(reader, segments, counts, nbitsOf, codebookIds, byExtension);
     }
+  }
+
+  private static Map<String, Object> colbertStats(
+      DirectoryReader reader,
+      int segments,
+      Map<String, long[]> counts,
+      Map<String, Integer> nbitsOf,
+      Map<String, Set<String>> codebookIds,
+      Map<String, Long> byExtension)
+      throws IOException {
+    Map<String, Map<String, Object>> perField = new TreeMap<>();
     long fieldBytes = 0;
     for (Map.Entry<String, long[]> e : counts.entrySet()) {
       long[] c = e.getValue();
@@ -669,7 +685,7 @@ public final class NeuralEval {
       fieldBytes += c[2];
     }
     if (counts.containsKey(FLOAT32_COLBERT_FIELD)) {
-      addFidelity(dir, perField);
+      addFidelity(reader, perField);
     }
     Map<String, Object> colbert = new LinkedHashMap<>(perField);
     long files = 0;
@@ -692,48 +708,45 @@ public final class NeuralEval {
    * centroid it was assigned (what the codebook alone explains), over every token of {@value
    * #FIDELITY_DOCS} documents spread evenly over the index.
    */
-  private static void addFidelity(Path dir, Map<String, Map<String, Object>> perField) throws IOException {
-    try (FSDirectory directory = FSDirectory.open(dir);
-        DirectoryReader reader = DirectoryReader.open(directory)) {
-      int step = Math.max(1, reader.maxDoc() / FIDELITY_DOCS);
-      for (String field : perField.keySet()) {
-        if (field.equals(FLOAT32_COLBERT_FIELD)) {
+  private static void addFidelity(DirectoryReader reader, Map<String, Map<String, Object>> perField) throws IOException {
+    int step = Math.max(1, reader.maxDoc() / FIDELITY_DOCS);
+    for (String field : perField.keySet()) {
+      if (field.equals(FLOAT32_COLBERT_FIELD)) {
+        continue;
+      }
+      double decodedCos = 0;
+      double centroidCos = 0;
+      long tokens = 0;
+      int docs = 0;
+      for (LeafReaderContext leaf : reader.leaves()) {
+        MultiVectorValues exact = MultiVectorValues.get(leaf.reader(), FLOAT32_COLBERT_FIELD);
+        MultiVectorValues compressed = MultiVectorValues.get(leaf.reader(), field);
+        if (exact == null || compressed == null) {
           continue;
         }
-        double decodedCos = 0;
-        double centroidCos = 0;
-        long tokens = 0;
-        int docs = 0;
-        for (LeafReaderContext leaf : reader.leaves()) {
-          MultiVectorValues exact = MultiVectorValues.get(leaf.reader(), FLOAT32_COLBERT_FIELD);
-          MultiVectorValues compressed = MultiVectorValues.get(leaf.reader(), field);
-          if (exact == null || compressed == null) {
+        int dim = exact.dimension();
+        float[] centroid = new float[dim];
+        for (int doc = 0; doc < leaf.reader().maxDoc(); doc += step) {
+          if (!exact.advanceExact(doc) || !compressed.advanceExact(doc)) {
             continue;
           }
-          int dim = exact.dimension();
-          float[] centroid = new float[dim];
-          for (int doc = 0; doc < leaf.reader().maxDoc(); doc += step) {
-            if (!exact.advanceExact(doc) || !compressed.advanceExact(doc)) {
-              continue;
-            }
-            float[] e = exact.vectors(null);
-            float[] d = compressed.vectors(null);
-            int[] ids = compressed.centroidIds(null);
-            org.neuralsolr.codecs.multivector.ResidualCodebook codebook = compressed.codebooks().get(compressed.codebookOrd());
-            for (int t = 0; t < ids.length; t++) {
-              codebook.centroid(ids[t], centroid);
-              decodedCos += cosine(e, t * dim, d, t * dim, dim);
-              centroidCos += cosine(e, t * dim, centroid, 0, dim);
-              tokens++;
-            }
-            docs++;
+          float[] e = exact.vectors(null);
+          float[] d = compressed.vectors(null);
+          int[] ids = compressed.centroidIds(null);
+          ResidualCodebook codebook = compressed.codebooks().get(compressed.codebookOrd());
+          for (int t = 0; t < ids.length; t++) {
+            codebook.centroid(ids[t], centroid);
+            decodedCos += cosine(e, t * dim, d, t * dim, dim);
+            centroidCos += cosine(e, t * dim, centroid, 0, dim);
+            tokens++;
           }
+          docs++;
         }
-        Map<String, Object> f = perField.get(field);
-        f.put("decodedCosineToFloat32", tokens == 0 ? 0 : round4(decodedCos / tokens));
-        f.put("centroidCosineToFloat32", tokens == 0 ? 0 : round4(centroidCos / tokens));
-        f.put("fidelitySample", docs + " documents, " + tokens + " token vectors");
       }
+      Map<String, Object> f = perField.get(field);
+      f.put("decodedCosineToFloat32", tokens == 0 ? 0 : round4(decodedCos / tokens));
+      f.put("centroidCosineToFloat32", tokens == 0 ? 0 : round4(centroidCos / tokens));
+      f.put("fidelitySample", docs + " documents, " + tokens + " token vectors");
     }
   }
 
