@@ -143,21 +143,7 @@ class ColbertQParser extends AbstractVectorQParserBase {
   }
 
   private int intParam(String name, int defaultValue, int min, int max, String maxName) {
-    String value = localParams.get(name);
-    if (value == null) {
-      return defaultValue;
-    }
-    int v;
-    try {
-      v = Integer.parseInt(value.trim());
-    } catch (NumberFormatException e) {
-      throw badRequest("param '" + name + "' must be an integer, got '" + value + "'");
-    }
-    if (v < min || v > max) {
-      String range = max == Integer.MAX_VALUE ? "at least " + min : "between " + min + " and " + max + (maxName != null ? " (" + maxName + ")" : "");
-      throw badRequest("param '" + name + "' must be " + range + ", got " + v);
-    }
-    return v;
+    return LocalParamValues.intParam(localParams, name, defaultValue, min, max, maxName, ColbertQParser::badRequest);
   }
 
   private boolean boolParam(String name, boolean defaultValue) {
