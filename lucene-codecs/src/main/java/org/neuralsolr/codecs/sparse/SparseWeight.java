@@ -4,8 +4,10 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.FilterLeafReader;
 import org.apache.lucene.index.ImpactsEnum;
 import org.apache.lucene.index.IndexOptions;
+import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.TermState;
@@ -60,8 +62,10 @@ final class SparseWeight extends Weight {
       return null;
     }
     SparseApproximation approximation = query.getApproximation();
-    if (approximation.candidateTerms() > 0 && terms instanceof SparseFieldsProducer.SparseTerms) {
-      Scorer scorer = forwardCandidates(context, (SparseFieldsProducer.SparseTerms) terms, approximation);
+    SparseFieldsProducer.SparseTerms forward =
+        approximation.candidateTerms() > 0 ? forwardIndexTerms(context, terms) : null;
+    if (forward != null) {
+      Scorer scorer = forwardCandidates(context, forward, approximation);
       if (scorer != null) {
         return scorer;
       }
@@ -104,6 +108,26 @@ final class SparseWeight extends Weight {
         approximation.heapFactor(),
         context.reader().maxDoc(),
         context.reader().getLiveDocs());
+  }
+
+  /**
+   * The segment's terms with their forward index, or null if it has none. Reader wrappers
+   * (ExitableDirectoryReader, Lucene's test readers) wrap the terms too, which would hide the
+   * forward index and silently change what candidatePostings means; a {@link FilterLeafReader}
+   * keeps doc ids, so the terms beneath it serve candidate generation while live docs still come
+   * from the wrapper.
+   */
+  private SparseFieldsProducer.SparseTerms forwardIndexTerms(LeafReaderContext context, Terms terms)
+      throws IOException {
+    if (terms instanceof SparseFieldsProducer.SparseTerms sparse) {
+      return sparse;
+    }
+    LeafReader unwrapped = FilterLeafReader.unwrap(context.reader());
+    if (unwrapped != context.reader()
+        && unwrapped.terms(query.getField()) instanceof SparseFieldsProducer.SparseTerms sparse) {
+      return sparse;
+    }
+    return null;
   }
 
   /**

@@ -13,6 +13,7 @@ import org.apache.lucene.index.CorruptIndexException;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexFormatTooNewException;
 import org.apache.lucene.index.IndexFormatTooOldException;
+import org.neuralsolr.codecs.HeaderVersions;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReaderContext;
@@ -88,6 +89,38 @@ public class TestMultiVectorCorruption extends LuceneTestCase {
                     () -> openAndVerify(corrupted));
             assertNotNull(file + "@" + position, e);
           }
+        }
+      }
+    }
+  }
+
+  /**
+   * Version 0 (float32 centroids, written by no release) is refused as too old, file by file,
+   * rather than read with the wrong centroid width.
+   */
+  public void testVersionZeroIsRefusedAsTooOld() throws IOException {
+    int dim = TestUtil.nextInt(random(), 2, 16);
+    FieldType type = MultiVectorField.createFieldType(dim, 2, VectorSimilarityFunction.DOT_PRODUCT, 4, 0);
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 4, 0.5f, false);
+    try (Directory dir = new ByteBuffersDirectory()) {
+      IndexWriterConfig iwc = new IndexWriterConfig();
+      iwc.setCodec(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat()));
+      iwc.setUseCompoundFile(false);
+      try (IndexWriter w = new IndexWriter(dir, iwc)) {
+        for (int i = 0; i < 10; i++) {
+          Document doc = new Document();
+          doc.add(new MultiVectorField("mv", data.matrix(random(), 1 + random().nextInt(6)), type));
+          w.addDocument(doc);
+        }
+      }
+      List<String> files = HeaderVersions.filesOf(dir, "NeuralMultiVector");
+      assertEquals(files.toString(), 3, files.size()); // .mvm, .mvc, .mvd
+      for (String file : files) {
+        try (Directory old = HeaderVersions.withVersion(dir, file, "NeuralMultiVector", 0)) {
+          IndexFormatTooOldException e =
+              expectThrows(IndexFormatTooOldException.class, () -> openAndVerify(old));
+          assertTrue(file + ": " + e.getMessage(), e.getMessage().contains(file));
         }
       }
     }

@@ -11,6 +11,7 @@ import org.apache.lucene.index.CheckIndex;
 import org.apache.lucene.index.CorruptIndexException;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.Impact;
+import org.apache.lucene.index.IndexFormatTooOldException;
 import org.apache.lucene.index.Impacts;
 import org.apache.lucene.index.ImpactsEnum;
 import org.apache.lucene.index.IndexWriter;
@@ -30,6 +31,7 @@ import org.apache.lucene.store.IndexOutput;
 import org.apache.lucene.tests.util.LuceneTestCase;
 import org.apache.lucene.tests.util.TestUtil;
 import org.apache.lucene.util.BytesRef;
+import org.neuralsolr.codecs.HeaderVersions;
 
 /**
  * Hammers the layout with long postings lists (several groups of 32 blocks) of quantised weights:
@@ -228,6 +230,32 @@ public class TestSparsePostingsLayout extends LuceneTestCase {
         bytes[(int) flipAt] ^= (byte) (1 << random().nextInt(8));
       }
       out.writeBytes(bytes, bytes.length);
+    }
+  }
+
+  /**
+   * Version 0 (written by no release) is refused as too old, file by file, rather than misread:
+   * version 1 changed the term metadata and the forward index.
+   */
+  public void testVersionZeroIsRefusedAsTooOld() throws IOException {
+    try (Directory dir = buildIndex(200, 10)) {
+      List<String> files = HeaderVersions.filesOf(dir, "NeuralSparsePostings");
+      assertEquals(files.toString(), 3, files.size()); // .nsm (meta and terms), .nsd, .nsf
+      for (String file : files) {
+        try (Directory old = HeaderVersions.withVersion(dir, file, "NeuralSparsePostings", 0)) {
+          IndexFormatTooOldException e =
+              expectThrows(
+                  IndexFormatTooOldException.class,
+                  () -> {
+                    try (DirectoryReader reader = DirectoryReader.open(old)) {
+                      for (LeafReaderContext ctx : reader.leaves()) {
+                        ctx.reader().checkIntegrity();
+                      }
+                    }
+                  });
+          assertTrue(file + ": " + e.getMessage(), e.getMessage().contains(file));
+        }
+      }
     }
   }
 
