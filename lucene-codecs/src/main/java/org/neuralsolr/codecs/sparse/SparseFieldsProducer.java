@@ -120,11 +120,11 @@ final class SparseFieldsProducer extends FieldsProducer {
           forward.put(
               e.getKey(),
               new SparseForwardIndex(
-                  forwardInput.randomAccessSlice(r[1], r[2]),
+                  forwardInput.slice("forward index entries", r[1], r[2]),
                   DirectMonotonicReader.getInstance(
                       forwardMetas.get(e.getKey()), forwardInput.randomAccessSlice(r[3], r[4])),
                   (int) r[0],
-                  forwardInput.randomAccessSlice(r[5], r[6]),
+                  forwardInput.slice("forward index impact lists", r[5], r[6]),
                   DirectMonotonicReader.getInstance(
                       impactMetas.get(e.getKey()), forwardInput.randomAccessSlice(r[7], r[8]))));
         }
