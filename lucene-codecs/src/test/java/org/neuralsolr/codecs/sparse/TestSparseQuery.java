@@ -396,8 +396,9 @@ public class TestSparseQuery extends LuceneTestCase {
         }
         w.commit();
       }
-      // half the time behind a reader wrapper (as with Solr's timeAllowed), whose terms hide the
-      // forward index: candidate generation must look beneath, or candidatePostings would be ignored
+      // half the time behind a reader wrapper (Solr adds one with solr.useExitableDirectoryReader),
+      // whose terms hide the forward index: candidate generation must look beneath, or
+      // candidatePostings would be ignored
       boolean wrapped = random().nextBoolean();
       org.apache.lucene.index.DirectoryReader open = org.apache.lucene.index.DirectoryReader.open(d);
       try (IndexReader r = wrapped ? new org.apache.lucene.index.ExitableDirectoryReader(open, () -> false) : open) {
