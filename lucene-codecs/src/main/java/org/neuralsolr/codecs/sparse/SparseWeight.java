@@ -272,37 +272,22 @@ final class SparseWeight extends Weight {
   @Override
   public Explanation explain(LeafReaderContext context, int doc) throws IOException {
     Explanation explanation = explainTerms(context, doc);
-    if (explanation.isMatch() && query.getApproximation().candidateTerms() > 0) {
-      // candidate generation: phase one again, to tell whether the document was a candidate
-      Terms terms = terms(context);
-      TermsEnum termsEnum = terms.iterator();
-      List<SparseTermClause> clauses = new ArrayList<>();
-      List<TermState> states = new ArrayList<>();
-      BytesRef[] queryTerms = query.terms();
-      float fraction = query.getApproximation().postingWeightFraction();
-      for (int i = 0; i < queryTerms.length; i++) {
-        if (termsEnum.seekExact(queryTerms[i])) {
-          clauses.add(new SparseTermClause(i, queryWeights[i], termsEnum.impacts(PostingsEnum.FREQS), fraction));
-          states.add(termsEnum.termState());
-        }
-      }
-      boolean[] generating = generatingTerms(clauses, query.getApproximation());
-      if (generating != null) {
-        SparseCandidateScorer.Candidates candidates =
-            SparseCandidateScorer.select(
-                generators(termsEnum, clauses, states, generating),
-                query.getApproximation().candidates(),
-                context.reader().maxDoc(),
-                context.reader().getLiveDocs());
-        if (candidates.contains(doc) == false) {
-          return Explanation.noMatch(
-              "not among the "
-                  + query.getApproximation().candidates()
-                  + " candidates that the "
-                  + query.getApproximation().candidateTerms()
-                  + " heaviest query terms generated in this segment",
-              explanation);
-        }
+    SparseApproximation approximation = query.getApproximation();
+    if (explanation.isMatch() && approximation.candidateTerms() > 0) {
+      // whether the document was a candidate: ask the scorer itself, which selects them as any
+      // search does (forward index or postings, candidatePostings or not)
+      Scorer scorer = scorer(context);
+      if (scorer instanceof SparseCandidateScorer && scorer.iterator().advance(doc) != doc) {
+        return Explanation.noMatch(
+            "not among the "
+                + approximation.candidates()
+                + " candidates that the "
+                + approximation.candidateTerms()
+                + " heaviest query terms generated in this segment"
+                + (approximation.candidatePostings() > 0
+                    ? " from their " + approximation.candidatePostings() + " heaviest postings"
+                    : ""),
+            explanation);
       }
     }
     return explanation;

@@ -535,6 +535,9 @@ public class TestSparseQuery extends LuceneTestCase {
           SparseApproximation.EXACT
               .withCandidateTerms(TestUtil.nextInt(random(), 1, 5))
               .withCandidates(TestUtil.nextInt(random(), 1, 50));
+      if (random().nextBoolean()) { // explain must select candidates as the search did
+        a = a.withCandidatePostings(TestUtil.nextInt(random(), 1, 20));
+      }
       SparseQuery query = new SparseQuery(FIELD, q, a);
       List<ScoreDoc> exact = bruteForce(q, false);
       Map<Integer, Float> exactScores = new HashMap<>();
