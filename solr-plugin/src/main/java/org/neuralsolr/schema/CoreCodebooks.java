@@ -19,17 +19,19 @@ import org.neuralsolr.codecs.multivector.MultiVectorValues;
 import org.neuralsolr.codecs.multivector.ResidualCodebook;
 
 /**
- * One core's codebooks, one per multi-vector field: the first one a flush trained, or after a
- * restart the one most of the committed token vectors use.
+ * One core's codebooks, one per multi-vector field: the first one a flush or merge trained, or
+ * after a restart the one most of the committed token vectors use (segments still kept exact for
+ * want of a trained codebook do not count).
  *
  * <p>Seeding reads the last commit of the index directory once, at the first multi-vector flush
  * (or merge) of the core, rather than when the core opens: the codec is built before Solr opens the
  * index, and the segment being written sits in the very directory whose commit holds the
  * codebooks. Opening a reader on that commit costs about as much as opening a searcher, once.
  *
- * <p>Two flushes that start before the first one has reported its codebook both train (Lucene
- * flushes of different indexing threads run concurrently); both codebooks then stay in the index
- * and later flushes use the first reported. Only the first flushes of a field can race.
+ * <p>Two flushes or merges that start before the first one has reported its codebook both train
+ * (Lucene flushes of different indexing threads, and merges, run concurrently); both codebooks then
+ * stay in the index and later flushes use the first reported. Only the first trainings of a field
+ * can race.
  */
 final class CoreCodebooks implements CodebookSource {
   private final ConcurrentHashMap<String, ResidualCodebook> byField = new ConcurrentHashMap<>();
@@ -75,6 +77,10 @@ final class CoreCodebooks implements CodebookSource {
     }
   }
 
+  private static int configuredNbits(FieldInfo fi) {
+    return Integer.parseInt(fi.getAttribute(org.neuralsolr.codecs.multivector.MultiVectorField.NBITS_ATTRIBUTE));
+  }
+
   private void seed(DirectoryReader reader) throws IOException {
     Map<String, Map<ByteBuffer, Long>> tokensByCodebook = new HashMap<>();
     Map<ByteBuffer, ResidualCodebook> codebooks = new HashMap<>();
@@ -85,8 +91,8 @@ final class CoreCodebooks implements CodebookSource {
           continue;
         }
         MultiVectorValues values = MultiVectorValues.get(leaf, fi.name);
-        if (values == null) {
-          continue;
+        if (values == null || values.nbits() != configuredNbits(fi)) {
+          continue; // e.g. kept exact until the field's codebook is trained
         }
         List<ResidualCodebook> list = values.codebooks();
         long[] tokens = new long[list.size()];

@@ -39,7 +39,12 @@ import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
  *   <li>{@code similarityFunction} ({@code dot_product}): {@code dot_product} scores the vectors as
  *       given, {@code cosine} normalises them first; either way MaxSim sums dot products;
  *   <li>{@code centroids} (0): centroids per codebook, 0 for ColBERTv2's {@code 2^floor(log2(16√n))};
- *   <li>{@code trainingSample} (0 = 131,072): token vectors sampled to train the centroids.
+ *   <li>{@code trainingSample} (0 = 131,072): token vectors sampled to train the centroids;
+ *   <li>{@code trainingThreshold} (0): token vectors a codebook is trained on at the least. Until a
+ *       flush or merge holds that many, segments keep the vectors exact (float32, 4·dim bytes each);
+ *       the first merge that does, or an optimize, trains the codebook on a sample spread over all
+ *       of them and encodes them, and later flushes encode with it. 0 trains at the core's first
+ *       flush, on that flush alone, which fits the codebook to whatever came first.
  * </ul>
  *
  * <p>The format is selected here (a {@code docValuesFormat} attribute other than {@code
@@ -59,6 +64,7 @@ public class MultiVectorField extends FieldType {
   static final String SIMILARITY = "similarityFunction";
   static final String CENTROIDS = "centroids";
   static final String TRAINING_SAMPLE = "trainingSample";
+  static final String TRAINING_THRESHOLD = "trainingThreshold";
 
   private int dimension;
   private int nbits;
@@ -80,13 +86,14 @@ public class MultiVectorField extends FieldType {
     similarity = sim == null ? VectorSimilarityFunction.DOT_PRODUCT : parseSimilarity(sim);
     int centroids = intArg(args, CENTROIDS, 0);
     int sample = intArg(args, TRAINING_SAMPLE, 0);
+    int threshold = intArg(args, TRAINING_THRESHOLD, 0);
     String format = args.get("docValuesFormat");
     if (format != null && !MultiVectorDocValuesFormat.NAME.equals(format)) {
       throw new SolrException(
           ErrorCode.SERVER_ERROR, "field type '" + typeName + "': docValuesFormat must be " + MultiVectorDocValuesFormat.NAME + " (or left out)");
     }
     try {
-      luceneType = org.neuralsolr.codecs.multivector.MultiVectorField.createFieldType(dimension, nbits, similarity, centroids, sample);
+      luceneType = org.neuralsolr.codecs.multivector.MultiVectorField.createFieldType(dimension, nbits, similarity, centroids, sample, threshold);
     } catch (IllegalArgumentException e) {
       throw new SolrException(ErrorCode.SERVER_ERROR, "field type '" + typeName + "': " + e.getMessage());
     }

@@ -27,9 +27,10 @@ import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
  *
  * <p>With the plain {@code SchemaCodecFactory} the {@code NeuralMultiVector} format is looked up
  * by name and has no memory between segments, so every flushed segment trains (and stores) its own
- * centroids and merged segments carry all of them. Here the first flush of a field trains the
- * codebook and every later flush of the core encodes with it, so merges copy codes verbatim and a
- * merged segment stores one codebook. After a restart the first flush seeds the core's codebooks
+ * centroids and merged segments carry all of them. Here the first flush or merge of a field that
+ * trains a codebook (see the field type's {@code trainingThreshold}) shares it: every later flush
+ * of the core encodes with it, so merges copy codes verbatim and a merged segment stores one
+ * codebook. After a restart the first flush seeds the core's codebooks
  * from the last commit (see {@link CoreCodebooks}), so a restarted core keeps its codebook.
  *
  * <p>Everything else (postings, other doc values, vectors, {@code compressionMode}) is exactly

@@ -54,6 +54,9 @@ public class ColbertIngestAndQueryTest extends SolrTestCaseJ4 {
   public static void beforeClass() throws Exception {
     System.setProperty("neural.dense.package", "builtin:bge-small-en-v1.5-int8");
     System.setProperty("neural.model.roots", NeuralTestHomes.parityFixtures().toString());
+    // a handful of documents: train the codebook at the first flush, so queries run on nbits-2
+    // codes (the configset would keep them exact until 1M token vectors)
+    System.setProperty("neural.colbert.trainingThreshold", "0");
     Path home = NeuralTestHomes.solrHomeWithCore(createTempDir(), "collection1");
     NeuralTestHomes.addModels(home.resolve("collection1").resolve("conf"), Map.of("tiny-colbert", "tiny-colbert/neural-model.json"));
     initCore("solrconfig.xml", "managed-schema.xml", home.toString());
@@ -70,6 +73,7 @@ public class ColbertIngestAndQueryTest extends SolrTestCaseJ4 {
   @AfterClass
   public static void afterClass() {
     System.clearProperty("neural.dense.package");
+    System.clearProperty("neural.colbert.trainingThreshold");
     System.clearProperty("neural.model.roots");
   }
 

@@ -317,8 +317,10 @@ public final class NeuralEval {
     applySchemaCommands(client, core, prepared.schemaCommands());
     Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, prepared.sparseDocuments(), corpusSize, subset);
     if ("neural-colbert".equals(pipeline.updateChain)) {
+      // with the configset's trainingThreshold the segments are float32 so far: the optimize trains
+      // each field's codebook on a sample spread over the whole corpus and encodes the vectors; and
       // every segment stores a copy of its fields' codebooks: one segment, one copy, as a static
-      // collection would be served; the report gives the merge time and segment count
+      // collection would be served. The report gives the merge time and segment count
       long t0 = System.nanoTime();
       new UpdateRequest().setAction(UpdateRequest.ACTION.OPTIMIZE, true, true, 1).process(client, core);
       ingest.put("forceMergeSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);

@@ -28,7 +28,8 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  *   <li>{@code colbert}, {@code colbert-rerank}: ColBERT late interaction over the bge-small-en-v1.5
  *       token states ({@code --param nbits=0|1|2|4}: one index holds a field per nbits, filled from
  *       one encoding; {@code --param plaid=false}; {@code --param docs=N} for a subset; {@code
- *       --param centroids=K trainingSample=N} for the codebooks): {@code {!colbert}} as first stage,
+ *       --param centroids=K trainingSample=N trainingThreshold=N} for the codebooks, which the closing
+ *       optimize trains by default): {@code {!colbert}} as first stage,
  *       and the {@code bm25} top 100 re-ranked by Solr's {@code {!rerank}} with exact MaxSim.
  * </ul>
  */
@@ -76,6 +77,7 @@ public final class Pipelines {
     d.put("docs", "all");
     d.put("centroids", "0");
     d.put("trainingSample", "0");
+    d.put("trainingThreshold", "1048576"); // the configset's
     d.put("plaid", "true");
     d.put("nprobe", String.valueOf(org.neuralsolr.codecs.multivector.PlaidQuery.DEFAULT_NPROBE));
     d.put("ndocs", "0");
@@ -83,7 +85,7 @@ public final class Pipelines {
   }
 
   private static Set<String> colbertIndexKeys() {
-    return Set.of("model", "package", "docs", "centroids", "trainingSample");
+    return Set.of("model", "package", "docs", "centroids", "trainingSample", "trainingThreshold");
   }
 
   private static Map<String, String> colbertCore(Map<String, String> s) {
@@ -92,9 +94,11 @@ public final class Pipelines {
         "neural.dense.package", s.get("package"),
         "neural.colbert.centroids", s.get("centroids"),
         "neural.colbert.trainingSample", s.get("trainingSample"),
-        // codebooks are trained on a core's first flush, so the bulk load flushes by RAM only: a
-        // large buffer and no autoCommit (whose 15 s would flush the first ~100 documents alone
-        // and train the codebook on them: nDCG@10 0.668 instead of 0.746 at nbits 2, 2026-11-22)
+        "neural.colbert.trainingThreshold", s.get("trainingThreshold"),
+        // few large flushes: segments are float32 until the closing optimize trains the codebooks,
+        // and merging float32 segments of all four fields on the way would cost time
+        // (trainingThreshold=0 trains on the first flush instead; with autoCommit's 15 s that was
+        // the first ~100 documents alone: nDCG@10 0.668 instead of 0.746 at nbits 2, 2026-11-22)
         "neural.ramBufferSizeMB", "2048",
         "solr.autoCommit.maxTime", "-1");
   }
@@ -117,6 +121,7 @@ public final class Pipelines {
       type.put("similarityFunction", "dot_product");
       type.put("centroids", s.get("centroids"));
       type.put("trainingSample", s.get("trainingSample"));
+      type.put("trainingThreshold", s.get("trainingThreshold"));
       types.add(type);
       fields.add(Map.of("name", field, "type", field + "_type"));
       copies.add(field);

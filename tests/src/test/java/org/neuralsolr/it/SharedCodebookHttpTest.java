@@ -50,18 +50,13 @@ public class SharedCodebookHttpTest extends SolrTestCase {
   public void testOneCodebookAcrossFlushesMergesAndRestart() throws Exception {
     Path home = createTempDir();
     Random random = new Random(random().nextLong());
-    float[][] clusters = new float[64][DIM];
-    for (float[] c : clusters) {
-      for (int j = 0; j < DIM; j++) {
-        c[j] = (float) random.nextGaussian();
-      }
-    }
+    float[][] clusters = randomClusters(random);
     int next = 0;
     ResidualCodebook before;
     LocalSolr solr = LocalSolr.start(home, NeuralTestHomes.configset(), 0);
     try {
       solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
-      addField(solr);
+      addField(solr, 0);
       for (int commit = 0; commit < 4; commit++) {
         next = index(solr, next, clusters, random);
       }
@@ -81,7 +76,7 @@ public class SharedCodebookHttpTest extends SolrTestCase {
     solr = LocalSolr.start(home, NeuralTestHomes.configset(), 0);
     try {
       // LocalSolr refreshes the shared configset, managed schema included: add the field again
-      addField(solr);
+      addField(solr, 0);
       for (int commit = 0; commit < 2; commit++) {
         next = index(solr, next, clusters, random);
       }
@@ -96,7 +91,66 @@ public class SharedCodebookHttpTest extends SolrTestCase {
     }
   }
 
-  private static void addField(LocalSolr solr) throws Exception {
+  /**
+   * With {@code trainingThreshold}, commits below it keep exact float32 vectors and train nothing;
+   * an optimize trains the codebook on all of them and compresses them, and later commits encode
+   * with that codebook.
+   */
+  public void testTrainingThresholdDefersTheCodebookToTheOptimize() throws Exception {
+    Path home = createTempDir();
+    Random random = new Random(random().nextLong());
+    float[][] clusters = randomClusters(random);
+    LocalSolr solr = LocalSolr.start(home, NeuralTestHomes.configset(), 0);
+    try {
+      solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
+      // more than any single commit holds, so only the optimize can train
+      addField(solr, 10L * DOCS_PER_COMMIT * TOKENS_PER_DOC);
+      int next = 0;
+      for (int commit = 0; commit < 3; commit++) {
+        next = index(solr, next, clusters, random);
+      }
+      assertTrue(segmentCount(home) >= 3);
+      assertEquals("nbits of every segment before training", Set.of(0), segmentNbits(home));
+
+      solr.client().optimize(CORE);
+      assertEquals(1, segmentCount(home));
+      assertEquals(Set.of(NBITS), segmentNbits(home));
+      Set<ByteBuffer> trained = codebookIds(home);
+      assertEquals(1, trained.size());
+      assertStorageWithinBound(home, next * TOKENS_PER_DOC);
+
+      next = index(solr, next, clusters, random);
+      assertEquals(2, segmentCount(home));
+      assertEquals("a later commit encodes with the trained codebook", Set.of(NBITS), segmentNbits(home));
+      assertEquals(trained, codebookIds(home));
+    } finally {
+      solr.close();
+    }
+  }
+
+  /** Centres the token vectors are drawn around. */
+  private static float[][] randomClusters(Random random) {
+    float[][] clusters = new float[64][DIM];
+    for (float[] c : clusters) {
+      for (int j = 0; j < DIM; j++) {
+        c[j] = (float) random.nextGaussian();
+      }
+    }
+    return clusters;
+  }
+
+  private static Set<Integer> segmentNbits(Path home) throws Exception {
+    Set<Integer> nbits = new HashSet<>();
+    try (Directory dir = FSDirectory.open(indexDir(home));
+        DirectoryReader reader = DirectoryReader.open(dir)) {
+      for (LeafReaderContext leaf : reader.leaves()) {
+        nbits.add(MultiVectorValues.get(leaf.reader(), FIELD).nbits());
+      }
+    }
+    return nbits;
+  }
+
+  private static void addField(LocalSolr solr, long trainingThreshold) throws Exception {
     // a small codebook, so that its bytes do not hide the per-token cost at this size
     Map<String, Object> type = new LinkedHashMap<>();
     type.put("name", "tokens_32");
@@ -104,6 +158,7 @@ public class SharedCodebookHttpTest extends SolrTestCase {
     type.put("vectorDimension", String.valueOf(DIM));
     type.put("nbits", String.valueOf(NBITS));
     type.put("centroids", "32");
+    type.put("trainingThreshold", String.valueOf(trainingThreshold));
     FieldTypeDefinition def = new FieldTypeDefinition();
     def.setAttributes(type);
     new SchemaRequest.AddFieldType(def).process(solr.client(), CORE);

@@ -5,6 +5,7 @@ import static org.neuralsolr.codecs.multivector.MultiVectorField.DIMENSION_ATTRI
 import static org.neuralsolr.codecs.multivector.MultiVectorField.NBITS_ATTRIBUTE;
 import static org.neuralsolr.codecs.multivector.MultiVectorField.SIMILARITY_ATTRIBUTE;
 import static org.neuralsolr.codecs.multivector.MultiVectorField.TRAINING_SAMPLE_ATTRIBUTE;
+import static org.neuralsolr.codecs.multivector.MultiVectorField.TRAINING_THRESHOLD_ATTRIBUTE;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -17,7 +18,8 @@ record FieldSettings(
     int nbits,
     VectorSimilarityFunction similarity,
     int numCentroids,
-    int trainingSample) {
+    int trainingSample,
+    long trainingThreshold) {
 
   FieldSettings {
     if (dimension <= 0 || dimension > MultiVectorField.MAX_DIMENSION) {
@@ -37,6 +39,10 @@ record FieldSettings(
     }
     if (trainingSample < 0) {
       throw new IllegalArgumentException("trainingSample must be >= 0, got " + trainingSample);
+    }
+    if (trainingThreshold < 0) {
+      throw new IllegalArgumentException(
+          "trainingThreshold must be >= 0, got " + trainingThreshold);
     }
     if (trainingSample == 0) {
       trainingSample = MultiVectorField.DEFAULT_TRAINING_SAMPLE;
@@ -58,7 +64,9 @@ record FieldSettings(
           Integer.parseInt(attributes.get(NBITS_ATTRIBUTE)),
           VectorSimilarityFunction.valueOf(attributes.get(SIMILARITY_ATTRIBUTE)),
           Integer.parseInt(attributes.getOrDefault(CENTROIDS_ATTRIBUTE, "0")),
-          Integer.parseInt(attributes.getOrDefault(TRAINING_SAMPLE_ATTRIBUTE, "0")));
+          Integer.parseInt(attributes.getOrDefault(TRAINING_SAMPLE_ATTRIBUTE, "0")),
+          // absent in indexes written before it existed, which trained at every flush
+          Long.parseLong(attributes.getOrDefault(TRAINING_THRESHOLD_ATTRIBUTE, "0")));
     } catch (RuntimeException e) {
       throw new IllegalArgumentException(
           "field \"" + field + "\" has invalid multi-vector attributes " + attributes, e);
@@ -72,7 +80,24 @@ record FieldSettings(
     m.put(SIMILARITY_ATTRIBUTE, similarity.name());
     m.put(CENTROIDS_ATTRIBUTE, Integer.toString(numCentroids));
     m.put(TRAINING_SAMPLE_ATTRIBUTE, Integer.toString(trainingSample));
+    m.put(TRAINING_THRESHOLD_ATTRIBUTE, Long.toString(trainingThreshold));
     return m;
+  }
+
+  /**
+   * Whether a codebook may be trained on {@code numVectors} raw token vectors: at least {@code
+   * trainingThreshold} of them, or a forced merge (which trains on whatever it holds).
+   */
+  boolean canTrainOn(long numVectors, boolean forcedMerge) {
+    return nbits == 0 || forcedMerge || numVectors >= trainingThreshold;
+  }
+
+  /**
+   * The same field stored exactly: how segments hold its vectors until a codebook is trained
+   * (see {@link MultiVectorField#TRAINING_THRESHOLD_ATTRIBUTE}).
+   */
+  FieldSettings untrained() {
+    return new FieldSettings(dimension, 0, similarity, numCentroids, trainingSample, 0);
   }
 
   /** Centroids to train for {@code numVectors} vectors: configured, or 2^floor(log2(16·√n)). */

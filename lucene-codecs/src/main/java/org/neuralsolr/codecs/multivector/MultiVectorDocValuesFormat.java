@@ -38,6 +38,17 @@ import org.apache.lucene.util.packed.DirectWriter;
  * wrote them, or the field's dimension or nbits changed) are encoded then, against the source's or
  * a newly trained codebook.
  *
+ * <p><b>Training threshold.</b> A codebook trained on one flush fits that flush's documents (their
+ * vocabulary, mostly) and encodes later documents less well. A field may therefore ask for at
+ * least {@code trainingThreshold} token vectors ({@link MultiVectorField#TRAINING_THRESHOLD_ATTRIBUTE}).
+ * A flush or merge that has fewer raw vectors and no codebook to encode them with writes the
+ * field's segment with nbits 0, i.e. exact float32 with centroids of their own for candidate
+ * generation; the segment's entry records nbits 0 whatever the field's configured nbits. Merges of
+ * such segments copy them while they stay below the threshold. The first merge that holds at least
+ * the threshold (or any forced merge) treats them as raw vectors: it trains the codebook on a
+ * sample spread over all of them, hands it to the {@link CodebookSource}, and encodes them, each
+ * vector once, from its exact value.
+ *
  * <p>The binary value this format returns is the <em>decoded</em> token matrix (float32,
  * little-endian), so generic readers keep working; queries use {@link MultiVectorValues}. A
  * consequence: Lucene implements a doc-values <em>update</em> of a binary field by rewriting the
@@ -65,7 +76,8 @@ import org.apache.lucene.util.packed.DirectWriter;
  * <ul>
  *   <li><b>[int32]</b> field number
  *   <li><b>[vint]</b> dimension
- *   <li><b>[int8]</b> nbits: 0 (float32), 1, 2 or 4
+ *   <li><b>[int8]</b> nbits: 0 (float32), 1, 2 or 4; 0 also for a field of another nbits whose
+ *       codebook is not trained yet (see above)
  *   <li><b>[int8]</b> similarity, the ordinal of {@code VectorSimilarityFunction} (DOT_PRODUCT or
  *       COSINE)
  *   <li><b>[vint]</b> number of codebooks

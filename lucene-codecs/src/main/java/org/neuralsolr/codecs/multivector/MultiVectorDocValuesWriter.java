@@ -128,13 +128,21 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
           }
         };
     List<ResidualCodebook> table = new ArrayList<>();
+    FieldSettings stored = settings;
     long tokens = raw.countTokens(field, settings.dimension());
     if (tokens > 0) {
-      table.add(codebookForRaw(field, settings, tokens, raw));
+      ResidualCodebook codebook = suppliedCodebook(field, settings);
+      if (codebook == null) {
+        if (settings.canTrainOn(tokens, false) == false) {
+          stored = settings.untrained(); // too few vectors for a codebook that generalises
+        }
+        codebook = train(field, stored, tokens, raw);
+      }
+      table.add(codebook);
     }
     MultiVectorFieldWriter writer =
         new MultiVectorFieldWriter(
-            field, settings, table, 0, data, state.segmentInfo.maxDoc());
+            field, stored, table, 0, data, state.segmentInfo.maxDoc());
     BinaryDocValues values = valuesProducer.getBinary(field);
     for (int doc = values.nextDoc();
         doc != DocIdSetIterator.NO_MORE_DOCS;
@@ -146,7 +154,10 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
 
   /**
    * Merge: documents that come with codes of this format are copied, codes and codebooks verbatim
-   * (codebooks deduplicated by id); only documents without usable codes are encoded.
+   * (codebooks deduplicated by id); only documents without usable codes are encoded. Segments kept
+   * exact for want of a codebook (see {@link MultiVectorField#TRAINING_THRESHOLD_ATTRIBUTE}) count
+   * as raw: they are encoded here, with a codebook trained on a sample spread over all of them,
+   * unless they are still too few, in which case they are copied and stay exact.
    */
   @Override
   public void mergeBinaryField(FieldInfo field, MergeState mergeState) throws IOException {
@@ -155,54 +166,60 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
       super.mergeBinaryField(field, mergeState); // ends in addBinaryField, i.e. the delegate
       return;
     }
-    List<ResidualCodebook> table = new ArrayList<>();
-    List<Integer> rawSources = new ArrayList<>();
-    int[][] ordMaps = new int[mergeState.docValuesProducers.length][];
-    for (int i = 0; i < mergeState.docValuesProducers.length; i++) {
-      BinaryDocValues values = sourceValues(mergeState, i, field.name);
-      if (values instanceof MultiVectorValues mv
-          && mv.dimension() == settings.dimension()
-          && mv.nbits() == settings.nbits()) {
-        ordMaps[i] = codebookOrdinals(mergeState, i, field, table);
-      } else if (values != null) {
-        rawSources.add(i);
+    FieldSettings stored = settings;
+    boolean[] coded = codedSources(mergeState, field, settings);
+    RawDocs raw = rawDocs(mergeState, field, coded);
+    long rawTokens = raw.countTokens(field, settings.dimension());
+    ResidualCodebook rawCodebook = null;
+    if (rawTokens > 0) {
+      rawCodebook = suppliedCodebook(field, settings);
+      boolean anyCoded = false;
+      for (boolean c : coded) {
+        anyCoded |= c;
+      }
+      if (rawCodebook == null
+          && anyCoded == false
+          && settings.canTrainOn(rawTokens, isForcedMerge()) == false) {
+        // still too few vectors to train on: exact segments are copied and stay exact
+        stored = settings.untrained();
+        coded = codedSources(mergeState, field, stored);
+        raw = rawDocs(mergeState, field, coded);
+        rawTokens = raw.countTokens(field, settings.dimension());
       }
     }
 
-    int rawOrd = -1;
-    if (rawSources.isEmpty() == false) {
-      RawDocs raw =
-          visitor -> {
-            for (int i : rawSources) {
-              BinaryDocValues values = sourceValues(mergeState, i, field.name);
-              MergeState.DocMap docMap = mergeState.docMaps[i];
-              for (int doc = values.nextDoc();
-                  doc != DocIdSetIterator.NO_MORE_DOCS;
-                  doc = values.nextDoc()) {
-                if (docMap.get(doc) != -1) {
-                  visitor.visit(values.binaryValue());
-                }
-              }
-            }
-          };
-      long tokens = raw.countTokens(field, settings.dimension());
-      if (tokens > 0) {
-        rawOrd = indexOf(table, codebookForRaw(field, settings, tokens, raw));
+    List<ResidualCodebook> table = new ArrayList<>();
+    int[][] ordMaps = new int[mergeState.docValuesProducers.length][];
+    for (int i = 0; i < coded.length; i++) {
+      if (coded[i]) {
+        ordMaps[i] = codebookOrdinals(mergeState, i, field, table);
       }
+    }
+    int rawOrd = -1;
+    if (rawTokens > 0) {
+      if (rawCodebook == null) {
+        boolean fewRaw = stored.canTrainOn(rawTokens, false) == false;
+        rawCodebook =
+            fewRaw && table.isEmpty() == false
+                // too few to train on: the codebook the copied segments already use
+                ? table.get(0)
+                : train(field, stored, rawTokens, raw);
+      }
+      rawOrd = indexOf(table, rawCodebook);
     }
 
     // subs in source order: without index sorting, DocIDMerger concatenates them in list order
     List<MergeSub> subs = new ArrayList<>();
     for (int i = 0; i < mergeState.docValuesProducers.length; i++) {
-      if (ordMaps[i] != null || (rawOrd >= 0 && rawSources.contains(i))) {
-        subs.add(
-            new MergeSub(mergeState.docMaps[i], sourceValues(mergeState, i, field.name), ordMaps[i]));
+      BinaryDocValues values = sourceValues(mergeState, i, field.name);
+      if (coded[i] || (rawOrd >= 0 && values != null)) {
+        subs.add(new MergeSub(mergeState.docMaps[i], values, ordMaps[i]));
       }
     }
 
     MultiVectorFieldWriter writer =
         new MultiVectorFieldWriter(
-            field, settings, table, rawOrd, data, mergeState.segmentInfo.maxDoc());
+            field, stored, table, rawOrd, data, mergeState.segmentInfo.maxDoc());
     DocIDMerger<MergeSub> merger = DocIDMerger.of(subs, mergeState.needsIndexSort);
     for (MergeSub sub = merger.next(); sub != null; sub = merger.next()) {
       if (sub.ordMap != null) {
@@ -213,6 +230,44 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
       }
     }
     writer.finish(meta, codebooks);
+  }
+
+  /** Which sources hold codes that can be copied into a field stored with {@code stored}. */
+  private static boolean[] codedSources(
+      MergeState mergeState, FieldInfo field, FieldSettings stored) throws IOException {
+    boolean[] coded = new boolean[mergeState.docValuesProducers.length];
+    for (int i = 0; i < coded.length; i++) {
+      coded[i] =
+          sourceValues(mergeState, i, field.name) instanceof MultiVectorValues mv
+              && mv.dimension() == stored.dimension()
+              && mv.nbits() == stored.nbits();
+    }
+    return coded;
+  }
+
+  /** The live documents of the sources that are not {@code coded}, as raw vectors. */
+  private static RawDocs rawDocs(MergeState mergeState, FieldInfo field, boolean[] coded) {
+    return visitor -> {
+      for (int i = 0; i < coded.length; i++) {
+        BinaryDocValues values = coded[i] ? null : sourceValues(mergeState, i, field.name);
+        if (values == null) {
+          continue;
+        }
+        MergeState.DocMap docMap = mergeState.docMaps[i];
+        for (int doc = values.nextDoc();
+            doc != DocIdSetIterator.NO_MORE_DOCS;
+            doc = values.nextDoc()) {
+          if (docMap.get(doc) != -1) {
+            visitor.visit(values.binaryValue());
+          }
+        }
+      }
+    };
+  }
+
+  /** An optimize ({@code forceMerge}) trains on what it has: the user asked for final segments. */
+  private boolean isForcedMerge() {
+    return state.context.mergeInfo != null && state.context.mergeInfo.mergeMaxNumSegments > 0;
   }
 
   private static BinaryDocValues sourceValues(MergeState mergeState, int i, String field)
@@ -262,19 +317,31 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     return table.size() - 1;
   }
 
-  /** The codebook raw vectors are encoded with: the source's if usable, else a trained one. */
-  private ResidualCodebook codebookForRaw(
-      FieldInfo field, FieldSettings settings, long totalTokens, RawDocs raw) throws IOException {
-    int dim = settings.dimension();
-    if (codebookSource != null) {
-      ResidualCodebook supplied = codebookSource.codebook(field.name, dim, settings.nbits());
-      if (supplied != null && supplied.dimension() == dim && supplied.nbits() == settings.nbits()) {
-        return supplied;
-      }
+  /** The source's codebook for {@code field}, or null if it has none usable. */
+  private ResidualCodebook suppliedCodebook(FieldInfo field, FieldSettings settings) {
+    if (codebookSource == null) {
+      return null;
     }
+    ResidualCodebook supplied =
+        codebookSource.codebook(field.name, settings.dimension(), settings.nbits());
+    return supplied != null
+            && supplied.dimension() == settings.dimension()
+            && supplied.nbits() == settings.nbits()
+        ? supplied
+        : null;
+  }
+
+  /**
+   * Trains a codebook of {@code stored}'s nbits on a uniform sample of the raw vectors, and reports
+   * it to the source unless it is the exact stand-in of an untrained field (its centroids serve
+   * PLAID's candidate generation until then, and are of no use once the field is trained).
+   */
+  private ResidualCodebook train(
+      FieldInfo field, FieldSettings stored, long totalTokens, RawDocs raw) throws IOException {
+    int dim = stored.dimension();
     // deterministic per segment and field, so that a test seed reproduces an index
     Random random = new Random(31L * Arrays.hashCode(state.segmentInfo.getId()) + field.number);
-    int sampleSize = (int) Math.min(totalTokens, settings.trainingSample());
+    int sampleSize = (int) Math.min(totalTokens, stored.trainingSample());
     int[] picks = KMeans.sampleIndexes(totalTokens, sampleSize, random);
     float[] sample = new float[sampleSize * dim];
     long[] token = {0};
@@ -297,10 +364,11 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
             sample,
             sampleSize,
             dim,
-            settings.nbits(),
-            settings.centroidsFor(totalTokens),
+            stored.nbits(),
+            stored.centroidsFor(totalTokens),
             random);
-    if (codebookSource != null) {
+    boolean untrainedStandIn = stored.nbits() != FieldSettings.of(field).nbits();
+    if (codebookSource != null && untrainedStandIn == false) {
       codebookSource.trained(field.name, trained);
     }
     return trained;

@@ -40,6 +40,15 @@ public final class MultiVectorField extends Field {
   /** FieldInfo attribute: at most this many token vectors are sampled to train centroids. */
   public static final String TRAINING_SAMPLE_ATTRIBUTE = "neuralsolr.multivector.trainingSample";
 
+  /**
+   * FieldInfo attribute: token vectors a codebook is trained on at the least. A flush or merge that
+   * holds fewer raw vectors (and no codebook to encode them with) stores them exactly, as float32
+   * with nbits 0, and a later merge that holds enough, or any forced merge, trains the codebook on
+   * a sample spread over all of them and encodes them. 0 trains at the first flush.
+   */
+  public static final String TRAINING_THRESHOLD_ATTRIBUTE =
+      "neuralsolr.multivector.trainingThreshold";
+
   /** Largest vector dimension accepted. */
   public static final int MAX_DIMENSION = 4096;
 
@@ -58,15 +67,20 @@ public final class MultiVectorField extends Field {
    *     vectors (ColBERTv2's rule), capped by n either way
    * @param trainingSample at most this many token vectors are sampled to train a codebook (k-means
    *     costs grow with it), or 0 for {@link #DEFAULT_TRAINING_SAMPLE}
+   * @param trainingThreshold the codebook is trained once a flush or merge holds this many token
+   *     vectors (or at a forced merge); segments written before keep exact float32 vectors. 0
+   *     trains at the first flush. See {@link #TRAINING_THRESHOLD_ATTRIBUTE}.
    */
   public static FieldType createFieldType(
       int dimension,
       int nbits,
       VectorSimilarityFunction similarity,
       int numCentroids,
-      int trainingSample) {
+      int trainingSample,
+      long trainingThreshold) {
     FieldSettings settings =
-        new FieldSettings(dimension, nbits, similarity, numCentroids, trainingSample);
+        new FieldSettings(
+            dimension, nbits, similarity, numCentroids, trainingSample, trainingThreshold);
     FieldType type = new FieldType();
     type.setDocValuesType(DocValuesType.BINARY);
     for (Map.Entry<String, String> e : settings.toAttributes().entrySet()) {
@@ -74,6 +88,16 @@ public final class MultiVectorField extends Field {
     }
     type.freeze();
     return type;
+  }
+
+  /** Type whose codebook is trained at the first flush. */
+  public static FieldType createFieldType(
+      int dimension,
+      int nbits,
+      VectorSimilarityFunction similarity,
+      int numCentroids,
+      int trainingSample) {
+    return createFieldType(dimension, nbits, similarity, numCentroids, trainingSample, 0);
   }
 
   /** Type with the default number of centroids and training sample. */

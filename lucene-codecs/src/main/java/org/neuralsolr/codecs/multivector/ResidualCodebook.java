@@ -23,7 +23,8 @@ import org.apache.lucene.util.StringHelper;
  *
  * <p>A codebook is immutable and carries a random 128-bit id. Segments store codebooks by value
  * and documents refer to them, so merging segments copies codes and unions codebooks by id: a
- * vector is quantised once, when it is first flushed, and never again.
+ * vector is quantised once, when it is first encoded (at its flush, or from exact float32 at the
+ * merge that trains the field's codebook), and never again.
  */
 public final class ResidualCodebook {
 

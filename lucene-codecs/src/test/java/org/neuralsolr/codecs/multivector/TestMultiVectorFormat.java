@@ -367,7 +367,7 @@ public class TestMultiVectorFormat extends LuceneTestCase {
   }
 
   public void testDefaultCentroidCount() {
-    FieldSettings s = new FieldSettings(8, 2, VectorSimilarityFunction.DOT_PRODUCT, 0, 0);
+    FieldSettings s = new FieldSettings(8, 2, VectorSimilarityFunction.DOT_PRODUCT, 0, 0, 0);
     // 2^floor(log2(16·√n)), capped by n
     assertEquals(16384, s.centroidsFor(1_400_000));
     assertEquals(4096, s.centroidsFor(65_536));
@@ -378,7 +378,7 @@ public class TestMultiVectorFormat extends LuceneTestCase {
       long expectedK = Long.highestOneBit((long) (16 * Math.sqrt(n)));
       assertEquals(Math.min(expectedK, n), k);
     }
-    FieldSettings fixed = new FieldSettings(8, 2, VectorSimilarityFunction.DOT_PRODUCT, 100, 0);
+    FieldSettings fixed = new FieldSettings(8, 2, VectorSimilarityFunction.DOT_PRODUCT, 100, 0, 0);
     assertEquals(100, fixed.centroidsFor(1000));
     assertEquals(7, fixed.centroidsFor(7));
     assertEquals(MultiVectorField.DEFAULT_TRAINING_SAMPLE, fixed.trainingSample());

@@ -162,29 +162,37 @@ public class TestMultiVectorMerges extends LuceneTestCase {
     }
   }
 
+  /**
+   * A source that shares the first codebook trained, as Solr's per-core source does, and records
+   * every codebook reported to it; it checks that only the field's own kind is asked for and shared.
+   */
+  private static CodebookSource recordingSource(int dim, List<ResidualCodebook> trained) {
+    CodebookSource shared = CodebookSource.reuseFirstTrained();
+    return new CodebookSource() {
+      @Override
+      public ResidualCodebook codebook(String field, int dimension, int nbits) {
+        assertEquals("mv", field);
+        assertEquals(dim, dimension);
+        assertEquals(2, nbits);
+        return shared.codebook(field, dimension, nbits);
+      }
+
+      @Override
+      public void trained(String field, ResidualCodebook codebook) {
+        assertEquals("only codebooks of the field's nbits are shared", 2, codebook.nbits());
+        trained.add(codebook);
+        shared.trained(field, codebook);
+      }
+    };
+  }
+
   public void testSharedCodebookGivesOneCodebook() throws IOException {
     int dim = TestUtil.nextInt(random(), 2, 16);
     FieldType type = MultiVectorField.createFieldType(dim, 2, VectorSimilarityFunction.DOT_PRODUCT, 16, 0);
     MultiVectorTestUtil.ClusteredVectors data =
         new MultiVectorTestUtil.ClusteredVectors(random(), dim, 5, 0.5f, false);
-    CodebookSource shared = CodebookSource.reuseFirstTrained();
     List<ResidualCodebook> trained = new ArrayList<>();
-    CodebookSource recording =
-        new CodebookSource() {
-          @Override
-          public ResidualCodebook codebook(String field, int dimension, int nbits) {
-            assertEquals("mv", field);
-            assertEquals(dim, dimension);
-            assertEquals(2, nbits);
-            return shared.codebook(field, dimension, nbits);
-          }
-
-          @Override
-          public void trained(String field, ResidualCodebook codebook) {
-            trained.add(codebook);
-            shared.trained(field, codebook);
-          }
-        };
+    CodebookSource recording = recordingSource(dim, trained);
     try (Directory dir = newDirectory();
         IndexWriter w =
             new IndexWriter(dir, config(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat(recording))))) {
@@ -280,5 +288,152 @@ public class TestMultiVectorMerges extends LuceneTestCase {
         }
       }
     }
+  }
+
+  /**
+   * With a training threshold, flushes and merges below it keep the vectors exact; the first merge
+   * that reaches it trains one codebook on a sample spread over all of them (so every flush's
+   * vectors decode well, not only the first's), and later flushes encode with that codebook.
+   */
+  public void testCodebookWaitsForTrainingThreshold() throws IOException {
+    int dim = 16;
+    int docsPerFlush = 20;
+    int tokensPerDoc = 5;
+    // between two and three flushes' vectors: the first merge (two flushes) stays exact, the
+    // second (three) trains
+    long threshold = 5 * docsPerFlush * tokensPerDoc / 2;
+    FieldType type =
+        MultiVectorField.createFieldType(dim, 2, VectorSimilarityFunction.DOT_PRODUCT, 32, 0, threshold);
+    List<ResidualCodebook> trained = new ArrayList<>();
+    CodebookSource recording = recordingSource(dim, trained);
+    IndexWriterConfig iwc = config(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat(recording)));
+    LogDocMergePolicy mp = new LogDocMergePolicy();
+    mp.setMergeFactor(2); // every two small segments merge, right after the flush that makes them two
+    iwc.setMergePolicy(mp);
+    iwc.setMergeScheduler(new org.apache.lucene.index.SerialMergeScheduler());
+    // each flush draws its vectors from clusters of its own
+    MultiVectorTestUtil.ClusteredVectors[] groups = new MultiVectorTestUtil.ClusteredVectors[3];
+    Map<String, float[]> originals = new HashMap<>();
+    Map<String, Integer> groupOf = new HashMap<>();
+    try (Directory dir = newDirectory(); IndexWriter w = new IndexWriter(dir, iwc)) {
+      for (int g = 0; g < groups.length; g++) {
+        groups[g] = new MultiVectorTestUtil.ClusteredVectors(random(), dim, 8, 0.2f, true);
+        for (int i = 0; i < docsPerFlush; i++) {
+          String id = g + "-" + i;
+          float[][] m = groups[g].matrix(random(), tokensPerDoc);
+          originals.put(id, MultiVectorTestUtil.flatten(m));
+          groupOf.put(id, g);
+          w.addDocument(doc(id, m, type));
+        }
+        w.flush();
+        try (IndexReader reader = DirectoryReader.open(w)) {
+          if (g < 2) {
+            // below the threshold: one (merged) segment, exact, no codebook trained
+            assertEquals(1, reader.leaves().size());
+            assertEquals(0, MultiVectorValues.get(reader.leaves().get(0).reader(), "mv").nbits());
+            assertTrue(trained.isEmpty());
+            Map<String, float[]> decoded = MultiVectorTestUtil.decodedById(reader, "mv");
+            assertEquals((g + 1) * docsPerFlush, decoded.size());
+            for (Map.Entry<String, float[]> e : decoded.entrySet()) {
+              assertBitwiseEquals(originals.get(e.getKey()), e.getValue());
+            }
+          }
+        }
+      }
+      // the third flush's merge reached the threshold and trained on all three flushes
+      assertEquals(1, trained.size());
+      ResidualCodebook codebook = trained.get(0);
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        assertEquals(1, reader.leaves().size());
+        MultiVectorValues values = MultiVectorValues.get(reader.leaves().get(0).reader(), "mv");
+        assertEquals(2, values.nbits());
+        assertEquals(1, values.codebooks().size());
+        assertArrayEquals(codebook.id(), values.codebooks().get(0).id());
+        double[] fidelity = meanCosineByGroup(MultiVectorTestUtil.decodedById(reader, "mv"), originals, groupOf, dim);
+        // the counterfactual: a codebook trained on the first flush alone fits its clusters only
+        float[][] firstFlush = new float[docsPerFlush * tokensPerDoc][];
+        for (int i = 0, t = 0; i < docsPerFlush; i++) {
+          float[] flat = originals.get("0-" + i);
+          for (int k = 0; k < tokensPerDoc; k++) {
+            firstFlush[t++] = java.util.Arrays.copyOfRange(flat, k * dim, (k + 1) * dim);
+          }
+        }
+        ResidualCodebook firstOnly = ResidualCodebook.train(firstFlush, 2, 32, random().nextLong());
+        double lastGroupWithFirstOnly = meanCosine(firstOnly, originals, groupOf, 2, dim);
+        for (int g = 0; g < groups.length; g++) {
+          assertTrue(
+              "group " + g + ": " + fidelity[g] + " vs first-flush codebook " + lastGroupWithFirstOnly,
+              fidelity[g] > 0.95 && fidelity[g] > lastGroupWithFirstOnly);
+        }
+      }
+      // a later flush encodes with that codebook at once
+      for (int i = 0; i < docsPerFlush; i++) {
+        w.addDocument(doc("later-" + i, groups[random().nextInt(3)].matrix(random(), tokensPerDoc), type));
+      }
+      w.flush();
+      w.forceMerge(1);
+      assertEquals(1, trained.size());
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        MultiVectorValues values = MultiVectorValues.get(reader.leaves().get(0).reader(), "mv");
+        assertEquals(2, values.nbits());
+        assertEquals(1, values.codebooks().size());
+        assertArrayEquals(codebook.id(), values.codebooks().get(0).id());
+      }
+    }
+  }
+
+  /** Mean cosine of decoded to original token vectors, per group of documents. */
+  private static double[] meanCosineByGroup(
+      Map<String, float[]> decoded, Map<String, float[]> originals, Map<String, Integer> groupOf, int dim) {
+    double[] sum = new double[3];
+    int[] count = new int[3];
+    for (Map.Entry<String, float[]> e : decoded.entrySet()) {
+      int g = groupOf.get(e.getKey());
+      float[] original = originals.get(e.getKey());
+      for (int t = 0; t < original.length / dim; t++) {
+        sum[g] += cosine(original, e.getValue(), t * dim, dim);
+        count[g]++;
+      }
+    }
+    for (int g = 0; g < 3; g++) {
+      sum[g] /= count[g];
+    }
+    return sum;
+  }
+
+  /** Mean cosine of group {@code group}'s token vectors to their encoding by {@code codebook}. */
+  private static double meanCosine(
+      ResidualCodebook codebook, Map<String, float[]> originals, Map<String, Integer> groupOf, int group, int dim) {
+    double sum = 0;
+    int count = 0;
+    byte[] code = new byte[codebook.residualBytes()];
+    float[] decoded = new float[dim];
+    int[] nearest = new int[1];
+    for (Map.Entry<String, float[]> e : originals.entrySet()) {
+      if (groupOf.get(e.getKey()) != group) {
+        continue;
+      }
+      float[] original = e.getValue();
+      for (int t = 0; t < original.length / dim; t++) {
+        codebook.index().assign(original, t * dim, 1, nearest);
+        codebook.encode(original, t * dim, nearest[0], code, 0);
+        codebook.decode(nearest[0], code, 0, decoded, 0);
+        sum += cosine(java.util.Arrays.copyOfRange(original, t * dim, (t + 1) * dim), decoded, 0, dim);
+        count++;
+      }
+    }
+    return sum / count;
+  }
+
+  private static double cosine(float[] a, float[] b, int offset, int dim) {
+    double dot = 0;
+    double na = 0;
+    double nb = 0;
+    for (int j = offset; j < offset + dim; j++) {
+      dot += (double) a[j] * b[j];
+      na += (double) a[j] * a[j];
+      nb += (double) b[j] * b[j];
+    }
+    return dot / Math.sqrt(na * nb);
   }
 }
