@@ -628,7 +628,7 @@ public final class NeuralEval {
    * MultiVectorValues#storedBytes}), with and without its codebooks. The files' headers, footers and
    * .mvm metadata, shared by the fields, are reported once as {@code sharedFileBytes}.
    */
-  private static Map<String, Object> colbertStats(Path dir, Map<String, Long> byExtension) throws IOException {
+  static Map<String, Object> colbertStats(Path dir, Map<String, Long> byExtension) throws IOException {
     Map<String, long[]> counts = new HashMap<>(); // field -> tokens, docs, bytes, codebook bytes, untrained tokens
     Map<String, Integer> nbitsOf = new HashMap<>();
     Map<String, Integer> configuredNbits = new HashMap<>();
