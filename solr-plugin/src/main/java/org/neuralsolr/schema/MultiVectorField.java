@@ -44,7 +44,12 @@ import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
  *       flush or merge holds that many, segments keep the vectors exact (float32, 4·dim bytes each);
  *       the first merge that does, or an optimize, trains the codebook on a sample spread over all
  *       of them and encodes them, and later flushes encode with it. 0 trains at the core's first
- *       flush, on that flush alone, which fits the codebook to whatever came first.
+ *       flush, on that flush alone, which fits the codebook to whatever came first. An optimize
+ *       trains even a single segment only with {@link TrainingMergePolicyFactory} in {@code
+ *       <indexConfig>} (the shipped configset has it): Solr's merge policies take a lone segment for
+ *       merged already. Until then each flush or merge that stores the field untrained logs a WARN,
+ *       and the core's metric {@code INDEX.neural.multiVector.untrainedTokenVectors} (per field:
+ *       {@code untrainedFields}) counts the token vectors stored as float32.
  * </ul>
  *
  * <p>The format is selected here (a {@code docValuesFormat} attribute other than {@code
@@ -69,6 +74,7 @@ public class MultiVectorField extends FieldType {
   private int dimension;
   private int nbits;
   private VectorSimilarityFunction similarity;
+  private int trainingThreshold;
   private org.apache.lucene.document.FieldType luceneType;
 
   @Override
@@ -87,6 +93,7 @@ public class MultiVectorField extends FieldType {
     int centroids = intArg(args, CENTROIDS, 0);
     int sample = intArg(args, TRAINING_SAMPLE, 0);
     int threshold = intArg(args, TRAINING_THRESHOLD, 0);
+    trainingThreshold = threshold;
     String format = args.get("docValuesFormat");
     if (format != null && !MultiVectorDocValuesFormat.NAME.equals(format)) {
       throw new SolrException(
@@ -140,6 +147,11 @@ public class MultiVectorField extends FieldType {
   /** Bits per dimension of stored residuals; 0 means float32. */
   public int getNbits() {
     return nbits;
+  }
+
+  /** Token vectors one flush or merge must hold before the codebook is trained; 0: the first flush. */
+  public int getTrainingThreshold() {
+    return trainingThreshold;
   }
 
   public VectorSimilarityFunction getSimilarityFunction() {

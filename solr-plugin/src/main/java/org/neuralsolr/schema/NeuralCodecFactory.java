@@ -1,6 +1,9 @@
 package org.neuralsolr.schema;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.apache.lucene.codecs.Codec;
 import org.apache.lucene.codecs.DocValuesConsumer;
 import org.apache.lucene.codecs.DocValuesFormat;
@@ -8,14 +11,22 @@ import org.apache.lucene.codecs.DocValuesProducer;
 import org.apache.lucene.codecs.FilterCodec;
 import org.apache.lucene.codecs.lucene912.Lucene912Codec;
 import org.apache.lucene.codecs.perfield.PerFieldDocValuesFormat;
+import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.MergeState;
 import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.SolrException.ErrorCode;
 import org.apache.solr.core.SchemaCodecFactory;
 import org.apache.solr.core.SolrCore;
+import org.apache.solr.core.SolrInfoBean;
+import org.apache.solr.metrics.SolrMetricsContext;
 import org.apache.solr.schema.SchemaField;
+import org.apache.solr.search.SolrIndexSearcher;
+import org.apache.solr.util.RefCounted;
 import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Solr's {@code SchemaCodecFactory} plus one ColBERT codebook per {@link MultiVectorField} field
@@ -37,11 +48,24 @@ import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
  * {@code SchemaCodecFactory}'s, and the index it writes is readable by the plain factory: the
  * multi-vector format is recorded by its SPI name as before and reading never needs the codebook
  * source.
+ *
+ * <p>A field stored as float32 for want of a trained codebook (below its {@code trainingThreshold})
+ * does not go unnoticed: each flush or merge that writes such a segment logs a WARN naming the
+ * field, its configured nbits, its token vectors against the threshold, and that an optimize trains
+ * it; and the factory is the core's info bean {@value #BEAN_NAME} (category INDEX), whose metrics
+ * {@code untrainedTokenVectors} and {@code untrainedFields} (per field: segments, token vectors,
+ * configured nbits, trainingThreshold) count what the core's current searcher holds untrained.
  */
-public class NeuralCodecFactory extends SchemaCodecFactory {
+public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBean {
+  private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
+
+  /** Name of the info bean, and scope of its metrics ({@code INDEX.neural.multiVector.*}). */
+  public static final String BEAN_NAME = "neural.multiVector";
+
   private final CoreCodebooks codebooks = new CoreCodebooks();
   private volatile SolrCore core;
   private Codec codec;
+  private SolrMetricsContext metricsContext;
 
   @Override
   public void inform(SolrCore core) {
@@ -54,6 +78,111 @@ public class NeuralCodecFactory extends SchemaCodecFactory {
           ErrorCode.SERVER_ERROR, "NeuralCodecFactory expects SchemaCodecFactory to build a Lucene912Codec, got " + schemaCodec.getClass().getName());
     }
     codec = new SharedCodebookCodec((Lucene912Codec) schemaCodec);
+    core.registerInfoBean(BEAN_NAME, this);
+  }
+
+  @Override
+  public void initializeMetrics(SolrMetricsContext parentContext, String scope) {
+    metricsContext = parentContext.getChildContext(this);
+    String category = getCategory().toString();
+    metricsContext.gauge(
+        () -> untrained().values().stream().mapToLong(UntrainedFields.Count::tokenVectors).sum(),
+        true,
+        "untrainedTokenVectors",
+        category,
+        scope);
+    metricsContext.gauge(this::untrainedFieldsMetric, true, "untrainedFields", category, scope);
+  }
+
+  @Override
+  public SolrMetricsContext getSolrMetricsContext() {
+    return metricsContext;
+  }
+
+  @Override
+  public String getName() {
+    return BEAN_NAME;
+  }
+
+  @Override
+  public String getDescription() {
+    return "Neural Solr multi-vector storage: token vectors stored as float32 until the field's codebook is trained";
+  }
+
+  @Override
+  public Category getCategory() {
+    return Category.INDEX;
+  }
+
+  /** Untrained segments and token vectors per field in the core's current searcher. */
+  private Map<String, UntrainedFields.Count> untrained() {
+    SolrCore c = core;
+    RefCounted<SolrIndexSearcher> searcher = c == null ? null : c.getRegisteredSearcher();
+    if (searcher == null) {
+      return Map.of();
+    }
+    try {
+      return UntrainedFields.of(searcher.get().getIndexReader());
+    } finally {
+      searcher.decref();
+    }
+  }
+
+  private Map<String, Object> untrainedFieldsMetric() {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    untrained()
+        .forEach(
+            (field, count) -> {
+              Map<String, Object> f = new LinkedHashMap<>();
+              f.put("segments", count.segments());
+              f.put("tokenVectors", count.tokenVectors());
+              MultiVectorField type = fieldType(field);
+              if (type != null) {
+                f.put("nbits", type.getNbits());
+                f.put("trainingThreshold", type.getTrainingThreshold());
+              }
+              fields.put(field, f);
+            });
+    return fields;
+  }
+
+  private MultiVectorField fieldType(String field) {
+    SchemaField f = core.getLatestSchema().getFieldOrNull(field);
+    return f != null && f.getType() instanceof MultiVectorField ? (MultiVectorField) f.getType() : null;
+  }
+
+  /**
+   * Says, once the segment's doc values are written, which multi-vector fields it stores untrained:
+   * a user who configured nbits 2 and got float32 (some 15 times the bytes) should not have to find
+   * out from the disk usage.
+   */
+  private void warnIfUntrained(SegmentWriteState state) {
+    Map<String, Long> fields = MultiVectorDocValuesFormat.untrainedTokenVectors(state.segmentInfo);
+    if (fields.isEmpty()) {
+      return;
+    }
+    boolean flush = state.context.mergeInfo == null;
+    Map<String, UntrainedFields.Count> inSearcher = untrained();
+    for (Map.Entry<String, Long> e : fields.entrySet()) {
+      MultiVectorField type = fieldType(e.getKey());
+      long tokens = e.getValue();
+      long searcherTokens = inSearcher.getOrDefault(e.getKey(), UntrainedFields.Count.NONE).tokenVectors();
+      // a flushed segment is new to the core; a merged one replaces segments the searcher counts
+      long soFar = flush ? searcherTokens + tokens : Math.max(searcherTokens, tokens);
+      log.warn(
+          "Multi-vector field '{}' is configured for nbits={} but {} segment {} stores its {} token vectors as float32 (nbits 0): "
+              + "the codebook is trained once one flush or merge holds trainingThreshold={} token vectors, and the core holds about {} untrained so far. "
+              + "An optimize trains and encodes them now (with {} in <indexConfig>). Metric: INDEX.{}.untrainedTokenVectors",
+          e.getKey(),
+          type == null ? "?" : type.getNbits(),
+          flush ? "flushed" : "merged",
+          state.segmentInfo.name,
+          tokens,
+          type == null ? "?" : type.getTrainingThreshold(),
+          soFar,
+          TrainingMergePolicyFactory.class.getName(),
+          BEAN_NAME);
+    }
   }
 
   @Override
@@ -108,12 +237,64 @@ public class NeuralCodecFactory extends SchemaCodecFactory {
     @Override
     public DocValuesConsumer fieldsConsumer(SegmentWriteState state) throws IOException {
       codebooks.seedOnce(state.directory);
-      return format.fieldsConsumer(state);
+      return new WarningConsumer(format.fieldsConsumer(state), state);
     }
 
     @Override
     public DocValuesProducer fieldsProducer(SegmentReadState state) throws IOException {
       return format.fieldsProducer(state);
+    }
+  }
+
+  /** The format's consumer, which calls {@link #warnIfUntrained} once it has written the segment. */
+  private final class WarningConsumer extends DocValuesConsumer {
+    private final DocValuesConsumer in;
+    private final SegmentWriteState state;
+
+    WarningConsumer(DocValuesConsumer in, SegmentWriteState state) {
+      this.in = in;
+      this.state = state;
+    }
+
+    @Override
+    public void addNumericField(FieldInfo field, DocValuesProducer values) throws IOException {
+      in.addNumericField(field, values);
+    }
+
+    @Override
+    public void addBinaryField(FieldInfo field, DocValuesProducer values) throws IOException {
+      in.addBinaryField(field, values);
+    }
+
+    @Override
+    public void addSortedField(FieldInfo field, DocValuesProducer values) throws IOException {
+      in.addSortedField(field, values);
+    }
+
+    @Override
+    public void addSortedNumericField(FieldInfo field, DocValuesProducer values) throws IOException {
+      in.addSortedNumericField(field, values);
+    }
+
+    @Override
+    public void addSortedSetField(FieldInfo field, DocValuesProducer values) throws IOException {
+      in.addSortedSetField(field, values);
+    }
+
+    @Override
+    public void merge(MergeState mergeState) throws IOException {
+      in.merge(mergeState); // the format's own merge: it copies codes rather than re-encoding
+    }
+
+    @Override
+    public void close() throws IOException {
+      in.close();
+      try {
+        warnIfUntrained(state);
+      } catch (RuntimeException e) {
+        // a log line must never fail a flush or merge
+        log.debug("could not report untrained multi-vector fields of segment {}", state.segmentInfo.name, e);
+      }
     }
   }
 }

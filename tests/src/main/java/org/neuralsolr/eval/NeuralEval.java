@@ -157,6 +157,7 @@ public final class NeuralEval {
         Object queried = ((Map<?, ?>) colbert).get(Pipelines.colbertField(settings.get("nbits")));
         if (queried != null) {
           report.put("bytes_per_token_vector", ((Map<?, ?>) queried).get("bytes_per_token_vector"));
+          report.put("untrainedTokenVectors", ((Map<?, ?>) queried).get("untrainedTokenVectors"));
         }
       }
       if (subset != null) {
@@ -627,9 +628,11 @@ public final class NeuralEval {
    * MultiVectorValues#storedBytes}), with and without its codebooks. The files' headers, footers and
    * .mvm metadata, shared by the fields, are reported once as {@code sharedFileBytes}.
    */
-  private static Map<String, Object> colbertStats(Path dir, Map<String, Long> byExtension) throws IOException {
-    Map<String, long[]> counts = new HashMap<>(); // field -> tokens, docs, bytes, codebook bytes
+  static Map<String, Object> colbertStats(Path dir, Map<String, Long> byExtension) throws IOException {
+    Map<String, long[]> counts = new HashMap<>(); // field -> tokens, docs, bytes, codebook bytes, untrained tokens
     Map<String, Integer> nbitsOf = new HashMap<>();
+    Map<String, Integer> configuredNbits = new HashMap<>();
+    Map<String, List<Integer>> storedNbits = new HashMap<>();
     Map<String, Set<String>> codebookIds = new HashMap<>();
     try (FSDirectory directory = FSDirectory.open(dir);
         DirectoryReader reader = DirectoryReader.open(directory)) {
@@ -643,18 +646,27 @@ public final class NeuralEval {
           if (values == null) {
             continue;
           }
-          long[] c = counts.computeIfAbsent(info.name, k -> new long[4]);
+          long[] c = counts.computeIfAbsent(info.name, k -> new long[5]);
           c[0] += values.totalTokenCount();
           c[1] += values.docCount();
           c[2] += values.storedBytes();
           c[3] += values.codebookBytes();
           nbitsOf.put(info.name, values.nbits());
+          // a segment below the field's trainingThreshold keeps float32 (nbits 0) until a merge that
+          // reaches it, or an optimize, trains the codebook: say so rather than report float32 costs
+          // under the configured nbits
+          int configured = Integer.parseInt(info.getAttribute(MultiVectorField.NBITS_ATTRIBUTE));
+          configuredNbits.put(info.name, configured);
+          storedNbits.computeIfAbsent(info.name, k -> new ArrayList<>()).add(values.nbits());
+          if (values.nbits() != configured) {
+            c[4] += values.totalTokenCount();
+          }
           for (ResidualCodebook codebook : values.codebooks()) {
             codebookIds.computeIfAbsent(info.name, k -> new java.util.TreeSet<>()).add(HexFormat.of().formatHex(codebook.id()));
           }
         }
       }
-      return colbertStats(reader, segments, counts, nbitsOf, codebookIds, byExtension);
+      return colbertStats(reader, segments, counts, nbitsOf, configuredNbits, storedNbits, codebookIds, byExtension);
     }
   }
 
@@ -663,6 +675,8 @@ public final class NeuralEval {
       int segments,
       Map<String, long[]> counts,
       Map<String, Integer> nbitsOf,
+      Map<String, Integer> configuredNbits,
+      Map<String, List<Integer>> storedNbits,
       Map<String, Set<String>> codebookIds,
       Map<String, Long> byExtension)
       throws IOException {
@@ -674,8 +688,11 @@ public final class NeuralEval {
       Map<String, Object> f = new LinkedHashMap<>();
       f.put("type", "multivector (NeuralMultiVector, nbits " + nbits + ")");
       f.put("nbits", nbits);
+      f.put("configuredNbits", configuredNbits.get(e.getKey()));
+      f.put("storedNbitsPerSegment", storedNbits.get(e.getKey()));
       f.put("documents", c[1]);
       f.put("tokenVectors", c[0]);
+      f.put("untrainedTokenVectors", c[4]);
       f.put("segments", segments);
       // every segment stores its codebooks in its own .mvc: distinct ids say how many were trained
       f.put("distinct_codebooks", codebookIds.getOrDefault(e.getKey(), Set.of()).size());

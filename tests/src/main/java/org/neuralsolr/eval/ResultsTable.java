@@ -109,7 +109,12 @@ final class ResultsTable {
   private static String bytesPerVector(Map<String, Object> r, Map<String, Object> index) {
     List<String> parts = new ArrayList<>();
     if (r.get("bytes_per_token_vector") != null) {
-      parts.add("token vectors (queried field): " + r.get("bytes_per_token_vector"));
+      Object untrained = r.get("untrainedTokenVectors");
+      parts.add(
+          "token vectors (queried field): "
+              + r.get("bytes_per_token_vector")
+              // float32 for want of a trained codebook: the row does not measure the configured nbits
+              + (untrained instanceof Number && ((Number) untrained).longValue() > 0 ? " (" + untrained + " untrained, float32)" : ""));
     }
     map(index, "neuralFields").forEach((field, stats) -> {
       @SuppressWarnings("unchecked")

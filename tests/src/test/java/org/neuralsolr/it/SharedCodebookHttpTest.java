@@ -29,6 +29,7 @@ import org.neuralsolr.codecs.multivector.MultiVectorValues;
 import org.neuralsolr.codecs.multivector.ResidualCodebook;
 import org.neuralsolr.example.LocalSolr;
 import org.neuralsolr.schema.MultiVectorField;
+import org.neuralsolr.schema.NeuralCodecFactory;
 
 /**
  * A real Solr over HTTP with the shipped configset ({@code NeuralCodecFactory}): token vectors sent
@@ -128,6 +129,49 @@ public class SharedCodebookHttpTest extends SolrTestCase {
     }
   }
 
+  /**
+   * A bulk load below {@code trainingThreshold} in one commit leaves one segment stored as float32;
+   * the optimize must still train and encode it (Lucene's merge policies see a lone segment as
+   * merged already), and a second optimize must leave it alone.
+   */
+  public void testOptimizeTrainsASingleSegmentBelowTheThreshold() throws Exception {
+    Path home = createTempDir();
+    Random random = new Random(random().nextLong());
+    float[][] clusters = randomClusters(random);
+    LocalSolr solr = LocalSolr.start(home, NeuralTestHomes.configset(), 0);
+    try {
+      solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
+      addField(solr, 10L * DOCS_PER_COMMIT * TOKENS_PER_DOC);
+      int next = index(solr, 0, 3 * DOCS_PER_COMMIT, clusters, random);
+      assertEquals("one commit, one segment", 1, segmentCount(home));
+      assertEquals("nbits before the optimize", Set.of(0), segmentNbits(home));
+      Map<String, Object> stats = MBeanStats.of(solr.client(), CORE, "INDEX", NeuralCodecFactory.BEAN_NAME);
+      assertEquals(
+          "untrained token vectors before the optimize " + stats,
+          next * TOKENS_PER_DOC,
+          MBeanStats.number(stats, "INDEX." + NeuralCodecFactory.BEAN_NAME + ".untrainedTokenVectors"),
+          0);
+      // the mbeans handler flattens the per-field map gauge into one entry per field
+      assertTrue(stats.toString(), stats.containsKey("INDEX." + NeuralCodecFactory.BEAN_NAME + ".untrainedFields." + FIELD));
+
+      solr.client().optimize(CORE);
+      assertEquals(1, segmentCount(home));
+      assertEquals("nbits after the optimize", Set.of(NBITS), segmentNbits(home));
+      stats = MBeanStats.of(solr.client(), CORE, "INDEX", NeuralCodecFactory.BEAN_NAME);
+      assertEquals(0, MBeanStats.number(stats, "INDEX." + NeuralCodecFactory.BEAN_NAME + ".untrainedTokenVectors"), 0);
+      assertStorageWithinBound(home, next * TOKENS_PER_DOC);
+      Set<ByteBuffer> trained = codebookIds(home);
+      assertEquals(1, trained.size());
+      Set<String> files = segmentFiles(home);
+
+      solr.client().optimize(CORE);
+      assertEquals("a second optimize rewrites nothing", files, segmentFiles(home));
+      assertEquals(trained, codebookIds(home));
+    } finally {
+      solr.close();
+    }
+  }
+
   /** Centres the token vectors are drawn around. */
   private static float[][] randomClusters(Random random) {
     float[][] clusters = new float[64][DIM];
@@ -168,8 +212,13 @@ public class SharedCodebookHttpTest extends SolrTestCase {
 
   /** Indexes one commit's documents, token vectors near random cluster centres, unit length. */
   private static int index(LocalSolr solr, int first, float[][] clusters, Random random) throws Exception {
+    return index(solr, first, DOCS_PER_COMMIT, clusters, random);
+  }
+
+  private static int index(LocalSolr solr, int first, int numDocs, float[][] clusters, Random random)
+      throws Exception {
     List<SolrInputDocument> docs = new ArrayList<>();
-    for (int d = first; d < first + DOCS_PER_COMMIT; d++) {
+    for (int d = first; d < first + numDocs; d++) {
       float[][] tokens = new float[TOKENS_PER_DOC][DIM];
       for (float[] t : tokens) {
         float[] c = clusters[random.nextInt(clusters.length)];
@@ -192,7 +241,7 @@ public class SharedCodebookHttpTest extends SolrTestCase {
     add.setParam("update.chain", "plain");
     add.process(solr.client(), CORE);
     solr.client().commit(CORE);
-    return first + DOCS_PER_COMMIT;
+    return first + numDocs;
   }
 
   private static Path indexDir(Path home) {
@@ -202,6 +251,13 @@ public class SharedCodebookHttpTest extends SolrTestCase {
   private static int segmentCount(Path home) throws Exception {
     try (Directory dir = FSDirectory.open(indexDir(home))) {
       return SegmentInfos.readLatestCommit(dir).size();
+    }
+  }
+
+  /** The files of the last commit's segments: an unchanged set means nothing was rewritten. */
+  private static Set<String> segmentFiles(Path home) throws Exception {
+    try (Directory dir = FSDirectory.open(indexDir(home))) {
+      return new HashSet<>(SegmentInfos.readLatestCommit(dir).files(false));
     }
   }
 

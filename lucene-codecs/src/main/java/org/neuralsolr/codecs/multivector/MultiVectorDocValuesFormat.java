@@ -1,11 +1,14 @@
 package org.neuralsolr.codecs.multivector;
 
 import java.io.IOException;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.lucene.codecs.DocValuesConsumer;
 import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.codecs.DocValuesProducer;
 import org.apache.lucene.codecs.lucene90.IndexedDISI;
 import org.apache.lucene.codecs.lucene90.Lucene90DocValuesFormat;
+import org.apache.lucene.index.SegmentInfo;
 import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.lucene.store.DataOutput;
@@ -48,6 +51,12 @@ import org.apache.lucene.util.packed.DirectWriter;
  * the threshold (or any forced merge) treats them as raw vectors: it trains the codebook on a
  * sample spread over all of them, hands it to the {@link CodebookSource}, and encodes them, each
  * vector once, from its exact value.
+ *
+ * <p>Such a segment also says so in its {@code SegmentInfo} attributes, {@link
+ * #UNTRAINED_ATTRIBUTE_PREFIX}{@code <field>} = its token vectors, so that a merge policy can find
+ * it without opening it: Lucene's merge policies take a lone segment without deletions for merged
+ * already, and an optimize would leave it untrained. {@link TrainingMergePolicy} has a forced
+ * merge rewrite it, and {@link #untrainedTokenVectors} reads the attributes back for monitoring.
  *
  * <p>The binary value this format returns is the <em>decoded</em> token matrix (float32,
  * little-endian), so generic readers keep working; queries use {@link MultiVectorValues}. A
@@ -174,6 +183,13 @@ public final class MultiVectorDocValuesFormat extends DocValuesFormat {
 
   static final int DIRECT_MONOTONIC_BLOCK_SHIFT = 16;
 
+  /**
+   * {@code SegmentInfo} attribute prefix: {@code <prefix><field>} = number of the field's token
+   * vectors the segment stores exact (nbits 0) although the field asks for nbits 1, 2 or 4, because
+   * no codebook was trained yet. Absent once a merge encoded them, and for segments without any.
+   */
+  public static final String UNTRAINED_ATTRIBUTE_PREFIX = "neuralsolr.multivector.untrained.";
+
   private final CodebookSource codebookSource;
 
   /** Trains a codebook per flush (this is the instance SPI loads, and all reading needs). */
@@ -188,6 +204,22 @@ public final class MultiVectorDocValuesFormat extends DocValuesFormat {
   public MultiVectorDocValuesFormat(CodebookSource codebookSource) {
     super(NAME);
     this.codebookSource = codebookSource;
+  }
+
+  /**
+   * Token vectors per multi-vector field that {@code segment} stores untrained (float32 while the
+   * field asks for nbits above 0), from its attributes; empty if none (see {@link
+   * #UNTRAINED_ATTRIBUTE_PREFIX}).
+   */
+  public static Map<String, Long> untrainedTokenVectors(SegmentInfo segment) {
+    Map<String, Long> untrained = new TreeMap<>();
+    for (Map.Entry<String, String> e : segment.getAttributes().entrySet()) {
+      if (e.getKey().startsWith(UNTRAINED_ATTRIBUTE_PREFIX)) {
+        untrained.put(
+            e.getKey().substring(UNTRAINED_ATTRIBUTE_PREFIX.length()), Long.parseLong(e.getValue()));
+      }
+    }
+    return untrained;
   }
 
   @Override

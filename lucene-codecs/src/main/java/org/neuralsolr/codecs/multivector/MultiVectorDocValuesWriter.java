@@ -150,6 +150,7 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
       writer.addRaw(doc, values.binaryValue());
     }
     writer.finish(meta, codebooks);
+    recordIfUntrained(field, settings, stored, writer);
   }
 
   /**
@@ -230,6 +231,24 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
       }
     }
     writer.finish(meta, codebooks);
+    recordIfUntrained(field, settings, stored, writer);
+  }
+
+  /**
+   * Notes in the segment's attributes that {@code field} waits for its codebook (see {@link
+   * MultiVectorDocValuesFormat#UNTRAINED_ATTRIBUTE_PREFIX}): the segment's .mvm says nbits 0 too,
+   * but merge policies and monitoring see only {@code SegmentInfo}s, without opening the segment.
+   * Only segments with token vectors are recorded, because only they can be trained: a forced merge
+   * of them always trains (see {@link FieldSettings#canTrainOn}), so a recorded segment is
+   * rewritten once by an optimize, never again.
+   */
+  private void recordIfUntrained(
+      FieldInfo field, FieldSettings settings, FieldSettings stored, MultiVectorFieldWriter writer) {
+    if (stored.nbits() != settings.nbits() && writer.numTokens() > 0) {
+      state.segmentInfo.putAttribute(
+          MultiVectorDocValuesFormat.UNTRAINED_ATTRIBUTE_PREFIX + field.name,
+          Long.toString(writer.numTokens()));
+    }
   }
 
   /** Which sources hold codes that can be copied into a field stored with {@code stored}. */

@@ -44,7 +44,11 @@ public final class MultiVectorField extends Field {
    * FieldInfo attribute: token vectors a codebook is trained on at the least. A flush or merge that
    * holds fewer raw vectors (and no codebook to encode them with) stores them exactly, as float32
    * with nbits 0, and a later merge that holds enough, or any forced merge, trains the codebook on
-   * a sample spread over all of them and encodes them. 0 trains at the first flush.
+   * a sample spread over all of them and encodes them. 0 trains at the first flush. A forced merge
+   * only happens where the merge policy schedules one, and the usual policies take a lone segment
+   * for merged already: wrap the policy in {@link TrainingMergePolicy} so that a forced merge also
+   * rewrites the segments stored untrained (they say so in their {@code SegmentInfo}, see {@link
+   * MultiVectorDocValuesFormat#UNTRAINED_ATTRIBUTE_PREFIX}).
    */
   public static final String TRAINING_THRESHOLD_ATTRIBUTE =
       "neuralsolr.multivector.trainingThreshold";

@@ -201,6 +201,11 @@ final class MultiVectorFieldWriter {
     }
   }
 
+  /** Token vectors written so far (all of them once {@link #finish} returned). */
+  long numTokens() {
+    return numTokens;
+  }
+
   /** Writes what remains to .mvd, this field's codebooks to .mvc and its entry to .mvm. */
   void finish(IndexOutput meta, IndexOutput codebooksOut) throws IOException {
     encodePending();

@@ -19,6 +19,8 @@ import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.LogDocMergePolicy;
+import org.apache.lucene.index.SegmentCommitInfo;
+import org.apache.lucene.index.SegmentInfos;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.DocIdSetIterator;
@@ -380,6 +382,154 @@ public class TestMultiVectorMerges extends LuceneTestCase {
         assertArrayEquals(codebook.id(), values.codebooks().get(0).id());
       }
     }
+  }
+
+  /**
+   * A lone segment below the threshold is merged already as far as the usual merge policies are
+   * concerned, so a plain {@code forceMerge(1)} leaves it untrained; through {@link
+   * TrainingMergePolicy} the forced merge rewrites and encodes it, and the next one leaves it be.
+   */
+  public void testForceMergeTrainsASingleSegment() throws IOException {
+    int dim = TestUtil.nextInt(random(), 4, 16);
+    int nbits = new int[] {1, 2, 4}[random().nextInt(3)];
+    int docs = TestUtil.nextInt(random(), 20, 60);
+    FieldType type =
+        MultiVectorField.createFieldType(dim, nbits, VectorSimilarityFunction.DOT_PRODUCT, 16, 0, 1 << 20);
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 6, 0.3f, true);
+    List<ResidualCodebook> trained = new ArrayList<>();
+    IndexWriterConfig iwc = predictableConfig(trained);
+    try (Directory dir = newDirectory(); IndexWriter w = new IndexWriter(dir, iwc)) {
+      Map<String, float[]> originals = new HashMap<>();
+      long tokens = 0;
+      for (int i = 0; i < docs; i++) {
+        float[][] m = data.matrix(random(), TestUtil.nextInt(random(), 1, 8));
+        originals.put(Integer.toString(i), MultiVectorTestUtil.flatten(m));
+        tokens += m.length;
+        w.addDocument(doc(Integer.toString(i), m, type));
+      }
+      w.commit();
+      SegmentCommitInfo before = onlySegment(dir);
+      assertEquals(Map.of("mv", tokens), MultiVectorDocValuesFormat.untrainedTokenVectors(before.info));
+
+      // the problem: the delegate alone sees nothing to merge
+      w.forceMerge(1);
+      w.commit();
+      assertEquals(before.info.name, onlySegment(dir).info.name);
+      assertTrue(trained.isEmpty());
+
+      w.getConfig().setMergePolicy(new TrainingMergePolicy(w.getConfig().getMergePolicy()));
+      w.forceMerge(1);
+      w.commit();
+      SegmentCommitInfo after = onlySegment(dir);
+      assertNotEquals(before.info.name, after.info.name);
+      assertEquals(Map.of(), MultiVectorDocValuesFormat.untrainedTokenVectors(after.info));
+      assertEquals(1, trained.size());
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        MultiVectorValues values = MultiVectorValues.get(reader.leaves().get(0).reader(), "mv");
+        assertEquals(nbits, values.nbits());
+        assertEquals(1, values.codebooks().size());
+        assertArrayEquals(trained.get(0).id(), values.codebooks().get(0).id());
+        Map<String, float[]> decoded = MultiVectorTestUtil.decodedById(reader, "mv");
+        assertEquals(originals.keySet(), decoded.keySet());
+        for (String id : originals.keySet()) {
+          assertTrue("doc " + id, cosine(originals.get(id), decoded.get(id), 0, originals.get(id).length) > 0.9);
+        }
+      }
+
+      // encoded: a repeat optimize leaves the segment as it is
+      w.forceMerge(1);
+      w.commit();
+      assertEquals(after.info.name, onlySegment(dir).info.name);
+      assertEquals(1, trained.size());
+    }
+  }
+
+  /**
+   * A forced merge to more segments than there are leaves the delegate nothing to do; the untrained
+   * segments are merged together, so that one codebook is trained on all of them. Segments without
+   * untrained vectors (here: without the field) are left alone.
+   */
+  public void testForceMergeTrainsUntrainedSegmentsTogether() throws IOException {
+    int dim = 8;
+    FieldType type = MultiVectorField.createFieldType(dim, 2, VectorSimilarityFunction.DOT_PRODUCT, 8, 0, 1 << 20);
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 4, 0.3f, true);
+    List<ResidualCodebook> trained = new ArrayList<>();
+    IndexWriterConfig iwc = predictableConfig(trained);
+    iwc.setMergePolicy(new TrainingMergePolicy(iwc.getMergePolicy()));
+    try (Directory dir = newDirectory(); IndexWriter w = new IndexWriter(dir, iwc)) {
+      int next = 0;
+      for (int flush = 0; flush < 3; flush++) {
+        for (int i = 0; i < 10; i++) {
+          w.addDocument(doc(Integer.toString(next++), data.matrix(random(), 4), type));
+        }
+        w.flush();
+      }
+      Document plain = new Document();
+      plain.add(new StringField("id", "plain", Field.Store.YES));
+      plain.add(new NumericDocValuesField("sort", 0));
+      w.addDocument(plain);
+      w.commit();
+      String plainSegment = lastSegment(dir).info.name;
+      assertEquals(4, SegmentInfos.readLatestCommit(dir).size());
+
+      w.forceMerge(10);
+      w.commit();
+      SegmentInfos infos = SegmentInfos.readLatestCommit(dir);
+      assertEquals(2, infos.size());
+      assertEquals(1, trained.size());
+      Set<String> names = new HashSet<>();
+      for (SegmentCommitInfo info : infos) {
+        names.add(info.info.name);
+        assertFalse(TrainingMergePolicy.isUntrained(info.info));
+      }
+      assertTrue(names.contains(plainSegment));
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        for (LeafReaderContext leaf : reader.leaves()) {
+          MultiVectorValues values = MultiVectorValues.get(leaf.reader(), "mv");
+          if (values != null) {
+            assertEquals(2, values.nbits());
+            assertEquals(30, values.docCount());
+          }
+        }
+      }
+    }
+  }
+
+  /** A config whose merge policy never rewrites a lone segment to change its compound-file mode. */
+  private IndexWriterConfig predictableConfig(List<ResidualCodebook> trained) {
+    IndexWriterConfig iwc = config(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat(source(trained))));
+    iwc.setUseCompoundFile(false);
+    iwc.getMergePolicy().setNoCFSRatio(0.0);
+    return iwc;
+  }
+
+  private static CodebookSource source(List<ResidualCodebook> trained) {
+    CodebookSource shared = CodebookSource.reuseFirstTrained();
+    return new CodebookSource() {
+      @Override
+      public ResidualCodebook codebook(String field, int dimension, int nbits) {
+        return shared.codebook(field, dimension, nbits);
+      }
+
+      @Override
+      public void trained(String field, ResidualCodebook codebook) {
+        trained.add(codebook);
+        shared.trained(field, codebook);
+      }
+    };
+  }
+
+  private static SegmentCommitInfo onlySegment(Directory dir) throws IOException {
+    SegmentInfos infos = SegmentInfos.readLatestCommit(dir);
+    assertEquals(1, infos.size());
+    return infos.info(0);
+  }
+
+  private static SegmentCommitInfo lastSegment(Directory dir) throws IOException {
+    SegmentInfos infos = SegmentInfos.readLatestCommit(dir);
+    return infos.info(infos.size() - 1);
   }
 
   /** Mean cosine of decoded to original token vectors, per group of documents. */
