@@ -9,7 +9,8 @@ import org.apache.solr.common.util.StrUtils;
  * One neural field the processor fills: {@code <lst name="field">} with the target field's {@code
  * name}, the {@code model} that encodes it, the {@code source} fields whose values are joined (with
  * single spaces, in the listed order) into the text to encode, and whether a document without any
- * source text is an error ({@code required}, default true) or simply gets no vector.
+ * source text is an error ({@code required=true}: HTTP 400 naming the document) or is indexed
+ * without the field ({@code required=false}, the default: real collections have empty documents).
  */
 final class NeuralFieldMapping {
   final String field;
@@ -48,7 +49,7 @@ final class NeuralFieldMapping {
     }
     Object required = args.get("required");
     return new NeuralFieldMapping(
-        field, model, List.copyOf(sources), required == null || Boolean.parseBoolean(required.toString()));
+        field, model, List.copyOf(sources), required != null && Boolean.parseBoolean(required.toString()));
   }
 
   private static String requireString(NamedList<?> args, String key) {

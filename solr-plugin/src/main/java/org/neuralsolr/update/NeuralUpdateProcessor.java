@@ -1,19 +1,18 @@
 package org.neuralsolr.update;
 
+import com.codahale.metrics.Timer;
+import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
-import java.util.Set;
-import java.util.function.Supplier;
-
-import com.codahale.metrics.Timer;
-import java.io.IOException;
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.SolrException.ErrorCode;
 import org.apache.solr.common.SolrInputDocument;
@@ -27,32 +26,75 @@ import org.apache.solr.update.RollbackUpdateCommand;
 import org.apache.solr.update.processor.UpdateRequestProcessor;
 import org.neuralsolr.model.ModelOverloadedException;
 import org.neuralsolr.model.TextRejectedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One update request's pass through {@link NeuralUpdateProcessorFactory}. Adds are held (as clones:
- * the XML and javabin loaders reuse one command object) and encoded every {@code batchSize}
- * documents; they are passed on when the request ends, when {@code maxBufferedDocs} are held, or
- * before any other command (delete, commit...) so that order is kept. A failure drops everything
- * held: Solr calls {@link #finish()} even after an error, and it must not index the rest.
+ * One update request's pass through {@link NeuralUpdateProcessorFactory}. Each add is checked when
+ * it arrives (values the client supplied, atomic updates, source text), then held (as a clone: the
+ * XML and javabin loaders reuse one command object) and encoded every {@code batchSize} documents;
+ * held documents are passed on when the request ends, when {@code maxBufferedDocs} are held, or
+ * before any other command (delete, commit...) so that order is kept.
+ *
+ * <p>Alone, a request is all-or-nothing: a bad document fails it with HTTP 400 and drops everything
+ * held (Solr calls {@link #finish()} even after an error, and it must not index the rest). Behind a
+ * {@code TolerantUpdateProcessorFactory} a bad document is refused on its own: a document that fails
+ * its checks is refused from its own {@code processAdd}, which the tolerant processor catches and
+ * reports under its id; a document that fails later, while held (the model refused its text, the
+ * model's queue was full, or a later processor refused it), is reported from {@link #finish()} the
+ * way a distributed update reports the documents a remote shard refused (see {@link
+ * HeldDocumentErrors}), so every document of the request is either indexed or listed in the
+ * response's {@code errors}.
  */
 final class NeuralUpdateProcessor extends UpdateRequestProcessor {
+  private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
+
   private final SolrQueryRequest req;
   private final NeuralUpdateProcessorFactory factory;
-  private final List<AddUpdateCommand> held = new ArrayList<>();
-  /** {@code held[0..encoded)} are validated and encoded. */
+  private final boolean tolerant;
+  /** Per mapping, in the factory's order; looked up on the first add, under this request's schema. */
+  private List<NeuralFieldFiller> fillers;
+  private final List<HeldAdd> held = new ArrayList<>();
+  /** {@code held[0..encoded)} are encoded. */
   private int encoded;
   private boolean failed;
+  private final HeldDocumentErrors heldErrors = new HeldDocumentErrors();
+  /** Documents of this request indexed without one of the neural fields for want of source text. */
+  private final Map<String, List<String>> withoutText = new LinkedHashMap<>();
 
-  NeuralUpdateProcessor(SolrQueryRequest req, UpdateRequestProcessor next, NeuralUpdateProcessorFactory factory) {
+  NeuralUpdateProcessor(
+      SolrQueryRequest req, UpdateRequestProcessor next, NeuralUpdateProcessorFactory factory, boolean tolerant) {
     super(next);
     this.req = req;
     this.factory = factory;
+    this.tolerant = tolerant;
+  }
+
+  /** An add held until it is passed on, and per mapping the text to encode (null: nothing to encode). */
+  private static final class HeldAdd {
+    final AddUpdateCommand cmd;
+    final String[] texts;
+
+    HeldAdd(AddUpdateCommand cmd, String[] texts) {
+      this.cmd = cmd;
+      this.texts = texts;
+    }
   }
 
   @Override
   public void processAdd(AddUpdateCommand cmd) throws IOException {
-    held.add((AddUpdateCommand) cmd.clone());
     factory.documents.inc();
+    AddUpdateCommand copy = (AddUpdateCommand) cmd.clone();
+    String[] texts;
+    try {
+      texts = check(copy);
+    } catch (SolrException e) {
+      if (!tolerant) {
+        fail();
+      }
+      throw e;
+    }
+    held.add(new HeldAdd(copy, texts));
     if (held.size() - encoded >= factory.batchSize()) {
       encodeHeld();
     }
@@ -61,104 +103,44 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     }
   }
 
-  private void encodeHeld() {
-    if (encoded == held.size()) {
-      return;
-    }
-    try {
-      encodeAll(held.subList(encoded, held.size()));
-      encoded = held.size();
-    } catch (RuntimeException e) {
-      failed = true;
-      held.clear();
-      encoded = 0;
-      factory.rejectedRequests.inc();
-      throw e;
-    }
-  }
-
-  private void passOn() throws IOException {
-    encodeHeld();
-    try {
-      for (AddUpdateCommand cmd : held) {
-        super.processAdd(cmd);
-      }
-    } finally {
-      held.clear();
-      encoded = 0;
-    }
+  private void fail() {
+    failed = true;
+    held.clear();
+    encoded = 0;
+    factory.rejectedRequests.inc();
   }
 
   /**
-   * Encodes every mapping over {@code commands}. A dense field and a multi-vector field filled from
-   * the same source fields by the same dense model share one model call: one forward pass gives
-   * the pooled vector and the token states.
+   * Checks what the document brings for each mapping and returns, per mapping, the source text to
+   * encode, or null where the client supplied the field, the add is an atomic update, or the
+   * document has no source text and the mapping does not require it.
    */
-  private void encodeAll(List<AddUpdateCommand> commands) {
+  private String[] check(AddUpdateCommand cmd) {
     List<NeuralFieldMapping> mappings = factory.mappings();
-    Map<NeuralFieldMapping, NeuralFieldFiller> fillers = new LinkedHashMap<>();
-    Map<NeuralFieldMapping, Pending> pending = new LinkedHashMap<>();
-    for (NeuralFieldMapping mapping : mappings) {
-      NeuralFieldFiller filler = factory.filler(req.getSchema(), mapping);
-      fillers.put(mapping, filler);
-      pending.put(mapping, collect(mapping, filler, commands));
-    }
-    Set<NeuralFieldMapping> done = new HashSet<>();
-    for (NeuralFieldMapping tokens : mappings) {
-      if (!(fillers.get(tokens) instanceof MultiVectorFieldFiller)) {
-        continue;
-      }
-      MultiVectorFieldFiller multi = (MultiVectorFieldFiller) fillers.get(tokens);
-      for (NeuralFieldMapping dense : mappings) {
-        if (!done.contains(dense)
-            && dense.model.equals(tokens.model)
-            && dense.sources.equals(tokens.sources)
-            && multi.sharesPassWith(fillers.get(dense))) {
-          encodeShared(dense, (DenseFieldFiller) fillers.get(dense), pending.get(dense), tokens, multi, pending.get(tokens));
-          done.add(dense);
-          break;
-        }
+    if (fillers == null) {
+      fillers = new ArrayList<>(mappings.size());
+      for (NeuralFieldMapping mapping : mappings) {
+        fillers.add(factory.filler(req.getSchema(), mapping));
       }
     }
-    for (NeuralFieldMapping mapping : mappings) {
-      Pending p = pending.get(mapping);
-      if (!p.texts.isEmpty()) {
-        List<Object> values = call(mapping, p, () -> fillers.get(mapping).encode(p.texts));
-        set(mapping, p, values);
-      }
-    }
-  }
-
-  /** The documents of one mapping that need encoding, and their texts. */
-  private static final class Pending {
-    final List<String> texts = new ArrayList<>();
-    final List<AddUpdateCommand> targets = new ArrayList<>();
-  }
-
-  private Pending collect(NeuralFieldMapping mapping, NeuralFieldFiller filler, List<AddUpdateCommand> commands) {
-    Pending p = new Pending();
-    for (AddUpdateCommand cmd : commands) {
-      SolrInputDocument doc = cmd.getSolrInputDocument();
+    SolrInputDocument doc = cmd.getSolrInputDocument();
+    boolean atomic = isAtomicUpdate(doc);
+    String[] texts = new String[mappings.size()];
+    boolean missingText = false;
+    for (int m = 0; m < mappings.size(); m++) {
+      NeuralFieldMapping mapping = mappings.get(m);
+      NeuralFieldFiller filler = fillers.get(m);
       SolrInputField supplied = doc.getField(mapping.field);
       if (supplied != null && isObjectValue(supplied.getValue())) {
         // a JSON object the client meant as the field's value, not an atomic update of it
-        try {
-          filler.checkSupplied(supplied.getValue());
-        } catch (IllegalArgumentException e) {
-          throw badDocument(cmd, mapping, e.getMessage());
-        }
+        checkSupplied(cmd, mapping, filler, supplied.getValue());
       }
-      if (isAtomicUpdate(doc)) {
+      if (atomic) {
         checkAtomicUpdate(cmd, mapping);
         continue;
       }
       if (supplied != null) {
-        Object value;
-        try {
-          value = filler.checkSupplied(supplied.getValue());
-        } catch (IllegalArgumentException e) {
-          throw badDocument(cmd, mapping, e.getMessage());
-        }
+        Object value = checkSupplied(cmd, mapping, filler, supplied.getValue());
         if (value != supplied.getValue()) {
           doc.setField(mapping.field, value);
         }
@@ -170,12 +152,126 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
         if (mapping.required) {
           throw badDocument(cmd, mapping, "none of its source fields " + mapping.sources + " has text to encode");
         }
+        withoutText.computeIfAbsent(mapping.field, f -> new ArrayList<>()).add(cmd.getPrintableId());
+        missingText = true;
         continue;
       }
-      p.texts.add(text);
-      p.targets.add(cmd);
+      texts[m] = text;
     }
-    return p;
+    if (missingText) {
+      factory.documentsWithoutText.inc();
+    }
+    return texts;
+  }
+
+  private static Object checkSupplied(AddUpdateCommand cmd, NeuralFieldMapping mapping, NeuralFieldFiller filler, Object value) {
+    try {
+      return filler.checkSupplied(value);
+    } catch (IllegalArgumentException e) {
+      throw badDocument(cmd, mapping, e.getMessage());
+    }
+  }
+
+  private void encodeHeld() {
+    while (encoded < held.size()) {
+      List<HeldAdd> batch = held.subList(encoded, held.size());
+      try {
+        encodeAll(batch);
+        encoded = held.size();
+      } catch (HeldDocumentException e) {
+        if (!tolerant) {
+          fail();
+          throw e.error;
+        }
+        // the other documents of the batch are encoded again without it
+        heldErrors.add(e.add.cmd, e.error);
+        held.remove(e.add);
+      } catch (SolrException e) {
+        if (!tolerant) {
+          fail();
+          throw e;
+        }
+        for (HeldAdd add : batch) {
+          heldErrors.add(add.cmd, e);
+        }
+        batch.clear();
+      }
+    }
+  }
+
+  private void passOn() throws IOException {
+    encodeHeld();
+    try {
+      for (HeldAdd add : held) {
+        if (!tolerant) {
+          super.processAdd(add.cmd);
+          continue;
+        }
+        try {
+          super.processAdd(add.cmd);
+        } catch (IOException | RuntimeException e) {
+          heldErrors.add(add.cmd, e);
+        }
+      }
+    } finally {
+      held.clear();
+      encoded = 0;
+    }
+  }
+
+  /**
+   * Encodes every mapping over {@code batch}. A dense field and a multi-vector field filled from
+   * the same source fields by the same dense model share one model call: one forward pass gives
+   * the pooled vector and the token states.
+   *
+   * @throws HeldDocumentException if the model refused one document's text
+   */
+  private void encodeAll(List<HeldAdd> batch) {
+    List<NeuralFieldMapping> mappings = factory.mappings();
+    List<Pending> pending = new ArrayList<>(mappings.size());
+    for (int m = 0; m < mappings.size(); m++) {
+      Pending p = new Pending();
+      for (HeldAdd add : batch) {
+        if (add.texts[m] != null) {
+          p.texts.add(add.texts[m]);
+          p.targets.add(add);
+        }
+      }
+      pending.add(p);
+    }
+    Set<Integer> done = new HashSet<>();
+    for (int t = 0; t < mappings.size(); t++) {
+      if (!(fillers.get(t) instanceof MultiVectorFieldFiller)) {
+        continue;
+      }
+      MultiVectorFieldFiller multi = (MultiVectorFieldFiller) fillers.get(t);
+      NeuralFieldMapping tokens = mappings.get(t);
+      for (int d = 0; d < mappings.size(); d++) {
+        NeuralFieldMapping dense = mappings.get(d);
+        if (!done.contains(d)
+            && dense.model.equals(tokens.model)
+            && dense.sources.equals(tokens.sources)
+            && multi.sharesPassWith(fillers.get(d))) {
+          encodeShared(dense, (DenseFieldFiller) fillers.get(d), pending.get(d), tokens, multi, pending.get(t));
+          done.add(d);
+          break;
+        }
+      }
+    }
+    for (int m = 0; m < mappings.size(); m++) {
+      Pending p = pending.get(m);
+      if (!p.texts.isEmpty()) {
+        NeuralFieldFiller filler = fillers.get(m);
+        List<Object> values = call(mappings.get(m), p, () -> filler.encode(p.texts));
+        set(mappings.get(m), p, values);
+      }
+    }
+  }
+
+  /** The documents of one mapping that need encoding, and their texts. */
+  private static final class Pending {
+    final List<String> texts = new ArrayList<>();
+    final List<HeldAdd> targets = new ArrayList<>();
   }
 
   /**
@@ -185,14 +281,14 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
   private void encodeShared(
       NeuralFieldMapping dense, DenseFieldFiller denseFiller, Pending densePending,
       NeuralFieldMapping tokens, MultiVectorFieldFiller tokensFiller, Pending tokensPending) {
-    Set<AddUpdateCommand> needTokens = Collections.newSetFromMap(new IdentityHashMap<>());
+    Set<HeldAdd> needTokens = Collections.newSetFromMap(new IdentityHashMap<>());
     needTokens.addAll(tokensPending.targets);
     Pending both = new Pending();
     Pending denseOnly = new Pending();
     for (int i = 0; i < densePending.targets.size(); i++) {
-      AddUpdateCommand cmd = densePending.targets.get(i);
-      Pending into = needTokens.remove(cmd) ? both : denseOnly;
-      into.targets.add(cmd);
+      HeldAdd add = densePending.targets.get(i);
+      Pending into = needTokens.remove(add) ? both : denseOnly;
+      into.targets.add(add);
       into.texts.add(densePending.texts.get(i));
     }
     Pending tokensOnly = new Pending();
@@ -225,7 +321,9 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     try (Timer.Context ignored = factory.encodeTime.time()) {
       values = encode.get();
     } catch (TextRejectedException e) {
-      throw badDocument(p.targets.get(e.index), mapping, "model '" + mapping.model + "' rejected its text: " + e.getMessage());
+      HeldAdd add = p.targets.get(e.index);
+      throw new HeldDocumentException(
+          add, badDocument(add.cmd, mapping, "model '" + mapping.model + "' rejected its text: " + e.getMessage()));
     } catch (ModelOverloadedException e) {
       throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
     }
@@ -234,9 +332,21 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     return values;
   }
 
+  /** A held document the model refused: the rest of its batch can still be encoded. */
+  private static final class HeldDocumentException extends RuntimeException {
+    final HeldAdd add;
+    final SolrException error;
+
+    HeldDocumentException(HeldAdd add, SolrException error) {
+      super(error.getMessage(), null, false, false);
+      this.add = add;
+      this.error = error;
+    }
+  }
+
   private static void set(NeuralFieldMapping mapping, Pending p, List<Object> values) {
     for (int i = 0; i < values.size(); i++) {
-      p.targets.get(i).getSolrInputDocument().setField(mapping.field, values.get(i));
+      p.targets.get(i).cmd.getSolrInputDocument().setField(mapping.field, values.get(i));
     }
   }
 
@@ -330,6 +440,33 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     if (!failed) {
       passOn();
     }
+    logDocumentsWithoutText();
+    if (!tolerant) {
+      super.finish();
+      return;
+    }
+    heldErrors.finish(this::finishNext);
+  }
+
+  private void finishNext() throws IOException {
     super.finish();
+  }
+
+  /** One line per request, not per document: a bulk load of a real collection may have many. */
+  private void logDocumentsWithoutText() {
+    if (withoutText.isEmpty() || !log.isWarnEnabled()) {
+      return;
+    }
+    StringBuilder line = new StringBuilder("Indexed without neural fields for want of source text:");
+    for (NeuralFieldMapping mapping : factory.mappings()) {
+      List<String> ids = withoutText.get(mapping.field);
+      if (ids != null) {
+        line.append(" field '").append(mapping.field).append("' (sources ").append(mapping.sources).append("): ")
+            .append(ids.size()).append(ids.size() == 1 ? " document " : " documents ")
+            .append(ids.subList(0, Math.min(ids.size(), 5)))
+            .append(ids.size() > 5 ? "..." : "").append(';');
+      }
+    }
+    log.warn(line.substring(0, line.length() - 1));
   }
 }

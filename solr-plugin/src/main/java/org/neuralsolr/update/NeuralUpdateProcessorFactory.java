@@ -15,6 +15,7 @@ import org.apache.solr.response.SolrQueryResponse;
 import org.apache.solr.schema.IndexSchema;
 import org.apache.solr.schema.SchemaField;
 import org.apache.solr.update.processor.UpdateRequestProcessor;
+import org.apache.solr.update.processor.TolerantUpdateProcessorFactory;
 import org.apache.solr.update.processor.UpdateRequestProcessorFactory;
 import org.apache.solr.util.plugin.SolrCoreAware;
 import org.neuralsolr.model.NeuralModelRegistry;
@@ -42,11 +43,19 @@ import org.neuralsolr.model.NeuralModelRegistry;
  * </updateRequestProcessorChain>
  * }</pre>
  *
- * <p>Documents are held until the request ends (or {@code maxBufferedDocs} are held) and passed on
- * only when every one of them was validated and encoded: a bad document fails the request with
- * HTTP 400 naming its id and field, and none of the held documents is indexed. A document that
- * already carries the target field keeps the client's vector, after its dimension and values are
- * checked. Text longer than the model's maximum length is truncated, not refused.
+ * <p>Each {@code field} may say {@code <bool name="required">true</bool>}: a document with no text in
+ * any of the source fields is then refused with HTTP 400. By default ({@code false}) it is indexed
+ * without the neural field, counted in the {@code documentsWithoutText} metric and logged once per
+ * request, because real collections have empty documents. A document that already carries the
+ * target field keeps the client's vector, after its dimension and values are checked. Text longer
+ * than the model's maximum length is truncated, not refused.
+ *
+ * <p>Documents are checked when they arrive, then held until the request ends (or {@code
+ * maxBufferedDocs} are held) and passed on only when every one of them was encoded: a bad document
+ * fails the request with HTTP 400 naming its id and field, and none of the held documents is
+ * indexed. Behind Solr's {@code TolerantUpdateProcessorFactory} in the same chain a bad document is
+ * refused alone and listed in the response's {@code errors}, and the rest are indexed (the
+ * configset's {@code neural-tolerant} chain; see docs/bulk-loading.md).
  */
 public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
     implements SolrCoreAware, SolrInfoBean {
@@ -66,6 +75,7 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
   Counter documents;
   Counter encodedFields;
   Counter clientVectors;
+  Counter documentsWithoutText;
   Counter modelCalls;
   Counter sharedModelCalls;
   Counter rejectedRequests;
@@ -127,7 +137,24 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
 
   @Override
   public UpdateRequestProcessor getInstance(SolrQueryRequest req, SolrQueryResponse rsp, UpdateRequestProcessor next) {
-    return new NeuralUpdateProcessor(req, next, this);
+    return new NeuralUpdateProcessor(req, next, this, isBehindTolerantProcessor(req));
+  }
+
+  /**
+   * Whether a {@code TolerantUpdateProcessorFactory} comes before this processor in the request's
+   * chain: then a bad document is refused alone instead of failing the request (chains are built
+   * back to front, so the processor itself cannot see what wraps it).
+   */
+  private boolean isBehindTolerantProcessor(SolrQueryRequest req) {
+    for (UpdateRequestProcessorFactory factory : req.getCore().getUpdateProcessorChain(req.getParams()).getProcessors()) {
+      if (factory == this) {
+        return false;
+      }
+      if (factory instanceof TolerantUpdateProcessorFactory) {
+        return true;
+      }
+    }
+    return false;
   }
 
   List<NeuralFieldMapping> mappings() {
@@ -149,6 +176,7 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
     documents = metricsContext.counter("documents", category, scope);
     encodedFields = metricsContext.counter("encodedFields", category, scope);
     clientVectors = metricsContext.counter("clientVectors", category, scope);
+    documentsWithoutText = metricsContext.counter("documentsWithoutText", category, scope);
     modelCalls = metricsContext.counter("modelCalls", category, scope);
     sharedModelCalls = metricsContext.counter("sharedModelCalls", category, scope);
     rejectedRequests = metricsContext.counter("rejectedRequests", category, scope);

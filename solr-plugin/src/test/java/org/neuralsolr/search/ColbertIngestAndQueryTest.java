@@ -106,6 +106,23 @@ public class ColbertIngestAndQueryTest extends SolrTestCaseJ4 {
     }
   }
 
+  public void testDocumentWithoutTextGetsNeitherField() throws Exception {
+    updateJ(Utils.toJSONString(List.of(Map.of("id", "empty", "title", " "), Map.of("id", "cat2", "title", "Cat", "text", "A cat naps."))),
+        params("update.chain", CHAIN));
+    assertU(commit());
+    try {
+      assertJQ(req("q", "id:(empty cat2)", "rows", "0"), "/response/numFound==2");
+      for (String plaid : new String[] {"true", "false"}) {
+        List<String> ids = ids(req("q", "{!colbert f=colbert model=bge-small topK=100 plaid=" + plaid + "}sleepy cats", "fl", "id", "rows", "100"));
+        assertTrue(ids.toString(), ids.contains("cat2") && !ids.contains("empty"));
+      }
+      assertJQ(req("q", "{!dense f=vector model=bge-small topK=100}sleepy cats", "fq", "id:(empty cat2)", "fl", "id"), "/response/numFound==1");
+    } finally {
+      assertU(delQ("id:(empty cat2)"));
+      assertU(commit());
+    }
+  }
+
   public void testColbertRanksByMeaning() throws Exception {
     List<String> ids = ids(req("q", "{!colbert f=colbert model=bge-small topK=3}sleepy cats napping", "fl", "id"));
     assertEquals(3, ids.size());

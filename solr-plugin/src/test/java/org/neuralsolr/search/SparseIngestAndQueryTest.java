@@ -250,6 +250,20 @@ public class SparseIngestAndQueryTest extends SolrTestCaseJ4 {
     assertJQ(req("q", "id:(bad ok obj)"), "/response/numFound==0");
   }
 
+  public void testDocumentWithoutTextIsIndexedWithoutWeights() throws Exception {
+    ModifiableSolrParams sparseChain = new ModifiableSolrParams();
+    sparseChain.set("update.chain", "sparse");
+    updateJ(json("[{'id':'empty','title':''},{'id':'zebras','text':'zebra herds'}]"), sparseChain);
+    assertU(commit());
+    try {
+      assertJQ(req("q", "id:(empty zebras)", "rows", "0"), "/response/numFound==2");
+      assertEquals(Set.of("zebras"), hits(req("q", "{!sparse f=sparse model=splade}zebra herds", "fq", "id:(empty zebras)", "fl", "id,score")).keySet());
+    } finally {
+      assertU(delQ("id:(empty zebras)"));
+      assertU(commit());
+    }
+  }
+
   public void testClientWeightsAreKeptByTheProcessor() throws Exception {
     ModifiableSolrParams sparseChain = new ModifiableSolrParams();
     sparseChain.set("update.chain", "sparse");

@@ -2,8 +2,10 @@ package org.neuralsolr.it;
 
 import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
 import org.apache.solr.SolrIgnoredThreadsFilter;
 import org.apache.solr.client.solrj.SolrClient;
@@ -112,6 +114,29 @@ public class SolrCloudDenseTest extends SolrCloudTestCase {
           }
         }
       }
+    }
+  }
+
+  /**
+   * The tolerant chain on 2 shards, sent to one node: bad documents refused by the neural processor
+   * there, and documents refused by the schema on either shard (forwarded ones report back from the
+   * other leader), are all listed; the good ones are indexed on both shards.
+   */
+  public void testTolerantChainOnTwoShards() throws Exception {
+    CollectionAdminRequest.Create create = CollectionAdminRequest.createCollection("tolerant", "neural", 2, 1);
+    PROPS.forEach(create::withProperty);
+    create.withProperty("neural.requireText", "true");
+    create.process(cluster.getSolrClient());
+    cluster.waitForActiveCollection("tolerant", 2, 2);
+    TolerantBatch batch = new TolerantBatch("cloud-");
+    DocCollection tolerant = cluster.getSolrClient().getClusterState().getCollection("tolerant");
+    Set<String> shardsOfBadDocs = new HashSet<>();
+    for (String id : batch.badIds()) {
+      shardsOfBadDocs.add(tolerant.getRouter().getTargetSlice(id, null, null, null, tolerant).getName());
+    }
+    assertEquals("the bad documents fall on both shards", 2, shardsOfBadDocs.size());
+    try (SolrClient http = new Http2SolrClient.Builder(cluster.getJettySolrRunner(0).getBaseUrl().toString()).build()) {
+      batch.assertTolerated(http, "tolerant");
     }
   }
 

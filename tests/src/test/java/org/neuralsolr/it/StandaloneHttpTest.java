@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -15,6 +16,7 @@ import org.apache.solr.SolrIgnoredThreadsFilter;
 import org.apache.solr.SolrTestCase;
 import org.apache.solr.client.solrj.SolrQuery;
 import org.apache.solr.client.solrj.impl.BaseHttpSolrClient;
+import org.apache.solr.client.solrj.request.UpdateRequest;
 import org.apache.solr.client.solrj.response.QueryResponse;
 import org.apache.solr.common.SolrInputDocument;
 import org.junit.AfterClass;
@@ -32,6 +34,8 @@ import org.neuralsolr.example.LocalSolr;
     filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
 public class StandaloneHttpTest extends SolrTestCase {
   private static final String CORE = "sample";
+  /** A core whose neural fields require source text: {@code neural.requireText=true}. */
+  private static final String STRICT_CORE = "strict";
   private static LocalSolr solr;
   private static List<SolrInputDocument> docs;
 
@@ -40,6 +44,7 @@ public class StandaloneHttpTest extends SolrTestCase {
     Path home = createTempDir();
     solr = LocalSolr.start(home, NeuralTestHomes.configset(), 0);
     solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
+    solr.createCore(STRICT_CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8", "neural.requireText", "true"));
     docs = SampleDocs.first(60);
     solr.client().add(CORE, docs);
     solr.client().commit(CORE);
@@ -103,6 +108,45 @@ public class StandaloneHttpTest extends SolrTestCase {
     assertTrue(e.getMessage(), e.getMessage().contains("document 'bad-one', field 'vector'"));
     solr.client().commit(CORE);
     assertEquals(before, solr.client().query(CORE, new SolrQuery("*:*").setRows(0)).getResults().getNumFound());
+  }
+
+  public void testDocumentWithoutTextIsIndexedWithoutAVector() throws Exception {
+    Map<String, Object> before = MBeanStats.of(solr.client(), CORE, "UPDATE", "neural.updateProcessor");
+    SolrInputDocument empty = new SolrInputDocument("id", "empty-1", "parity_s", "odd");
+    SolrInputDocument blank = new SolrInputDocument("id", "empty-2", "title", "  ", "text", "\n\t");
+    SolrInputDocument good = new SolrInputDocument("id", "empty-3", "title", "Stem cells", "text", "Stem cells divide.");
+    solr.client().add(CORE, List.of(empty, blank, good));
+    solr.client().commit(CORE);
+    assertEquals(Set.of("empty-1", "empty-2", "empty-3"), TolerantBatch.indexed(solr.client(), CORE, "id:empty-*"));
+    assertEquals(
+        "only the document with text has a vector",
+        Set.of("empty-3"),
+        TolerantBatch.indexed(solr.client(), CORE, "{!dense f=vector model=bge-small topK=1000}stem cells", "id:empty-*"));
+    Map<String, Object> after = MBeanStats.of(solr.client(), CORE, "UPDATE", "neural.updateProcessor");
+    String counter = "UPDATE.neural.updateProcessor.documentsWithoutText";
+    assertEquals(2, MBeanStats.number(after, counter) - MBeanStats.number(before, counter), 0);
+  }
+
+  public void testTolerantChainIndexesTheGoodDocumentsAndListsTheBadOnes() throws Exception {
+    new TolerantBatch("tolerant-").assertTolerated(solr.client(), STRICT_CORE);
+  }
+
+  public void testDefaultChainStaysAllOrNothing() throws Exception {
+    TolerantBatch batch = new TolerantBatch("strict-");
+    BaseHttpSolrClient.RemoteSolrException e =
+        expectThrows(BaseHttpSolrClient.RemoteSolrException.class, () -> batch.request("neural").process(solr.client(), STRICT_CORE));
+    assertEquals(400, e.code());
+    assertTrue(e.getMessage(), e.getMessage().contains("document '" + batch.id("no-text") + "', field 'vector'"));
+    solr.client().commit(STRICT_CORE);
+    assertEquals(Set.of(), TolerantBatch.indexed(solr.client(), STRICT_CORE, "id:strict-*"));
+  }
+
+  public void testTolerantChainFailsBeyondMaxErrors() throws Exception {
+    UpdateRequest req = new TolerantBatch("max-errors-").request("neural-tolerant");
+    req.setParam("maxErrors", "1");
+    BaseHttpSolrClient.RemoteSolrException e =
+        expectThrows(BaseHttpSolrClient.RemoteSolrException.class, () -> req.process(solr.client(), STRICT_CORE));
+    assertEquals(400, e.code());
   }
 
   public void testSparseClientWeightsOverHttp() throws Exception {
