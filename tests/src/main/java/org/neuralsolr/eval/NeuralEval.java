@@ -4,7 +4,12 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Set;
 import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.DocValuesType;
 import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.FieldInfos;
+import org.apache.lucene.search.FieldExistsQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.TermRangeQuery;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.store.FSDirectory;
 import org.neuralsolr.codecs.multivector.MultiVectorField;
@@ -189,6 +194,10 @@ public final class NeuralEval {
       Set<String> subset = subset(dataset, qrels, settings.get("docs"));
       Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, prepared, root, o.solrUrl != null, subset, err);
       Map<String, Object> indexStats = indexStats(client, core, pipeline, prepared, ingest);
+      Map<String, Long> withoutField = documentsWithoutNeuralField(client, core, neuralFields(pipeline, prepared));
+      if (withoutField != null) {
+        ingest.put("documentsWithoutNeuralField", withoutField);
+      }
       Run.Builder run = Run.builder();
       Map<String, Object> timing = runQueries(client, core, pipeline, settings, queries, run, topK, err);
       Run built = run.build();
@@ -719,6 +728,58 @@ public final class NeuralEval {
     }
     stats.put("neuralFields", fields);
     return stats;
+  }
+
+  /** The fields a pipeline's index fills with encodings or weights (copies included). */
+  private static List<String> neuralFields(Pipeline pipeline, Pipeline.Prepared prepared) {
+    List<String> fields = new ArrayList<>();
+    if ("neural".equals(pipeline.updateChain) || "neural-colbert".equals(pipeline.updateChain)) {
+      fields.add("vector");
+    }
+    if ("neural-colbert".equals(pipeline.updateChain)) {
+      for (String nbits : Pipelines.COLBERT_NBITS) {
+        fields.add(Pipelines.colbertField(nbits));
+      }
+    }
+    if (prepared.sparseDocuments() != null) {
+      fields.add("sparse");
+    }
+    return fields;
+  }
+
+  /**
+   * Per neural field, the documents of the committed index that have no value in it: those without
+   * text to encode (or, for sparse weights the tool sends, without a term). Read from the core's
+   * index directory with Lucene, as the field types do not all answer an existence query over HTTP
+   * ({@code DenseVectorField} refuses range queries); null when the index is not on this machine.
+   */
+  private static Map<String, Long> documentsWithoutNeuralField(SolrClient client, String core, List<String> fields) throws Exception {
+    if (fields.isEmpty()) {
+      return null;
+    }
+    Path dir = Path.of(String.valueOf(CoreAdminRequest.getStatus(core, client).getCoreStatus(core).get("dataDir"))).resolve("index");
+    if (!Files.isDirectory(dir)) {
+      return null;
+    }
+    Map<String, Long> without = new LinkedHashMap<>();
+    try (FSDirectory directory = FSDirectory.open(dir);
+        DirectoryReader reader = DirectoryReader.open(directory)) {
+      IndexSearcher searcher = new IndexSearcher(reader);
+      FieldInfos infos = FieldInfos.getMergedFieldInfos(reader);
+      for (String field : fields) {
+        FieldInfo info = infos.fieldInfo(field);
+        long with;
+        if (info == null) {
+          with = 0; // no document has it
+        } else if (info.getVectorDimension() > 0 || info.getDocValuesType() != DocValuesType.NONE || info.hasNorms()) {
+          with = searcher.count(new FieldExistsQuery(field));
+        } else {
+          with = searcher.count(new TermRangeQuery(field, null, null, true, true)); // any term: the sparse field
+        }
+        without.put(field, reader.numDocs() - with);
+      }
+    }
+    return without;
   }
 
   /**
