@@ -126,7 +126,7 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     SolrInputDocument doc = cmd.getSolrInputDocument();
     boolean atomic = isAtomicUpdate(doc);
     String[] texts = new String[mappings.size()];
-    boolean missingText = false;
+    List<String> fieldsWithoutText = null;
     for (int m = 0; m < mappings.size(); m++) {
       NeuralFieldMapping mapping = mappings.get(m);
       NeuralFieldFiller filler = fillers.get(m);
@@ -152,14 +152,20 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
         if (mapping.required) {
           throw badDocument(cmd, mapping, "none of its source fields " + mapping.sources + " has text to encode");
         }
-        withoutText.computeIfAbsent(mapping.field, f -> new ArrayList<>()).add(cmd.getPrintableId());
-        missingText = true;
+        if (fieldsWithoutText == null) {
+          fieldsWithoutText = new ArrayList<>();
+        }
+        fieldsWithoutText.add(mapping.field);
         continue;
       }
       texts[m] = text;
     }
-    if (missingText) {
+    if (fieldsWithoutText != null) {
+      // counted once the document is accepted: a later mapping may still refuse it
       factory.documentsWithoutText.inc();
+      for (String field : fieldsWithoutText) {
+        withoutText.computeIfAbsent(field, f -> new ArrayList<>()).add(cmd.getPrintableId());
+      }
     }
     return texts;
   }

@@ -168,9 +168,19 @@ public class StandaloneHttpTest extends SolrTestCase {
   }
 
   public void testOverloadedModelIs503AndLosesNothing() throws Exception {
-    // A core whose model queue holds one text and never waits for room: concurrent updates
-    // overflow it. Each request either fully succeeds or gets 503 and leaves nothing behind.
-    String core = "tight";
+    assertOverloadLosesNothing("tight", "neural");
+  }
+
+  public void testOverloadBehindTheTolerantChainListsTheRefusedDocuments() throws Exception {
+    assertOverloadLosesNothing("tight-tolerant", "neural-tolerant");
+  }
+
+  /**
+   * A core whose model queue holds one text and never waits for room: concurrent one-document
+   * updates overflow it. Each document is either indexed or refused, and the client is told which:
+   * by HTTP 503 through the default chain, by the response's {@code errors} through the tolerant one.
+   */
+  private void assertOverloadLosesNothing(String core, String chain) throws Exception {
     solr.createCore(
         core,
         Map.of(
@@ -192,9 +202,18 @@ public class StandaloneHttpTest extends SolrTestCase {
                     SolrInputDocument doc = docs.get((thread * 8 + i) % docs.size()).deepCopy();
                     String id = "load-" + thread + "-" + i;
                     doc.setField("id", id);
+                    UpdateRequest add = new UpdateRequest();
+                    add.add(doc);
+                    add.setParam("update.chain", chain);
                     try {
-                      solr.client().add(core, doc);
-                      accepted.add(id);
+                      Map<String, String> errors = TolerantBatch.errors(add.process(solr.client(), core).getResponseHeader());
+                      if (errors.isEmpty()) {
+                        accepted.add(id);
+                      } else {
+                        assertEquals(Set.of(id), errors.keySet());
+                        assertTrue(errors.get(id), errors.get(id).contains("overloaded"));
+                        refused.add(id);
+                      }
                     } catch (BaseHttpSolrClient.RemoteSolrException e) {
                       assertEquals(e.getMessage(), 503, e.code());
                       assertTrue(e.getMessage(), e.getMessage().contains("overloaded"));
