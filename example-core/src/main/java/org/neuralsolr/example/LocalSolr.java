@@ -57,8 +57,28 @@ public final class LocalSolr implements AutoCloseable {
     copyConfigset(configset, home.resolve("configsets").resolve(CONFIGSET).resolve("conf"));
     JettyConfig config = JettyConfig.builder().setPort(port).setContext("/solr").stopAtShutdown(true).build();
     JettySolrRunner jetty = new JettySolrRunner(home.toString(), config);
-    jetty.start();
-    return new LocalSolr(jetty);
+    try {
+      jetty.start();
+      if (!coreContainerLoaded(jetty)) {
+        throw new IllegalStateException("its CoreContainer did not load");
+      }
+      return new LocalSolr(jetty);
+    } catch (Exception e) {
+      try {
+        jetty.stop(); // what did start (Jetty's threads, cores) must not outlive the failure
+      } catch (Exception stopFailure) {
+        e.addSuppressed(stopFailure);
+      }
+      throw new IllegalStateException("Solr did not start over " + home + " (its log says why): " + e.getMessage(), e);
+    }
+  }
+
+  private static boolean coreContainerLoaded(JettySolrRunner jetty) {
+    try {
+      return jetty.getCoreContainer() != null;
+    } catch (Exception e) { // Solr 9 says "The CoreContainer is unavailable!" (UnavailableException)
+      return false;
+    }
   }
 
   private static void copyConfigset(Path from, Path to) throws IOException {
@@ -104,7 +124,10 @@ public final class LocalSolr implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    client.close();
-    jetty.stop();
+    try {
+      client.close();
+    } finally {
+      jetty.stop();
+    }
   }
 }

@@ -4,7 +4,12 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Set;
 import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.DocValuesType;
 import org.apache.lucene.index.FieldInfo;
+import org.apache.lucene.index.FieldInfos;
+import org.apache.lucene.search.FieldExistsQuery;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.TermRangeQuery;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.store.FSDirectory;
 import org.neuralsolr.codecs.multivector.MultiVectorField;
@@ -12,6 +17,7 @@ import org.neuralsolr.codecs.multivector.MultiVectorValues;
 import org.neuralsolr.codecs.multivector.ResidualCodebook;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,6 +36,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.solr.client.solrj.SolrClient;
@@ -70,29 +77,93 @@ public final class NeuralEval {
 
   private NeuralEval() {}
 
-  public static void main(String[] args) throws Exception {
-    try {
-      run(Options.parse(args));
-    } catch (IllegalArgumentException e) {
-      System.err.println("neural-eval: " + e.getMessage());
-      System.err.println(Options.USAGE);
-      System.exit(2);
-    }
-    System.exit(0); // Solr's and the models' non-daemon threads would keep the JVM alive
+  public static void main(String[] args) {
+    Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
+    // run() stops what it started; a library's stray non-daemon thread must not keep the JVM alive
+    System.exit(run(args, root, System.out, System.err));
   }
 
-  static void run(Options o) throws Exception {
-    Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
+  /**
+   * Runs the tool with the repository {@code root} ({@code conf/} is read, {@code .eval/} written)
+   * and returns its exit code: 0, 1 when the run failed, 2 for a wrong command line. Never throws:
+   * a failure ends in one line on {@code err}, {@code neural-eval: REASON}. Whatever the outcome,
+   * the ingest threads and the Solr it started have stopped when it returns.
+   */
+  static int run(String[] args, Path root, PrintStream out, PrintStream err) {
+    Options o;
+    Pipeline pipeline;
+    Map<String, String> settings;
+    try {
+      o = Options.parse(args);
+      pipeline = o.resultsDir != null ? null : Pipelines.get(o.pipeline);
+      settings = pipeline == null ? null : pipeline.settings(o.params);
+      if (settings != null) {
+        Pipeline.topK(settings);
+      }
+    } catch (IllegalArgumentException e) {
+      err.println(FAILURE_PREFIX + reason(e));
+      if (e instanceof Options.CommandLineException) {
+        err.println(Options.USAGE);
+      }
+      return 2;
+    }
+    try {
+      evaluate(o, pipeline, settings, root, out, err);
+      return 0;
+    } catch (Throwable t) {
+      err.println(FAILURE_PREFIX + reason(t));
+      return 1;
+    }
+  }
+
+  /** What starts the line that says why a run failed. */
+  static final String FAILURE_PREFIX = "neural-eval: ";
+
+  private static final int MAX_REASON_CHARS = 2_000;
+  private static final int MAX_WORD_CHARS = 400;
+
+  /**
+   * The failure as one line: the innermost useful message, whitespace and control characters
+   * collapsed to single spaces, words longer than {@value #MAX_WORD_CHARS} characters shortened
+   * (Solr quotes a refused document's id, which may be huge).
+   */
+  static String reason(Throwable t) {
+    while ((t instanceof java.util.concurrent.ExecutionException || t instanceof java.lang.reflect.InvocationTargetException)
+        && t.getCause() != null) {
+      t = t.getCause();
+    }
+    String message = t.getMessage();
+    if (t instanceof java.nio.file.NoSuchFileException) {
+      message = "no such file: " + message;
+    } else if (t instanceof NumberFormatException) {
+      message = "not a number: " + message; // Java's says 'For input string: "x"'
+    } else if (message == null || message.isBlank()) {
+      message = t.getClass().getSimpleName() + (t.getCause() != null ? ": " + reason(t.getCause()) : "");
+    } else if (!(t instanceof IOException || t instanceof IllegalArgumentException || t instanceof IllegalStateException
+        || t instanceof org.apache.solr.common.SolrException)) {
+      message = t.getClass().getSimpleName() + ": " + message; // say what a bare message like "42" is
+    }
+    StringBuilder line = new StringBuilder();
+    // control characters (a refused document's text may hold any) would break the line or the terminal
+    for (String word : message.replaceAll("[\\p{Cntrl}\\u2028\\u2029]", " ").strip().split("\\s+")) {
+      if (line.length() > 0) {
+        line.append(' ');
+      }
+      line.append(word.length() <= MAX_WORD_CHARS ? word : word.substring(0, MAX_WORD_CHARS / 4) + "…(" + word.length() + " characters)");
+    }
+    return line.length() <= MAX_REASON_CHARS ? line.toString() : line.substring(0, MAX_REASON_CHARS) + "…";
+  }
+
+  private static void evaluate(Options o, Pipeline pipeline, Map<String, String> settings, Path root, PrintStream out, PrintStream err)
+      throws Exception {
     if (o.resultsDir != null) {
-      Path out = o.out != null ? o.out : root.resolve("docs/RESULTS.md");
-      ResultsTable.write(o.resultsDir, out);
-      System.out.println("wrote " + out);
+      Path written = o.out != null ? o.out : root.resolve("docs/RESULTS.md");
+      ResultsTable.write(o.resultsDir, written);
+      out.println("wrote " + written);
       return;
     }
     BeirDataset dataset = BeirDataset.at(o.dataset);
     String datasetName = o.dataset.toAbsolutePath().normalize().getFileName().toString();
-    Pipeline pipeline = Pipelines.get(o.pipeline);
-    Map<String, String> settings = pipeline.settings(o.params);
     int topK = Pipeline.topK(settings);
     Qrels qrels = dataset.qrels(o.split);
     Map<String, String> allQueries = dataset.queries();
@@ -109,26 +180,28 @@ public final class NeuralEval {
     Path conf = root.resolve("conf");
     String core = coreName(datasetName, o.dataset, pipeline, settings, conf);
     Pipeline.Prepared prepared = pipeline.preparation.prepare(root, dataset, settings);
-    Path out = o.out != null ? o.out : root.resolve(".eval/reports/" + datasetName + "-" + pipeline.name + suffix(o.params) + ".json");
-    Path runFile = out.resolveSibling(out.getFileName().toString().replaceFirst("\\.json$", "") + ".trec");
+    Path reportFile = o.out != null ? o.out : root.resolve(".eval/reports/" + datasetName + "-" + pipeline.name + suffix(o.params) + ".json");
+    Path runFile = reportFile.resolveSibling(reportFile.getFileName().toString().replaceFirst("\\.json$", "") + ".trec");
 
     LocalSolr local = null;
-    SolrClient client;
     if (o.solrUrl == null) {
-      System.err.println("starting Solr over " + root.resolve(".eval/solr-home") + " ...");
+      err.println("starting Solr over " + root.resolve(".eval/solr-home") + " ...");
       local = LocalSolr.start(root.resolve(".eval/solr-home"), conf, 0);
-      client = local.client();
-    } else {
-      client = new Http2SolrClient.Builder(o.solrUrl).build();
     }
-    try {
+    SolrClient client = local != null ? local.client() : new Http2SolrClient.Builder(o.solrUrl).build();
+    // closing stops the Solr the tool started (its client with it), whatever failed before
+    try (AutoCloseable solr = local != null ? local : client) {
       Set<String> subset = subset(dataset, qrels, settings.get("docs"));
-      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, prepared, root, o.solrUrl != null, subset);
+      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, prepared, root, o.solrUrl != null, subset, err);
       Map<String, Object> indexStats = indexStats(client, core, pipeline, prepared, ingest);
+      Map<String, Long> withoutField = documentsWithoutNeuralField(client, core, neuralFields(pipeline, prepared));
+      if (withoutField != null) {
+        ingest.put("documentsWithoutNeuralField", withoutField);
+      }
       Run.Builder run = Run.builder();
-      Map<String, Object> timing = runQueries(client, core, pipeline, settings, queries, run, topK);
+      Map<String, Object> timing = runQueries(client, core, pipeline, settings, queries, run, topK, err);
       Run built = run.build();
-      Files.createDirectories(out.toAbsolutePath().getParent());
+      Files.createDirectories(reportFile.toAbsolutePath().getParent());
       built.writeTrec(runFile, pipeline.name);
       MetricsReport metrics = TrecEvaluator.evaluate(qrels, built);
 
@@ -173,18 +246,12 @@ public final class NeuralEval {
       report.put("runFile", runFile.getFileName().toString());
       report.put("command", "./neural-eval " + String.join(" ", o.args));
       report.put("timestamp", Instant.now().toString());
-      Files.writeString(out, Utils.toJSONString(report) + "\n");
+      Files.writeString(reportFile, Utils.toJSONString(report) + "\n");
 
-      System.out.println(metrics);
-      System.out.println("report: " + out);
-      System.out.println("run:    " + runFile);
-      System.out.println(metrics.summaryLine());
-    } finally {
-      if (local != null) {
-        local.close();
-      } else {
-        client.close();
-      }
+      out.println(metrics);
+      out.println("report: " + reportFile);
+      out.println("run:    " + runFile);
+      out.println(metrics.summaryLine());
     }
   }
 
@@ -290,7 +357,8 @@ public final class NeuralEval {
       Pipeline.Prepared prepared,
       Path root,
       boolean external,
-      Set<String> subset)
+      Set<String> subset,
+      PrintStream err)
       throws Exception {
     Path marker = root.resolve(".eval/indexes/" + core + ".json");
     boolean exists = coreExists(client, core);
@@ -298,7 +366,7 @@ public final class NeuralEval {
     if (exists) {
       long docs = numDocs(client, core);
       if (docs == corpusSize && (external || Files.exists(marker))) {
-        System.err.println("re-using index " + core + " (" + docs + " documents)");
+        err.println("re-using index " + core + " (" + docs + " documents)");
         applySchemaCommands(client, core, prepared.schemaCommands());
         @SuppressWarnings("unchecked")
         Map<String, Object> ingest =
@@ -306,7 +374,7 @@ public final class NeuralEval {
         ingest.put("reused", true);
         return ingest;
       }
-      System.err.println("index " + core + " is incomplete (" + docs + " of " + corpusSize + " documents): rebuilding it");
+      err.println("index " + core + " is incomplete (" + docs + " of " + corpusSize + " documents): rebuilding it");
       CoreAdminRequest.Unload unload = new CoreAdminRequest.Unload(true);
       unload.setCoreName(core);
       unload.setDeleteInstanceDir(true);
@@ -316,7 +384,7 @@ public final class NeuralEval {
     properties.putAll(prepared.coreProperties());
     createCore(client, core, properties);
     applySchemaCommands(client, core, prepared.schemaCommands());
-    Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, prepared.sparseDocuments(), corpusSize, subset);
+    Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, prepared.sparseDocuments(), corpusSize, subset, err);
     if ("neural-colbert".equals(pipeline.updateChain)) {
       // with the configset's trainingThreshold the segments are float32 so far: the optimize trains
       // each field's codebook on a sample spread over the whole corpus and encodes the vectors; and
@@ -394,67 +462,95 @@ public final class NeuralEval {
     return n;
   }
 
-  /** Sends the corpus in batches of {@value #INGEST_BATCH} from {@value #INGEST_THREADS} threads. */
+  /**
+   * Sends the corpus in batches of {@value #INGEST_BATCH} from {@value #INGEST_THREADS} threads. The
+   * first refused batch ends the load: its reason (the documents' ids and Solr's answer) is thrown
+   * here, and on any failure the senders are interrupted and waited for, so none is left waiting on
+   * the queue.
+   */
   private static Map<String, Object> ingest(
-      SolrClient client, String core, BeirDataset dataset, String chain, Pipeline.SparseDocuments sparse, long total, Set<String> subset)
+      SolrClient client,
+      String core,
+      BeirDataset dataset,
+      String chain,
+      Pipeline.SparseDocuments sparse,
+      long total,
+      Set<String> subset,
+      PrintStream err)
       throws Exception {
     AtomicLong sparsePostings = new AtomicLong();
     BlockingQueue<List<SolrInputDocument>> batches = new ArrayBlockingQueue<>(INGEST_THREADS * 2);
     List<SolrInputDocument> end = List.of();
     AtomicLong done = new AtomicLong();
-    ProgressBar bar = new ProgressBar("indexing " + core, total, System.err);
-    ExecutorService senders = Executors.newFixedThreadPool(INGEST_THREADS);
+    ProgressBar bar = new ProgressBar("indexing " + core, total, err);
+    AtomicInteger threadNumber = new AtomicInteger();
+    ExecutorService senders =
+        Executors.newFixedThreadPool(INGEST_THREADS, r -> new Thread(r, INGEST_THREAD_NAME + "-" + threadNumber.incrementAndGet()));
     long start = System.nanoTime();
     List<Future<?>> futures = new ArrayList<>();
-    for (int t = 0; t < INGEST_THREADS; t++) {
-      futures.add(senders.submit(() -> {
-        List<SolrInputDocument> batch;
-        while ((batch = batches.take()) != end) {
-          UpdateRequest update = new UpdateRequest();
-          update.add(batch);
-          update.setParam("update.chain", chain);
-          update.process(client, core);
-          bar.update(done.addAndGet(batch.size()));
-        }
-        return null;
-      }));
-    }
-    try (BeirCorpusReader reader = dataset.openCorpus()) {
-      List<SolrInputDocument> batch = new ArrayList<>(INGEST_BATCH);
-      CorpusDocument d;
-      while ((d = reader.next()) != null) {
-        if (subset != null && !subset.contains(d.id())) {
-          continue;
-        }
-        SolrInputDocument doc = new SolrInputDocument();
-        doc.addField("id", d.id());
-        doc.addField("title", d.title());
-        doc.addField("text", d.text());
-        if (sparse != null) {
-          Map<String, Float> weights = sparse.weights(d);
-          if (!weights.isEmpty()) {
-            // a string: Solr reads a bare map as an atomic update
-            doc.addField("sparse", SparseWeightsFormat.toJson(weights));
-            sparsePostings.addAndGet(weights.values().stream().filter(w -> w > 0).count());
+    try {
+      for (int t = 0; t < INGEST_THREADS; t++) {
+        futures.add(senders.submit(() -> {
+          List<SolrInputDocument> batch;
+          while ((batch = batches.take()) != end) {
+            UpdateRequest update = new UpdateRequest();
+            update.add(batch);
+            update.setParam("update.chain", chain);
+            try {
+              update.process(client, core);
+            } catch (Exception e) {
+              throw new IOException(
+                  "indexing " + core + ": Solr refused the batch of documents " + batch.get(0).getFieldValue("id") + " to "
+                      + batch.get(batch.size() - 1).getFieldValue("id") + ": " + e.getMessage(),
+                  e);
+            }
+            bar.update(done.addAndGet(batch.size()));
+          }
+          return null;
+        }));
+      }
+      try (BeirCorpusReader reader = dataset.openCorpus()) {
+        List<SolrInputDocument> batch = new ArrayList<>(INGEST_BATCH);
+        CorpusDocument d;
+        while ((d = reader.next()) != null) {
+          if (subset != null && !subset.contains(d.id())) {
+            continue;
+          }
+          SolrInputDocument doc = new SolrInputDocument();
+          doc.addField("id", d.id());
+          doc.addField("title", d.title());
+          doc.addField("text", d.text());
+          if (sparse != null) {
+            Map<String, Float> weights = sparse.weights(d);
+            if (!weights.isEmpty()) {
+              // a string: Solr reads a bare map as an atomic update
+              doc.addField("sparse", SparseWeightsFormat.toJson(weights));
+              sparsePostings.addAndGet(weights.values().stream().filter(w -> w > 0).count());
+            }
+          }
+          batch.add(doc);
+          if (batch.size() == INGEST_BATCH) {
+            putChecked(batches, batch, futures);
+            batch = new ArrayList<>(INGEST_BATCH);
           }
         }
-        batch.add(doc);
-        if (batch.size() == INGEST_BATCH) {
+        if (!batch.isEmpty()) {
           putChecked(batches, batch, futures);
-          batch = new ArrayList<>(INGEST_BATCH);
         }
       }
-      if (!batch.isEmpty()) {
-        putChecked(batches, batch, futures);
+      for (int t = 0; t < INGEST_THREADS; t++) {
+        putChecked(batches, end, futures);
+      }
+      for (Future<?> f : futures) {
+        f.get();
+      }
+    } finally {
+      bar.close();
+      senders.shutdownNow(); // interrupts senders waiting on the queue or on Solr
+      if (!senders.awaitTermination(30, TimeUnit.SECONDS)) {
+        err.println("warning: an ingest thread did not stop within 30 s");
       }
     }
-    for (int t = 0; t < INGEST_THREADS; t++) {
-      putChecked(batches, end, futures);
-    }
-    for (Future<?> f : futures) {
-      f.get();
-    }
-    senders.shutdown();
     new UpdateRequest().commit(client, core);
     double seconds = (System.nanoTime() - start) / 1e9;
     Map<String, Object> ingest = new LinkedHashMap<>();
@@ -471,10 +567,13 @@ public final class NeuralEval {
     return ingest;
   }
 
+  /** The name (and a number) of the threads that send the corpus to Solr. */
+  static final String INGEST_THREAD_NAME = "neural-eval-ingest";
+
   /** Queues a batch, failing fast if a sender already failed instead of blocking forever. */
   private static void putChecked(BlockingQueue<List<SolrInputDocument>> q, List<SolrInputDocument> batch, List<Future<?>> senders)
       throws Exception {
-    while (!q.offer(batch, 1, TimeUnit.SECONDS)) {
+    while (!q.offer(batch, 100, TimeUnit.MILLISECONDS)) {
       for (Future<?> f : senders) {
         if (f.isDone()) {
           f.get(); // throws the sender's failure
@@ -486,7 +585,14 @@ public final class NeuralEval {
 
   /** Runs every query over HTTP, sequentially so that latencies are per query; the first few warm up. */
   private static Map<String, Object> runQueries(
-      SolrClient client, String core, Pipeline pipeline, Map<String, String> settings, Map<String, String> queries, Run.Builder run, int topK)
+      SolrClient client,
+      String core,
+      Pipeline pipeline,
+      Map<String, String> settings,
+      Map<String, String> queries,
+      Run.Builder run,
+      int topK,
+      PrintStream err)
       throws Exception {
     int i = 0;
     for (String text : queries.values()) {
@@ -497,17 +603,21 @@ public final class NeuralEval {
     }
     long[] latencies = new long[queries.size()];
     long[] qtimes = new long[queries.size()];
-    ProgressBar bar = new ProgressBar("querying", queries.size(), System.err);
+    ProgressBar bar = new ProgressBar("querying", queries.size(), err);
     int n = 0;
-    for (Map.Entry<String, String> q : queries.entrySet()) {
-      long start = System.nanoTime();
-      QueryResponse rsp = query(client, core, pipeline.queryParams.apply(settings, q.getValue()));
-      latencies[n] = System.nanoTime() - start;
-      qtimes[n] = rsp.getQTime();
-      for (SolrDocument d : rsp.getResults()) {
-        run.add(q.getKey(), (String) d.getFirstValue("id"), ((Number) d.getFirstValue("score")).doubleValue());
+    try {
+      for (Map.Entry<String, String> q : queries.entrySet()) {
+        long start = System.nanoTime();
+        QueryResponse rsp = query(client, core, pipeline.queryParams.apply(settings, q.getValue()));
+        latencies[n] = System.nanoTime() - start;
+        qtimes[n] = rsp.getQTime();
+        for (SolrDocument d : rsp.getResults()) {
+          run.add(q.getKey(), (String) d.getFirstValue("id"), ((Number) d.getFirstValue("score")).doubleValue());
+        }
+        bar.update(++n);
       }
-      bar.update(++n);
+    } finally {
+      bar.close();
     }
     Map<String, Object> timing = new LinkedHashMap<>();
     timing.put("count", n);
@@ -619,6 +729,58 @@ public final class NeuralEval {
     }
     stats.put("neuralFields", fields);
     return stats;
+  }
+
+  /** The fields a pipeline's index fills with encodings or weights (copies included). */
+  private static List<String> neuralFields(Pipeline pipeline, Pipeline.Prepared prepared) {
+    List<String> fields = new ArrayList<>();
+    if ("neural".equals(pipeline.updateChain) || "neural-colbert".equals(pipeline.updateChain)) {
+      fields.add("vector");
+    }
+    if ("neural-colbert".equals(pipeline.updateChain)) {
+      for (String nbits : Pipelines.COLBERT_NBITS) {
+        fields.add(Pipelines.colbertField(nbits));
+      }
+    }
+    if (prepared.sparseDocuments() != null) {
+      fields.add("sparse");
+    }
+    return fields;
+  }
+
+  /**
+   * Per neural field, the documents of the committed index that have no value in it: those without
+   * text to encode (or, for sparse weights the tool sends, without a term). Read from the core's
+   * index directory with Lucene, as the field types do not all answer an existence query over HTTP
+   * ({@code DenseVectorField} refuses range queries); null when the index is not on this machine.
+   */
+  private static Map<String, Long> documentsWithoutNeuralField(SolrClient client, String core, List<String> fields) throws Exception {
+    if (fields.isEmpty()) {
+      return null;
+    }
+    Path dir = Path.of(String.valueOf(CoreAdminRequest.getStatus(core, client).getCoreStatus(core).get("dataDir"))).resolve("index");
+    if (!Files.isDirectory(dir)) {
+      return null;
+    }
+    Map<String, Long> without = new LinkedHashMap<>();
+    try (FSDirectory directory = FSDirectory.open(dir);
+        DirectoryReader reader = DirectoryReader.open(directory)) {
+      IndexSearcher searcher = new IndexSearcher(reader);
+      FieldInfos infos = FieldInfos.getMergedFieldInfos(reader);
+      for (String field : fields) {
+        FieldInfo info = infos.fieldInfo(field);
+        long with;
+        if (info == null) {
+          with = 0; // no document has it
+        } else if (info.getVectorDimension() > 0 || info.getDocValuesType() != DocValuesType.NONE || info.hasNorms()) {
+          with = searcher.count(new FieldExistsQuery(field));
+        } else {
+          with = searcher.count(new TermRangeQuery(field, null, null, true, true)); // any term: the sparse field
+        }
+        without.put(field, reader.numDocs() - with);
+      }
+    }
+    return without;
   }
 
   /**
@@ -826,13 +988,20 @@ public final class NeuralEval {
     Path baseline;
     final Map<String, String> params = new LinkedHashMap<>();
 
+    /** A command line the tool cannot read: the usage is printed after the reason. */
+    static final class CommandLineException extends IllegalArgumentException {
+      CommandLineException(String message) {
+        super(message);
+      }
+    }
+
     static Options parse(String[] args) {
       Options o = new Options();
       o.args = args;
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
         if (i + 1 >= args.length) {
-          throw new IllegalArgumentException("option " + a + " needs a value");
+          throw new CommandLineException("option " + a + " needs a value");
         }
         String v = args[++i];
         switch (a) {
@@ -860,16 +1029,16 @@ public final class NeuralEval {
           case "--param":
             int eq = v.indexOf('=');
             if (eq <= 0) {
-              throw new IllegalArgumentException("--param needs key=value, got '" + v + "'");
+              throw new CommandLineException("--param needs key=value, got '" + v + "'");
             }
             o.params.put(v.substring(0, eq), v.substring(eq + 1));
             break;
           default:
-            throw new IllegalArgumentException("unknown option " + a);
+            throw new CommandLineException("unknown option " + a);
         }
       }
       if (o.resultsDir == null && (o.dataset == null || o.pipeline == null)) {
-        throw new IllegalArgumentException("--dataset and --pipeline are required");
+        throw new CommandLineException("--dataset and --pipeline are required");
       }
       return o;
     }

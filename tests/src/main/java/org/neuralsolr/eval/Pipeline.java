@@ -125,7 +125,12 @@ final class Pipeline {
   }
 
   static int topK(Map<String, String> settings) {
-    int k = Integer.parseInt(settings.get("topK"));
+    int k;
+    try {
+      k = Integer.parseInt(settings.get("topK"));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("topK must be a whole number, got '" + settings.get("topK") + "'");
+    }
     if (k < 100) {
       throw new IllegalArgumentException("topK must be at least 100 (Recall@100 is reported), got " + k);
     }

@@ -11,6 +11,7 @@ final class ProgressBar {
   private final long start = System.nanoTime();
   private final PrintStream out;
   private long lastPrint;
+  private boolean lineOpen;
 
   ProgressBar(String label, long total, PrintStream out) {
     this.label = label;
@@ -39,10 +40,20 @@ final class ProgressBar {
         total,
         rate,
         eta);
-    if (done >= total) {
+    lineOpen = done < total;
+    if (!lineOpen) {
       out.println();
     }
     out.flush();
+  }
+
+  /** Ends the bar's line if it was left unfinished (a failure), so that what follows starts a line. */
+  synchronized void close() {
+    if (lineOpen) {
+      out.println();
+      out.flush();
+      lineOpen = false;
+    }
   }
 
   double rate(long done) {

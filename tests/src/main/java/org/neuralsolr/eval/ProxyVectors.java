@@ -29,8 +29,9 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  * {@code SparseEncoder} (outside Solr: a pass over SciFact costs most of an hour of CPU) and kept in
  * {@code .eval/sparse/<dataset>-<model>-top256.jsonl}, one {@code {"id": ..., "weights": {...}}}
  * a line, heaviest term first. Documents are encoded exactly as the {@code sparse} update chain
- * encodes them (title and text, stripped, joined by a space). The file keeps the 256 heaviest terms;
- * a smaller top k is a prefix of it. An interrupted pass resumes where it stopped.
+ * encodes them (title and text, stripped, joined by a space; a document without text gets no
+ * vector). The file keeps the 256 heaviest terms; a smaller top k is a prefix of it. An interrupted
+ * pass resumes where it stopped.
  */
 public final class ProxyVectors {
   static final int CACHED_TOP_K = 256;
@@ -133,11 +134,16 @@ public final class ProxyVectors {
         if (chunk.size() == CHUNK || (i == corpus.size() && !chunk.isEmpty())) {
           List<String> texts = new ArrayList<>();
           for (CorpusDocument d : chunk) {
-            texts.add(sourceText(d));
+            if (!sourceText(d).isBlank()) {
+              texts.add(sourceText(d));
+            }
           }
-          List<Map<String, Float>> vectors = model.sparseEncoder().encode(texts, TextRole.DOCUMENT);
-          for (int j = 0; j < chunk.size(); j++) {
-            out.write("{\"id\":" + Utils.toJSONString(chunk.get(j).id()) + ",\"weights\":" + SparseWeightsFormat.toJson(vectors.get(j)) + "}\n");
+          List<Map<String, Float>> vectors = texts.isEmpty() ? List.of() : model.sparseEncoder().encode(texts, TextRole.DOCUMENT);
+          int next = 0;
+          for (CorpusDocument d : chunk) {
+            // as the update processor: a document without text gets no vector (empty weights: no field)
+            Map<String, Float> weights = sourceText(d).isBlank() ? Map.of() : vectors.get(next++);
+            out.write("{\"id\":" + Utils.toJSONString(d.id()) + ",\"weights\":" + SparseWeightsFormat.toJson(weights) + "}\n");
           }
           out.flush();
           done.addAll(chunk.stream().map(CorpusDocument::id).toList());
