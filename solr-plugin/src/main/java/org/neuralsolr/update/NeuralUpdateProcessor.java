@@ -148,7 +148,7 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
         continue;
       }
       String text = sourceText(doc, mapping.sources);
-      if (text.isBlank()) {
+      if (SourceText.isEmpty(text)) {
         if (mapping.required) {
           throw badDocument(cmd, mapping, "none of its source fields " + mapping.sources + " has text to encode");
         }

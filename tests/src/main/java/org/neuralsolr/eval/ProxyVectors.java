@@ -23,6 +23,7 @@ import org.neuralsolr.model.ServedModel;
 import org.neuralsolr.model.SharedModelStore;
 import org.neuralsolr.model.TextRole;
 import org.neuralsolr.schema.SparseWeightsFormat;
+import org.neuralsolr.update.SourceText;
 
 /**
  * The sparse vectors of a corpus under {@link ProxySpladePackage}, encoded once by the plugin's own
@@ -134,7 +135,7 @@ public final class ProxyVectors {
         if (chunk.size() == CHUNK || (i == corpus.size() && !chunk.isEmpty())) {
           List<String> texts = new ArrayList<>();
           for (CorpusDocument d : chunk) {
-            if (!sourceText(d).isBlank()) {
+            if (!SourceText.isEmpty(sourceText(d))) {
               texts.add(sourceText(d));
             }
           }
@@ -142,7 +143,7 @@ public final class ProxyVectors {
           int next = 0;
           for (CorpusDocument d : chunk) {
             // as the update processor: a document without text gets no vector (empty weights: no field)
-            Map<String, Float> weights = sourceText(d).isBlank() ? Map.of() : vectors.get(next++);
+            Map<String, Float> weights = SourceText.isEmpty(sourceText(d)) ? Map.of() : vectors.get(next++);
             out.write("{\"id\":" + Utils.toJSONString(d.id()) + ",\"weights\":" + SparseWeightsFormat.toJson(weights) + "}\n");
           }
           out.flush();

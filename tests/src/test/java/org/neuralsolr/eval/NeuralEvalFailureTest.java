@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.apache.lucene.tests.util.LuceneTestCase.SuppressFileSystems;
 import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
 import org.apache.solr.SolrIgnoredThreadsFilter;
 import org.apache.solr.SolrTestCase;
@@ -26,6 +27,8 @@ import org.neuralsolr.NeuralTestHomes;
 @ThreadLeakFilters(
     defaultFilters = true,
     filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
+// ExtrasFS plants stray files and folders in new directories, which a dataset or Solr home never has
+@SuppressFileSystems("ExtrasFS")
 public class NeuralEvalFailureTest extends SolrTestCase {
   /** Documents of the dataset whose load Solr refuses: several batches, so senders and queue are busy. */
   private static final int DOCUMENTS = 500;

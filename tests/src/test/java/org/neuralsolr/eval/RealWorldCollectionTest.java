@@ -53,11 +53,11 @@ public class RealWorldCollectionTest extends SolrTestCase {
   private static int documents;
 
   /**
-   * Documents with no text at all (neither title nor text, nulls, white space only): indexed without
-   * the fields the update processor encodes. Text of control or zero-width characters is text: the
-   * models encode it (a multi-vector field keeps the special tokens' rows when nothing else is left).
+   * Documents with no text (neither title nor text, nulls, or nothing but white space, control and
+   * zero-width characters, which tokenizers strip): indexed without the fields the update processor
+   * encodes.
    */
-  private static final Set<String> WITHOUT_TEXT = Set.of("empty", "no-fields", "null-fields", "whitespace");
+  private static final Set<String> WITHOUT_TEXT = Set.of("empty", "no-fields", "null-fields", "whitespace", "control-only", "zero-width-only");
 
   /** Those and the documents in which Lucene's EnglishAnalyzer finds no term. */
   private static final Set<String> WITHOUT_WORDS = Set.of(
@@ -153,7 +153,8 @@ public class RealWorldCollectionTest extends SolrTestCase {
       CorpusDocument d;
       while ((d = corpus.next()) != null) {
         String text = d.title() + " " + d.text();
-        if (text.isBlank()) {
+        // white space, control and format characters only: what tokenizers strip
+        if (text.replaceAll("[\\s\\p{Z}\\p{Cc}\\p{Cf}]", "").isEmpty()) {
           withoutText.add(d.id());
         }
         try (TokenStream tokens = analyzer.tokenStream("contents", text)) {
