@@ -2,14 +2,17 @@ package org.neuralsolr.model;
 
 import java.io.Closeable;
 import java.lang.invoke.MethodHandles;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,11 +26,32 @@ import org.slf4j.LoggerFactory;
  * rows to the caller's {@link Reducer} (pooling, sparsification...) on the worker thread, so only
  * the reduced result is kept. The queue is bounded by {@code maxQueuedTexts}: a caller waits for
  * room at most {@code queueTimeoutMillis}, then gets a {@link ModelOverloadedException}.
+ *
+ * <p>Work comes in two {@link Lane}s. A search waits for its query's encoding, while an ingest
+ * batch of hundreds of documents can take seconds, so interactive work goes first: the worker runs
+ * bulk work one batch at a time and, between batches, takes whatever interactive texts are queued.
+ * A query therefore waits at most for the batch already running. Bulk work cannot starve: after
+ * {@value #MAX_INTERACTIVE_STREAK} interactive batches in a row, a waiting bulk batch runs.
  */
 public final class BatchScheduler implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
   /** Batches' worth of queued texts sorted together; more gives better length grouping. */
   private static final int GROUPING_WINDOW_BATCHES = 4;
+  /** Interactive batches the worker runs in a row before it lets a waiting bulk batch through. */
+  static final int MAX_INTERACTIVE_STREAK = 8;
+
+  /** Who waits for a text's encoding, and so how soon it runs. */
+  public enum Lane {
+    /** A search request: query texts, query-time re-ranking. */
+    INTERACTIVE,
+    /** Ingest: documents of update requests. */
+    BULK;
+
+    /** Query texts are interactive; documents are bulk work, whoever asks. */
+    public static Lane of(TextRole role) {
+      return role == TextRole.QUERY ? INTERACTIVE : BULK;
+    }
+  }
 
   /** Turns one text's rows of a batch output into what the caller wants. Runs on the worker. */
   @FunctionalInterface
@@ -64,15 +88,16 @@ public final class BatchScheduler implements Closeable {
   private final Forward forward;
   private final SchedulerConfig config;
   private final ModelStats stats;
-  /** Slices of callers' texts, each at most a batch. */
-  private final LinkedBlockingQueue<List<Task<?>>> queue = new LinkedBlockingQueue<>();
   /**
-   * Held by a caller while it queues all slices of a request that fits the queue, and by the worker
-   * while it drains: the worker then takes a request's slices together, never the first ones alone,
-   * so a lone caller's batches do not depend on thread timing. That matters for dynamically
-   * quantised models, whose outputs depend slightly on their batch-mates.
+   * Slices of callers' texts per lane, each at most a batch, guarded by {@code lock}. A caller adds
+   * all slices of a request that fits the queue at once, and the worker drains under the lock: it
+   * then takes a request's slices together, never the first ones alone, so a lone caller's batches
+   * do not depend on thread timing. That matters for dynamically quantised models, whose outputs
+   * depend slightly on their batch-mates.
    */
-  private final Object enqueueLock = new Object();
+  private final EnumMap<Lane, ArrayDeque<List<Task<?>>>> queued = new EnumMap<>(Lane.class);
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition arrived = lock.newCondition();
   private final Semaphore room;
   private final Thread worker;
   private volatile boolean closed;
@@ -83,6 +108,9 @@ public final class BatchScheduler implements Closeable {
     this.config = config;
     this.stats = stats;
     this.room = new Semaphore(config.maxQueuedTexts);
+    for (Lane lane : Lane.values()) {
+      queued.put(lane, new ArrayDeque<>());
+    }
     this.worker = new Thread(this::work, "neural-model-" + modelName);
     this.worker.setDaemon(true);
     // DJL resolves native resources through the context class loader
@@ -99,31 +127,25 @@ public final class BatchScheduler implements Closeable {
     return config;
   }
 
+  /** {@link #run(List, Reducer, Lane)} in the {@link Lane#INTERACTIVE} lane. */
+  public <R> List<R> run(List<TokenizedText> texts, Reducer<R> reducer) {
+    return run(texts, reducer, Lane.INTERACTIVE);
+  }
+
   /**
-   * Queues {@code texts} and waits for their results, in order.
+   * Queues {@code texts} in {@code lane} and waits for their results, in order.
    *
    * @throws ModelOverloadedException if the queue had no room for {@code queueTimeoutMillis}
    * @throws RuntimeException the failure of the forward pass or reducer, if one failed
    */
-  public <R> List<R> run(List<TokenizedText> texts, Reducer<R> reducer) {
+  public <R> List<R> run(List<TokenizedText> texts, Reducer<R> reducer, Lane lane) {
     List<Task<R>> tasks = new ArrayList<>(texts.size());
     for (TokenizedText t : texts) {
       tasks.add(new Task<>(t, reducer));
     }
     if (tasks.size() <= config.maxQueuedTexts) {
       acquireRoom(tasks.size());
-      synchronized (enqueueLock) {
-        if (closed) {
-          room.release(tasks.size());
-          throw new IllegalStateException("model '" + modelName + "' is closed");
-        }
-        for (int from = 0; from < tasks.size(); from += config.maxBatchSize) {
-          queue.add(new ArrayList<>(tasks.subList(from, Math.min(tasks.size(), from + config.maxBatchSize))));
-        }
-      }
-      if (closed) {
-        failPending(); // the worker may have exited between the check and the add
-      }
+      enqueue(lane, tasks, 0, tasks.size());
       return awaitAll(tasks);
     }
     // A request larger than the whole queue goes in slices no bigger than a batch: later slices
@@ -131,16 +153,26 @@ public final class BatchScheduler implements Closeable {
     for (int from = 0; from < tasks.size(); from += config.maxBatchSize) {
       int to = Math.min(tasks.size(), from + config.maxBatchSize);
       acquireRoom(to - from);
+      enqueue(lane, tasks, from, to);
+    }
+    return awaitAll(tasks);
+  }
+
+  /** Queues {@code tasks[from, to)} in slices of at most a batch, all at once. */
+  private void enqueue(Lane lane, List<? extends Task<?>> tasks, int from, int to) {
+    lock.lock();
+    try {
       if (closed) {
         room.release(to - from);
         throw new IllegalStateException("model '" + modelName + "' is closed");
       }
-      queue.add(new ArrayList<>(tasks.subList(from, to)));
-      if (closed) {
-        failPending(); // the worker may have exited between the check and the add
+      for (int start = from; start < to; start += config.maxBatchSize) {
+        queued.get(lane).add(new ArrayList<>(tasks.subList(start, Math.min(to, start + config.maxBatchSize))));
       }
+      arrived.signal();
+    } finally {
+      lock.unlock();
     }
-    return awaitAll(tasks);
   }
 
   private static <R> List<R> awaitAll(List<Task<R>> tasks) {
@@ -192,28 +224,28 @@ public final class BatchScheduler implements Closeable {
   private void work() {
     int window = config.maxBatchSize * GROUPING_WINDOW_BATCHES;
     List<Task<?>> taken = new ArrayList<>(window);
+    /** Bulk batches grouped from one window, run one at a time so interactive work can cut in. */
+    ArrayDeque<List<Task<?>>> bulkBatches = new ArrayDeque<>();
+    int interactiveStreak = 0;
     while (!closed) {
       try {
-        List<Task<?>> first = queue.poll(100, TimeUnit.MILLISECONDS);
-        if (first == null) {
+        Lane lane = take(taken, window, !bulkBatches.isEmpty(), interactiveStreak);
+        if (lane == null) {
           continue;
         }
-        taken.addAll(first);
-        List<Task<?>> next;
-        synchronized (enqueueLock) {
-          while (taken.size() < window && (next = queue.poll()) != null) {
-            taken.addAll(next);
-          }
-        }
-        if (config.maxWaitMillis > 0 && taken.size() < config.maxBatchSize) {
-          long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.maxWaitMillis);
-          while (taken.size() < config.maxBatchSize
-              && (next = queue.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) != null) {
-            taken.addAll(next);
-          }
-        }
         room.release(taken.size());
-        runGrouped(taken);
+        if (lane == Lane.INTERACTIVE) {
+          for (List<Task<?>> batch : group(taken)) {
+            runBatch(batch);
+            interactiveStreak++;
+          }
+        } else {
+          bulkBatches.addAll(group(taken));
+          taken.clear();
+          // taken stays empty while a bulk batch runs: if it fails, only its own tasks fail
+          runBatch(bulkBatches.poll());
+          interactiveStreak = 0;
+        }
       } catch (InterruptedException e) {
         if (!closed) {
           log.warn("worker of model '{}' interrupted", modelName);
@@ -228,11 +260,69 @@ public final class BatchScheduler implements Closeable {
         taken.clear();
       }
     }
+    for (List<Task<?>> batch : bulkBatches) {
+      for (Task<?> t : batch) {
+        t.result.completeExceptionally(new IllegalStateException("model '" + modelName + "' is closed"));
+      }
+    }
     failPending();
   }
 
-  private void runGrouped(List<Task<?>> taken) {
+  /**
+   * Moves the next work into {@code taken}: the queued interactive texts, unless bulk work waits
+   * (queued, or grouped already when {@code bulkGrouped}) and interactive batches have had their
+   * streak; else a window of queued bulk texts, or nothing when grouped bulk batches wait. Waits up
+   * to 100 ms for work, and then up to {@code maxWaitMillis} for a fuller batch.
+   *
+   * @return the lane of what was taken (BULK with nothing taken: run a grouped bulk batch), or
+   *     null when there was no work
+   */
+  private Lane take(List<Task<?>> taken, int window, boolean bulkGrouped, int interactiveStreak)
+      throws InterruptedException {
+    lock.lock();
+    try {
+      ArrayDeque<List<Task<?>>> interactive = queued.get(Lane.INTERACTIVE);
+      ArrayDeque<List<Task<?>>> bulk = queued.get(Lane.BULK);
+      if (interactive.isEmpty() && bulk.isEmpty() && !bulkGrouped) {
+        arrived.await(100, TimeUnit.MILLISECONDS);
+      }
+      boolean bulkWaits = bulkGrouped || !bulk.isEmpty();
+      Lane lane;
+      if (!interactive.isEmpty() && (!bulkWaits || interactiveStreak < MAX_INTERACTIVE_STREAK)) {
+        lane = Lane.INTERACTIVE;
+      } else if (bulkWaits) {
+        lane = Lane.BULK;
+        if (bulkGrouped) {
+          return lane;
+        }
+      } else {
+        return null;
+      }
+      ArrayDeque<List<Task<?>>> from = queued.get(lane);
+      while (taken.size() < window && !from.isEmpty()) {
+        taken.addAll(from.poll());
+      }
+      if (config.maxWaitMillis > 0 && taken.size() < config.maxBatchSize) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.maxWaitMillis);
+        long left;
+        while (taken.size() < config.maxBatchSize && (left = deadline - System.nanoTime()) > 0) {
+          if (from.isEmpty()) {
+            arrived.awaitNanos(left);
+          } else {
+            taken.addAll(from.poll());
+          }
+        }
+      }
+      return lane;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** {@code taken} sorted by length and cut into batches within the limits. */
+  private List<List<Task<?>>> group(List<Task<?>> taken) {
     taken.sort(Comparator.comparingInt((Task<?> t) -> t.text.length()).reversed());
+    List<List<Task<?>>> batches = new ArrayList<>();
     int start = 0;
     while (start < taken.size()) {
       int longest = taken.get(start).text.length();
@@ -242,12 +332,15 @@ public final class BatchScheduler implements Closeable {
           && (long) (end - start + 1) * longest <= config.maxBatchTokens) {
         end++;
       }
-      runBatch(taken.subList(start, end), longest);
+      batches.add(new ArrayList<>(taken.subList(start, end)));
       start = end;
     }
+    return batches;
   }
 
-  private void runBatch(List<Task<?>> batch, int longest) {
+  /** Runs one batch, longest text first (as {@link #group} sorts them). */
+  private void runBatch(List<Task<?>> batch) {
+    int longest = batch.get(0).text.length();
     List<TokenizedText> texts = new ArrayList<>(batch.size());
     long realTokens = 0;
     for (Task<?> t : batch) {
@@ -279,18 +372,30 @@ public final class BatchScheduler implements Closeable {
 
   private void failPending() {
     IllegalStateException closedError = new IllegalStateException("model '" + modelName + "' is closed");
-    List<Task<?>> slice;
-    while ((slice = queue.poll()) != null) {
-      room.release(slice.size());
-      for (Task<?> t : slice) {
-        t.result.completeExceptionally(closedError);
+    lock.lock();
+    try {
+      for (ArrayDeque<List<Task<?>>> slices : queued.values()) {
+        List<Task<?>> slice;
+        while ((slice = slices.poll()) != null) {
+          room.release(slice.size());
+          for (Task<?> t : slice) {
+            t.result.completeExceptionally(closedError);
+          }
+        }
       }
+    } finally {
+      lock.unlock();
     }
   }
 
   @Override
   public void close() {
-    closed = true;
+    lock.lock();
+    try {
+      closed = true; // under the lock: no caller queues after the worker's last drain
+    } finally {
+      lock.unlock();
+    }
     worker.interrupt();
     try {
       worker.join(10_000);

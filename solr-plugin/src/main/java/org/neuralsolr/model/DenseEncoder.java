@@ -53,7 +53,7 @@ public final class DenseEncoder {
    */
   public float[][] encode(List<String> texts, TextRole role) {
     List<TokenizedText> tokens = served.tokenize(texts, role);
-    List<float[]> vectors = served.scheduler.run(tokens, this::pool);
+    List<float[]> vectors = served.scheduler.run(tokens, this::pool, BatchScheduler.Lane.of(role));
     return vectors.toArray(new float[0][]);
   }
 

@@ -154,7 +154,7 @@ public final class MultiVectorEncoder {
    * @throws ModelOverloadedException if the model's queue stays full
    */
   public List<float[][]> encodeDocuments(List<String> texts) {
-    return served.scheduler.run(documentTokens(texts), this::documentRows);
+    return served.scheduler.run(documentTokens(texts), this::documentRows, BatchScheduler.Lane.BULK);
   }
 
   /**
@@ -181,7 +181,8 @@ public final class MultiVectorEncoder {
     List<Object[]> both =
         served.scheduler.run(
             documentTokens(texts),
-            (out, row, text) -> new Object[] {dense.pool(out, row, text), documentRows(out, row, text)});
+            (out, row, text) -> new Object[] {dense.pool(out, row, text), documentRows(out, row, text)},
+            BatchScheduler.Lane.BULK);
     float[][] pooled = new float[both.size()][];
     List<float[][]> tokens = new ArrayList<>(both.size());
     for (int i = 0; i < both.size(); i++) {

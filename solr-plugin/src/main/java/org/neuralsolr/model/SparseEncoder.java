@@ -125,7 +125,8 @@ public final class SparseEncoder {
       return out;
     }
     SparseSettings.Pruning pruning = settings.pruning(role);
-    return served.scheduler.run(served.tokenize(texts, role), (out, row, text) -> pool(out, row, text, pruning));
+    return served.scheduler.run(
+        served.tokenize(texts, role), (out, row, text) -> pool(out, row, text, pruning), BatchScheduler.Lane.of(role));
   }
 
   /** Encodes one query text, from the cache when it was encoded recently. */

@@ -40,7 +40,7 @@ public final class TokenStatesEncoder {
    */
   public TokenStates[] encode(List<String> texts, TextRole role) {
     List<TokenizedText> tokens = served.tokenize(texts, role);
-    return served.scheduler.run(tokens, TokenStatesEncoder::states).toArray(new TokenStates[0]);
+    return served.scheduler.run(tokens, TokenStatesEncoder::states, BatchScheduler.Lane.of(role)).toArray(new TokenStates[0]);
   }
 
   private static TokenStates states(BatchOutput out, int row, TokenizedText text) {

@@ -180,6 +180,62 @@ public class BatchSchedulerTest extends LuceneTestCase {
     }
   }
 
+  public void testQueryWaitsOnlyForTheBatchAlreadyRunning() throws Exception {
+    RecordingForward forward = new RecordingForward();
+    forward.gate = new CountDownLatch(1);
+    try (BatchScheduler scheduler = new BatchScheduler("m", forward, new SchedulerConfig(2, 1000, 0, 100, 10_000), new ModelStats())) {
+      ExecutorService pool = Executors.newFixedThreadPool(2);
+      try {
+        List<TokenizedText> documents = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+          documents.add(text(i, 3));
+        }
+        Future<?> ingest = pool.submit(() -> scheduler.run(documents, FIRST_ID, BatchScheduler.Lane.BULK));
+        waitFor(() -> forward.entered.get() == 2); // the first of four bulk batches runs
+        Future<List<Integer>> query = pool.submit(() -> scheduler.run(List.of(text(42, 7)), FIRST_ID));
+        waitFor(() -> scheduler.queueDepth() == 1);
+        forward.gate.countDown();
+        assertEquals(List.of(42), query.get(30, TimeUnit.SECONDS));
+        ingest.get(30, TimeUnit.SECONDS);
+      } finally {
+        forward.gate.countDown();
+        pool.shutdownNow();
+      }
+    }
+    assertEquals("batches " + forward.batchLengths, List.of(7), forward.batchLengths.get(1));
+    assertEquals(5, forward.batchLengths.size());
+  }
+
+  public void testBulkWorkIsNotStarvedByQueries() throws Exception {
+    RecordingForward forward = new RecordingForward();
+    forward.gate = new CountDownLatch(1);
+    int queries = 3 * BatchScheduler.MAX_INTERACTIVE_STREAK;
+    try (BatchScheduler scheduler = new BatchScheduler("m", forward, new SchedulerConfig(2, 1000, 0, 1000, 10_000), new ModelStats())) {
+      ExecutorService pool = Executors.newFixedThreadPool(queries + 2);
+      try {
+        List<Future<?>> sent = new ArrayList<>();
+        sent.add(pool.submit(() -> scheduler.run(List.of(text(0, 3)), FIRST_ID)));
+        waitFor(() -> forward.entered.get() == 1);
+        sent.add(pool.submit(() -> scheduler.run(List.of(text(1, 5), text(2, 5)), FIRST_ID, BatchScheduler.Lane.BULK)));
+        waitFor(() -> scheduler.queueDepth() == 2);
+        for (int q = 0; q < queries; q++) {
+          int id = 10 + 2 * q;
+          sent.add(pool.submit(() -> scheduler.run(List.of(text(id, 3), text(id + 1, 3)), FIRST_ID)));
+        }
+        waitFor(() -> scheduler.queueDepth() == 2 + 2 * queries);
+        forward.gate.countDown();
+        for (Future<?> f : sent) {
+          f.get(30, TimeUnit.SECONDS);
+        }
+      } finally {
+        forward.gate.countDown();
+        pool.shutdownNow();
+      }
+    }
+    int bulkBatch = forward.batchLengths.indexOf(List.of(5, 5));
+    assertTrue("batches " + forward.batchLengths, bulkBatch > 0 && bulkBatch < forward.batchLengths.size() - 1);
+  }
+
   public void testForwardFailureReachesEveryCallerOfTheBatch() {
     RecordingForward forward = new RecordingForward();
     forward.failure = new IllegalStateException("boom");
