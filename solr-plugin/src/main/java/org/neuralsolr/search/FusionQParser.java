@@ -47,6 +47,10 @@ class FusionQParser extends QParser {
   static final int DEFAULT_DEPTH = 100;
   /** Prefix of the param that carries the global ranked lists to the shards. */
   static final String RANKS_PARAM_PREFIX = "neural.fuse.";
+  /** How deep the sub-queries of the search at hand nest {@code {!fuse}}; set on each sub-query's search. */
+  static final String LEVEL_PARAM = "neural.fuseLevel";
+  /** Deeper nesting is refused: a sub-query that names itself would recurse forever. */
+  static final int MAX_LEVEL = 3;
 
   private final FusionQParserPlugin plugin;
   private RankFusion fusion;
@@ -83,6 +87,10 @@ class FusionQParser extends QParser {
       subQueries.add(q);
     }
     fusion = new RankFusion(m, k, norm, parseWeights(names.size()));
+    int level = params.getInt(LEVEL_PARAM, 0);
+    if (level >= MAX_LEVEL) {
+      throw badRequest("sub-queries nest {!fuse} more than " + MAX_LEVEL + " deep; does a sub-query param name itself in 'queries'?");
+    }
 
     SchemaField key = req.getSchema().getUniqueKeyField();
     if (key == null) {
@@ -102,7 +110,7 @@ class FusionQParser extends QParser {
     } else {
       lists = new ArrayList<>();
       for (int i = 0; i < names.size(); i++) {
-        lists.add(GlobalRanks.search(req, names.get(i), subQueries.get(i), depth, key.getName(), FusionQParser::badRequest));
+        lists.add(GlobalRanks.search(req, names.get(i), subQueries.get(i), depth, key.getName(), level + 1, FusionQParser::badRequest));
       }
       QueryVectorHandoff.handOver(req, ranksParam, GlobalRanks.encode(lists));
     }

@@ -47,10 +47,11 @@ final class GlobalRanks {
   /**
    * Runs {@code query} (the value of param {@code param}) for its top {@code depth} documents.
    *
+   * @param level how deep this search nests in fusions (a sub-query may itself be a fusion)
    * @param badRequest turns a message into the parser's HTTP 400
    */
   static RankedList search(
-      SolrQueryRequest req, String param, String query, int depth, String keyField,
+      SolrQueryRequest req, String param, String query, int depth, String keyField, int level,
       Function<String, SolrException> badRequest) {
     ModifiableSolrParams p = new ModifiableSolrParams(req.getParams());
     for (String name : DROPPED) {
@@ -65,9 +66,11 @@ final class GlobalRanks {
     p.set(CommonParams.FL, keyField + ",score");
     p.set(CommonParams.SORT, "score desc," + keyField + " asc");
     p.set(CommonParams.OMIT_HEADER, true);
+    p.set(FusionQParser.LEVEL_PARAM, level);
 
     SolrCore core = req.getCore();
-    SolrRequestHandler handler = core.getRequestHandler(handlerPath(req));
+    String path = handlerPath(req);
+    SolrRequestHandler handler = core.getRequestHandler(path);
     SolrQueryResponse rsp = new SolrQueryResponse();
     try (LocalSolrQueryRequest sub = new LocalSolrQueryRequest(core, p) {
       @Override
@@ -75,6 +78,7 @@ final class GlobalRanks {
         return req.getUserPrincipal();
       }
     }) {
+      sub.getContext().put(CommonParams.PATH, path); // a distributed search sends its shards to the same handler
       SolrRequestInfo.setRequestInfo(new SolrRequestInfo(sub, rsp));
       try {
         core.execute(handler, sub, rsp);

@@ -143,6 +143,19 @@ public class FusionQueryTest extends SolrTestCaseJ4 {
     }
   }
 
+  public void testFusionOfFusions() throws Exception {
+    // a sub-query may itself be a fusion: its fused list is ranked like any other
+    Map<String, Double> expected = new HashMap<>();
+    List<Hit> inner = hits(fuse("{!fuse queries=lex,vec}", "rows", "100"));
+    List<Hit> other = hits(req("q", "category_s:finance", "fl", "id,score", "rows", "100", "sort", "score desc,id asc"));
+    for (List<Hit> list : List.of(inner, other)) {
+      for (int r = 0; r < list.size(); r++) {
+        expected.merge(list.get(r).id, 1.0 / (60 + r + 1), Double::sum);
+      }
+    }
+    assertFused(expected, hits(fuse("{!fuse queries=inner,fin}", "inner", "{!fuse queries=lex,vec}", "fin", "category_s:finance")));
+  }
+
   @SuppressWarnings("unchecked")
   public void testDebugExplainsEachSubQuery() throws Exception {
     Map<String, Object> rsp = json(fuse("{!fuse method=linear queries=lex,vec}", "debugQuery", "true"));
@@ -176,6 +189,7 @@ public class FusionQueryTest extends SolrTestCaseJ4 {
     assertBad("param 'depth' must be between 1 and 1000 (maxDepth), got 0", fuse("{!fuse depth=0 queries=lex,vec}"));
     assertBad("param 'depth' must be between 1 and 1000 (maxDepth), got 1001", fuse("{!fuse depth=1001 queries=lex,vec}"));
     assertBad("sub-query param 'bad': {!dense}: missing local param 'model'", fuse("{!fuse queries=lex,bad}", "bad", "{!dense f=vector}no model"));
+    assertBad("sub-queries nest {!fuse} more than 3 deep", fuse("{!fuse queries=self,lex}", "self", "{!fuse queries=self,lex}"));
     assertBad("shard request lacks the coordinator's global ranks", fuse("{!fuse queries=lex,vec}", "isShard", "true"));
   }
 
