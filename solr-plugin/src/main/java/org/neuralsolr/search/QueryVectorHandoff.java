@@ -25,7 +25,8 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  * shards' parsers use it instead of running the model again. Every shard thus scores with the very
  * same query vector, and a query costs one forward pass however many shards it touches. A vector
  * sent by a client under such a name is accepted like any {@code {!knn}} vector, after the same
- * checks. Sparse query vectors travel the same way, as JSON under {@code neural.qw.<hash>}.
+ * checks. Sparse query vectors travel the same way, as JSON under {@code neural.qw.<hash>}, and
+ * so do the global ranked lists of a fusion ({@link FusionQParser}).
  */
 public final class QueryVectorHandoff {
   static final String PARAM_PREFIX = "neural.qv.";
@@ -99,6 +100,11 @@ public final class QueryVectorHandoff {
   /** Keeps sparse query {@code weights} to hand to the shards of this request. */
   static void rememberWeights(SolrQueryRequest req, String name, Map<String, Float> weights) {
     vectors(req).put(name, SparseWeightsFormat.toJson(weights));
+  }
+
+  /** Keeps {@code value}, already in the form a param carries, to hand to the shards of this request. */
+  static void handOver(SolrQueryRequest req, String name, String value) {
+    vectors(req).put(name, value);
   }
 
   /** Keeps {@code vector} to hand to the shards of this request. */

@@ -31,6 +31,10 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  *       --param centroids=K trainingSample=N trainingThreshold=N} for the codebooks, which the closing
  *       optimize trains by default): {@code {!colbert}} as first stage,
  *       and the {@code bm25} top 100 re-ranked by Solr's {@code {!rerank}} with exact MaxSim.
+ *   <li>{@code hybrid-rrf}, {@code hybrid-linear}: {@code {!fuse}} of the {@code bm25} query and the
+ *       {@code dense} query over the {@code dense} pipeline's index (which holds both the BM25 field
+ *       and the vectors): RRF ({@code --param k=60 weights=1,1}) or a weighted sum of normalised
+ *       scores ({@code --param norm=minmax weights=0.5,0.5}), each over its top {@code depth} (100).
  * </ul>
  */
 public final class Pipelines {
@@ -49,6 +53,10 @@ public final class Pipelines {
     add(bm25MaxSimRerank());
     add(colbert());
     add(colbertRerank());
+    add(hybrid("hybrid-rrf", "rrf", Map.of("k", "60", "weights", "1,1"),
+        "{!fuse method=rrf} of the bm25 query and bge-small-en-v1.5 {!dense}, each one's top depth"));
+    add(hybrid("hybrid-linear", "linear", Map.of("norm", "minmax", "weights", "0.5,0.5"),
+        "{!fuse method=linear}: weighted sum of the bm25 and bge-small-en-v1.5 {!dense} scores, each normalised over its top depth"));
   }
 
   /**
@@ -337,6 +345,41 @@ public final class Pipelines {
         (s, text) ->
             bm25Query(text, s.get("topK"), "rq", "{!neural_rerank model=" + s.get("model") + " mode=" + mode + " reRankDocs=" + s.get("reRankDocs") + (extra.isEmpty() ? "" : " " + extra) + "}",
                 "rq.text", text));
+  }
+
+  /**
+   * {@code {!fuse}} of the {@code bm25} query (sub-query {@code lex}) and the {@code dense} query
+   * (sub-query {@code vec}, its topK = depth) over the {@code dense} pipeline's index.
+   */
+  private static Pipeline hybrid(String name, String method, Map<String, String> fusionDefaults, String description) {
+    Map<String, String> d = new LinkedHashMap<>(fusionDefaults);
+    d.put("topK", "100");
+    d.put("depth", "100");
+    d.put("model", "bge-small");
+    d.put("package", "builtin:bge-small-en-v1.5");
+    return new Pipeline(
+        name,
+        "dense",
+        description,
+        d,
+        Set.of("model", "package"),
+        s -> Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package")),
+        "neural",
+        (s, text) -> {
+          StringBuilder fuse = new StringBuilder("{!fuse method=").append(method).append(" depth=").append(s.get("depth"));
+          for (String key : new java.util.TreeSet<>(fusionDefaults.keySet())) {
+            fuse.append(' ').append(key).append('=').append(s.get(key));
+          }
+          fuse.append(" queries=lex,vec}");
+          Map<String, String> p = new LinkedHashMap<>();
+          p.put("q", fuse.toString());
+          p.put("lex", "{!edismax qf=contents q.op=OR mm=0 v=$lext}");
+          p.put("lext", keywordQuery(text));
+          p.put("vec", "{!dense f=vector model=" + s.get("model") + " topK=" + s.get("depth") + "}" + text);
+          p.put("rows", s.get("topK"));
+          p.put("fl", "id,score");
+          return p;
+        });
   }
 
   /**
