@@ -295,29 +295,7 @@ public final class LoadedModel implements Closeable {
     try (NDManager manager = model.getNDManager().newSubManager()) {
       NDList inputs = new NDList(manifest.inputs.size());
       for (String input : manifest.inputs) {
-        long[] values = new long[rows * width];
-        for (int r = 0; r < rows; r++) {
-          TokenizedText t = batch.get(r);
-          int base = r * width + padBefore[r];
-          for (int c = 0; c < t.length(); c++) {
-            switch (input) {
-              case "input_ids":
-                values[base + c] = t.ids[c];
-                break;
-              case "attention_mask":
-                values[base + c] = t.attentionMask == null ? 1 : t.attentionMask[c];
-                break;
-              case "token_type_ids":
-                values[base + c] = t.typeIds[c];
-                break;
-              case "position_ids":
-                values[base + c] = c;
-                break;
-              default:
-                throw new AssertionError(input);
-            }
-          }
-        }
+        long[] values = inputValues(input, batch, width, padBefore);
         NDArray array = manager.create(values, new Shape(rows, width));
         array.setName(input);
         inputs.add(array);
@@ -338,6 +316,39 @@ public final class LoadedModel implements Closeable {
       throw new IllegalStateException(
           "model '" + manifest.name + "': output has unsupported shape " + output.getShape());
     }
+  }
+
+  /**
+   * One input tensor of a padded batch, row-major [rows, width]: row {@code r}'s tokens start at
+   * column {@code padBefore[r]}, everything else is 0. Position ids count from each row's first
+   * real token, as transformers derives them from the attention mask; rotary models would not
+   * notice positions shifted by the padding, but models with absolute positions would.
+   */
+  static long[] inputValues(String input, List<TokenizedText> batch, int width, int[] padBefore) {
+    long[] values = new long[batch.size() * width];
+    for (int r = 0; r < batch.size(); r++) {
+      TokenizedText t = batch.get(r);
+      int base = r * width + padBefore[r];
+      for (int c = 0; c < t.length(); c++) {
+        switch (input) {
+          case "input_ids":
+            values[base + c] = t.ids[c];
+            break;
+          case "attention_mask":
+            values[base + c] = t.attentionMask == null ? 1 : t.attentionMask[c];
+            break;
+          case "token_type_ids":
+            values[base + c] = t.typeIds[c];
+            break;
+          case "position_ids":
+            values[base + c] = c;
+            break;
+          default:
+            throw new AssertionError(input);
+        }
+      }
+    }
+    return values;
   }
 
   private NDArray selectOutput(NDList outputs) {
