@@ -1237,6 +1237,153 @@ def make_tiny_llama(out, tok_nospecial, tok_json):
     return d, f"right-padding vs single max diff {worst:.2e}"
 
 
+class TinyLlamaEmbed(TinyLlama):
+    """TinyLlama's decoder as an embedder (a decoder LLM embedder such as e5-mistral): no LM head,
+    output the final RMSNorm's hidden states [B, T, H], as transformers' LlamaModel does. Position
+    ids are an input, so left-padded rows can count positions from their first real token."""
+
+    def forward(self, input_ids, attention_mask, position_ids):
+        t = input_ids.size(1)
+        x = self.embed_tokens(input_ids)
+        cos = self.cos_cached[position_ids].unsqueeze(1)   # [B, 1, T, d]: per row, as HF gathers them
+        sin = self.sin_cached[position_ids].unsqueeze(1)
+        allowed = self.causal[:t, :t][None, None, None, :, :] & (attention_mask[:, None, None, None, :] > 0)
+        for layer in self.layers:
+            x = layer(x, cos, sin, allowed, self.neg)
+        return self.norm(x)
+
+
+EMBED_TEXTS = [
+    "What is the capital of France?",
+    "Neural retrieval models encode queries and documents as dense vectors.",
+    "Hi!",
+    LONG_PASSAGE,
+    "",
+]
+EMBED_EOS = "[SEP]"
+EMBED_QUERY_INSTRUCTION = "Instruct: given a question, retrieve passages that answer it\nQuery: {text}"
+EMBED_INPUTS = ["input_ids", "attention_mask", "position_ids"]
+
+
+def embed_batch(encs, left):
+    """A padded batch as LoadedModel builds it: id 0, mask 0 and position 0 on padding; positions
+    count from each row's first real token (what transformers derives from the attention mask for
+    real tokens; it gives padding position 1, which no real token sees)."""
+    tmax = max(len(e) for e in encs)
+    ids = torch.zeros(len(encs), tmax, dtype=torch.long)
+    mask, pos = torch.zeros_like(ids), torch.zeros_like(ids)
+    starts = []
+    for i, e in enumerate(encs):
+        n = len(e)
+        a = tmax - n if left else 0
+        ids[i, a:a + n] = torch.tensor(e)
+        mask[i, a:a + n] = 1
+        pos[i, a:a + n] = torch.arange(n)
+        starts.append(a)
+    return ids, mask, pos, starts
+
+
+def make_tiny_llama_embed(out, tok_nospecial, tok_json):
+    name, max_length = "tiny-llama-embed", 64
+    tok = tok_nospecial
+    d = out / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "tokenizer.json").write_text(tok_json, encoding="utf-8")
+    model = init_weights(TinyLlamaEmbed(len(tok.vocab)), SEED + 6)
+    ex_ids, ex_mask = example_inputs(2)
+    export(model, EMBED_INPUTS, "last_hidden_state", d, True,
+           (ex_ids, ex_mask, torch.arange(ex_ids.size(1)).expand_as(ex_ids).contiguous()),
+           fold_constants=False)
+    onnx_path, pt_path = d / "model.onnx", d / "model.pt"
+    reloaded = torch.jit.load(str(pt_path))
+    eos = tok.vocab[EMBED_EOS]
+
+    def encode(text):  # truncate to maxLength - 1, then append the EOS token (manifest eosToken)
+        return tok.encode(text, max_length=max_length - 1)["ids"] + [eos]
+
+    def pooled(ids):
+        with torch.no_grad():
+            h = model(*embed_batch([ids], False)[:3])[0]
+        last, mean = h[-1], h.mean(0)
+        return h, {"lastToken": vec(last), "mean": vec(mean),
+                   "lastTokenNormalized": vec(F.normalize(last, dim=0))}
+
+    records, doc_ids, query_ids = [], [], []
+    for text in EMBED_TEXTS:
+        ids = encode(text)
+        qids = encode(EMBED_QUERY_INSTRUCTION.replace("{text}", text))
+        doc_ids.append(ids)
+        query_ids.append(qids)
+        full = len(tok.encode(text)["ids"]) + 1
+        _, p = pooled(ids)
+        _, qp = pooled(qids)
+        r = {"text": text, "truncated": full > max_length, "tokens": [tok.inv[i] for i in ids],
+             "inputIds": ids}
+        r.update(p)
+        qfull = len(tok.encode(EMBED_QUERY_INSTRUCTION.replace("{text}", text))["ids"]) + 1
+        r["query"] = {"truncated": qfull > max_length, "inputIds": qids}
+        r["query"].update(qp)
+        records.append(r)
+
+    # both paddings, both pooling modes, eager and TorchScript: a batch row equals its text alone
+    worst = 0.0
+    for encs, key in ((doc_ids, None), (query_ids, "query")):
+        for left in (False, True):
+            ids, mask, pos, starts = embed_batch(encs, left)
+            with torch.no_grad():
+                outs = [model(ids, mask, pos), reloaded(ids, mask, pos)]
+            for h in outs:
+                for i, e in enumerate(encs):
+                    rows = h[i, starts[i]:starts[i] + len(e)]
+                    r = records[i] if key is None else records[i][key]
+                    worst = max(worst,
+                                max(abs(a - b) for a, b in zip(vec(rows[-1]), r["lastToken"])),
+                                max(abs(a - b) for a, b in zip(vec(rows.mean(0)), r["mean"])))
+    assert worst < 1e-5, f"{name}: padded batches differ from one-at-a-time runs by {worst}"
+    # the fixture can tell the sides apart: the left-padded batch read as if right-padded differs
+    ids, mask, pos, starts = embed_batch(doc_ids, True)
+    with torch.no_grad():
+        h = model(ids, mask, pos)
+    misread = max(abs(a - b) for a, b in zip(vec(h[2, len(doc_ids[2]) - 1]), records[2]["lastToken"]))
+    assert misread > 0.1, misread
+
+    def batch_record(encs, left):
+        ids, mask, pos, _ = embed_batch(encs, left)
+        return {"inputIds": ids.tolist(), "attentionMask": mask.tolist(), "positionIds": pos.tolist()}
+
+    ref = {
+        "fixture": name, "kind": "dense", "maxLength": max_length, "tolerance": TOLERANCE,
+        "output": "last_hidden_state", "eosToken": EMBED_EOS,
+        "queryInstruction": EMBED_QUERY_INSTRUCTION,
+        "notes": "A Llama decoder as an embedder: last_hidden_state [B, T, 24] after the final "
+                 "RMSNorm; inputs input_ids, attention_mask, position_ids. Each text is tokenised "
+                 "with no special tokens, truncated to maxLength - 1 pieces, and " + EMBED_EOS +
+                 " (the manifests' eosToken) appended. texts[i] is run alone; lastToken = the last "
+                 "row (the appended EOS), mean = average of all rows, lastTokenNormalized = "
+                 "lastToken / its L2 norm (the manifests' pooling). texts[i].query is the same for "
+                 "the text inside queryInstruction (the manifests' default query instruction 'qa'). "
+                 "rightBatch / leftBatch hold the texts padded on either side (id 0, mask 0, "
+                 "position 0 on padding; positions count from each row's first real token); run "
+                 "as one batch, each row's real tokens pool to the values of the text alone (checked "
+                 "in Python to 1e-5 on the eager and TorchScript models, documents and queries).",
+        "texts": records,
+        "rightBatch": batch_record(doc_ids, False),
+        "leftBatch": batch_record(doc_ids, True),
+    }
+    write_json(d / "reference.json", ref)
+    common = {"dimension": H, "pooling": "last-token", "normalize": True, "eosToken": EMBED_EOS,
+              "instructions": {"query": {"default": "qa",
+                                         "templates": {"qa": EMBED_QUERY_INSTRUCTION,
+                                                       "plain": "{text}"}}}}
+    write_package(d, name, "dense", max_length, EMBED_INPUTS, "last_hidden_state",
+                  dict(common, paddingSide="left"))
+    for engine, f, suffix in (("onnx", "model.onnx", ""), ("pytorch", "model.pt", "-torchscript")):
+        m = manifest(name + "-right", "dense", engine, f, d, max_length, EMBED_INPUTS,
+                     "last_hidden_state", dict(common, paddingSide="right"))
+        write_json(d / f"neural-model-right{suffix}.json", m)
+    return d, f"padded batches vs single max diff {worst:.2e}; left read as right {misread:.2f}"
+
+
 def make_tokenizer_cases(out, tok, tok_plain):
     """Expected ids for every string the fixtures use plus edge cases, for tokenizer tests."""
     singles = []
@@ -1290,6 +1437,7 @@ def main():
     ]
     make_tokenizer_cases(out, tok, tok_plain)
     results.append(make_tiny_splade_pooled(out, tok))
+    results.append(make_tiny_llama_embed(out, tok_plain, tj_plain))  # last: see tiny-splade's note
 
     unk = sum(t == "[UNK]" for text in DENSE_TEXTS for t in tok.tokenize(text))
     print(f"vocabulary: {len(vocab)} entries ([UNK] pieces in the dense texts: {unk})")

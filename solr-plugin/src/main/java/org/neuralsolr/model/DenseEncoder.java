@@ -52,19 +52,53 @@ public final class DenseEncoder {
    * @throws ModelOverloadedException if the model's queue stays full
    */
   public float[][] encode(List<String> texts, TextRole role) {
-    List<TokenizedText> tokens = served.tokenize(texts, role);
+    return encode(texts, role, null);
+  }
+
+  /**
+   * One vector per text, in order, each text shaped by the named instruction template.
+   *
+   * @param instruction a name from the manifest's {@code instructions} for {@code role}, or null
+   *     for the role's default (or its prefix)
+   * @throws UnknownInstructionException if the manifest has no such template, listing those it has
+   * @throws TextRejectedException naming the first text the tokenizer refused
+   * @throws ModelOverloadedException if the model's queue stays full
+   */
+  public float[][] encode(List<String> texts, TextRole role, String instruction) {
+    List<TokenizedText> tokens = served.tokenize(texts, role, instruction);
     List<float[]> vectors = served.scheduler.run(tokens, this::pool, BatchScheduler.Lane.of(role));
     return vectors.toArray(new float[0][]);
   }
 
   /** Encodes one query text, from the cache when it was encoded recently. */
   public float[] encodeQuery(String text) {
-    float[] cached = queryCache.get(text);
+    return encodeQuery(text, null);
+  }
+
+  /**
+   * Encodes one query text under the named instruction (null: the default), from the cache when it
+   * was encoded recently.
+   *
+   * @throws UnknownInstructionException if the manifest has no such query instruction
+   */
+  public float[] encodeQuery(String text, String instruction) {
+    checkInstruction(TextRole.QUERY, instruction);
+    // a known name is a manifest key, which cannot hold the separator: the key is unambiguous
+    String key = (instruction == null ? "" : instruction) + '\u0000' + text;
+    float[] cached = queryCache.get(key);
     if (cached == null) {
-      cached = encode(List.of(text), TextRole.QUERY)[0];
-      queryCache.put(text, cached);
+      cached = encode(List.of(text), TextRole.QUERY, instruction)[0];
+      queryCache.put(key, cached);
     }
     return cached.clone();
+  }
+
+  /**
+   * Throws {@link UnknownInstructionException} unless {@code instruction} is null or one of the
+   * manifest's templates for {@code role}; for checking configuration before any text arrives.
+   */
+  public void checkInstruction(TextRole role, String instruction) {
+    served.model.manifest.instructions.check(role, instruction);
   }
 
   float[] pool(BatchOutput out, int row, TokenizedText text) {

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A model package loaded into an engine on a device, with its tokenizer: the one place that talks
- * to DJL. It tokenises texts and runs forward passes over right-padded batches; what the output
+ * to DJL. It tokenises texts and runs forward passes over padded batches; what the output
  * means (pooling, sparsification...) is the encoders' business.
  *
  * <p>Thread-safe: forward passes may run concurrently (ONNX Runtime sessions and TorchScript
@@ -50,6 +50,8 @@ public final class LoadedModel implements Closeable {
   private final HuggingFaceTokenizer tokenizer;
   /** Token strings by id and ids by string, read from tokenizer.json (DJL offers no such lookup). */
   private final TokenVocabulary vocabulary;
+  /** The manifest's {@code eosToken}'s id, appended to every tokenised text, or -1. */
+  private final long eosId;
 
   private LoadedModel(
       ModelPackage modelPackage,
@@ -67,6 +69,7 @@ public final class LoadedModel implements Closeable {
     this.engineName = engineName;
     this.engineVersion = engineVersion;
     this.device = device;
+    this.eosId = manifest.eosToken == null ? -1 : vocabulary.id(manifest.eosToken);
   }
 
   /**
@@ -86,6 +89,11 @@ public final class LoadedModel implements Closeable {
     } catch (IllegalArgumentException e) {
       throw new ModelPackageException("model '" + m.name + "': " + e.getMessage(), e);
     }
+    if (m.eosToken != null && vocabulary.id(m.eosToken) < 0) {
+      throw new ModelPackageException("model '" + m.name + "': the tokenizer has no token '" + m.eosToken + "' (eosToken)");
+    }
+    // room for the appended eosToken: the tokenizer truncates one token earlier
+    int tokenizerMaxLength = m.eosToken == null ? m.maxLength : m.maxLength - 1;
     DeviceRequest requested = deviceOverride != null ? deviceOverride : m.device;
     LoadedModel loaded;
     try {
@@ -110,8 +118,8 @@ public final class LoadedModel implements Closeable {
                             "addSpecialTokens", "true",
                             "truncation", "true",
                             "padding", "false",
-                            "maxLength", Integer.toString(m.maxLength),
-                            "modelMaxLength", Integer.toString(m.maxLength)));
+                            "maxLength", Integer.toString(tokenizerMaxLength),
+                            "modelMaxLength", Integer.toString(tokenizerMaxLength)));
                 return new LoadedModel(
                     pkg, model, tokenizer, vocabulary, engine.getEngineName(), engine.getVersion(), choice);
               });
@@ -181,10 +189,23 @@ public final class LoadedModel implements Closeable {
       throw new IllegalArgumentException("the tokenizer rejected the text: " + e.getMessage(), e);
     }
     long[] ids = encoding.getIds();
+    long[] typeIds = encoding.getTypeIds();
+    long[] special = encoding.getSpecialTokenMask();
+    if (eosId >= 0) {
+      ids = append(ids, eosId);
+      typeIds = append(typeIds, ids.length > 1 ? typeIds[typeIds.length - 1] : 0);
+      special = append(special, 1);
+    }
     if (ids.length == 0) {
       throw new IllegalArgumentException("the text produced no tokens");
     }
-    return new TokenizedText(ids, encoding.getTypeIds(), null, encoding.getSpecialTokenMask());
+    return new TokenizedText(ids, typeIds, null, special);
+  }
+
+  private static long[] append(long[] values, long last) {
+    long[] out = java.util.Arrays.copyOf(values, values.length + 1);
+    out[values.length] = last;
+    return out;
   }
 
   /**
@@ -254,39 +275,27 @@ public final class LoadedModel implements Closeable {
     return text.substring(0, end);
   }
 
-  /** Runs one forward pass over {@code batch}, right-padded to its longest member. */
+  /**
+   * Runs one forward pass over {@code batch}, padded to its longest member on the manifest's {@code
+   * paddingSide} with id 0, attention mask 0 and position 0. Position ids count from each row's
+   * first real token, as Hugging Face computes them from the attention mask.
+   */
   BatchOutput forward(List<TokenizedText> batch) {
     int rows = batch.size();
     int width = 0;
     for (TokenizedText t : batch) {
       width = Math.max(width, t.length());
     }
+    int[] padBefore = new int[rows];
+    if (manifest.paddingSide == PaddingSide.LEFT) {
+      for (int r = 0; r < rows; r++) {
+        padBefore[r] = width - batch.get(r).length();
+      }
+    }
     try (NDManager manager = model.getNDManager().newSubManager()) {
       NDList inputs = new NDList(manifest.inputs.size());
       for (String input : manifest.inputs) {
-        long[] values = new long[rows * width];
-        for (int r = 0; r < rows; r++) {
-          TokenizedText t = batch.get(r);
-          int base = r * width;
-          for (int c = 0; c < t.length(); c++) {
-            switch (input) {
-              case "input_ids":
-                values[base + c] = t.ids[c];
-                break;
-              case "attention_mask":
-                values[base + c] = t.attentionMask == null ? 1 : t.attentionMask[c];
-                break;
-              case "token_type_ids":
-                values[base + c] = t.typeIds[c];
-                break;
-              case "position_ids":
-                values[base + c] = c;
-                break;
-              default:
-                throw new AssertionError(input);
-            }
-          }
-        }
+        long[] values = inputValues(input, batch, width, padBefore);
         NDArray array = manager.create(values, new Shape(rows, width));
         array.setName(input);
         inputs.add(array);
@@ -299,7 +308,7 @@ public final class LoadedModel implements Closeable {
       long[] shape = output.getShape().getShape();
       float[] data = output.toFloatArray();
       if (shape.length == 3) {
-        return new BatchOutput(data, (int) shape[0], (int) shape[1], (int) shape[2]);
+        return new BatchOutput(data, (int) shape[0], (int) shape[1], (int) shape[2], true, padBefore);
       }
       if (shape.length == 2) {
         return new BatchOutput(data, (int) shape[0], 1, (int) shape[1], false);
@@ -307,6 +316,39 @@ public final class LoadedModel implements Closeable {
       throw new IllegalStateException(
           "model '" + manifest.name + "': output has unsupported shape " + output.getShape());
     }
+  }
+
+  /**
+   * One input tensor of a padded batch, row-major [rows, width]: row {@code r}'s tokens start at
+   * column {@code padBefore[r]}, everything else is 0. Position ids count from each row's first
+   * real token, as transformers derives them from the attention mask; rotary models would not
+   * notice positions shifted by the padding, but models with absolute positions would.
+   */
+  static long[] inputValues(String input, List<TokenizedText> batch, int width, int[] padBefore) {
+    long[] values = new long[batch.size() * width];
+    for (int r = 0; r < batch.size(); r++) {
+      TokenizedText t = batch.get(r);
+      int base = r * width + padBefore[r];
+      for (int c = 0; c < t.length(); c++) {
+        switch (input) {
+          case "input_ids":
+            values[base + c] = t.ids[c];
+            break;
+          case "attention_mask":
+            values[base + c] = t.attentionMask == null ? 1 : t.attentionMask[c];
+            break;
+          case "token_type_ids":
+            values[base + c] = t.typeIds[c];
+            break;
+          case "position_ids":
+            values[base + c] = c;
+            break;
+          default:
+            throw new AssertionError(input);
+        }
+      }
+    }
+    return values;
   }
 
   private NDArray selectOutput(NDList outputs) {

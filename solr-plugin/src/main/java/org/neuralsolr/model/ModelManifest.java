@@ -21,7 +21,8 @@ public final class ModelManifest {
       Set.of(
           "name", "kind", "engine", "modelFile", "sha256", "tokenizerFile", "tokenizerSha256",
           "maxLength", "inputs", "output", "dimension", "pooling", "normalize", "queryPrefix",
-          "documentPrefix", "device", "description", "license", "source",
+          "documentPrefix", "instructions", "paddingSide", "eosToken", "device", "description", "license",
+          "source",
           // kind-specific sections, read by the encoders of those kinds
           "sparse", "multivector", "crossEncoder", "causalLm");
 
@@ -71,6 +72,15 @@ public final class ModelManifest {
   final boolean normalize;
   public final String queryPrefix;
   public final String documentPrefix;
+  /** The prefixes and named instruction templates, per role. */
+  final Instructions instructions;
+  /** The side the graph expects padding on ({@code paddingSide}; right unless stated). */
+  final PaddingSide paddingSide;
+  /**
+   * A token appended to every text after tokenising ({@code eosToken}), or null: decoder embedders
+   * pool the end-of-sequence token's state, and many tokenizers do not add it.
+   */
+  final String eosToken;
   final DeviceRequest device;
   /** The {@code sparse} section of a sparse model, or null for other kinds. */
   final SparseSettings sparse;
@@ -94,6 +104,16 @@ public final class ModelManifest {
     this.normalize = optionalBoolean("normalize", false);
     this.queryPrefix = optionalString("queryPrefix", "");
     this.documentPrefix = optionalString("documentPrefix", "");
+    this.instructions = Instructions.parse(json.get("instructions"), queryPrefix, documentPrefix);
+    this.paddingSide = PaddingSide.fromManifest(optionalString("paddingSide", "right"));
+    if (paddingSide == PaddingSide.LEFT && !inputs.contains("attention_mask")) {
+      // without a mask a left-padded row's real tokens would attend to the padding before them
+      throw new IllegalArgumentException("'paddingSide' left needs 'attention_mask' in 'inputs'");
+    }
+    this.eosToken = json.containsKey("eosToken") ? requireString("eosToken") : null;
+    if (eosToken != null && kind != ModelKind.DENSE) {
+      throw new IllegalArgumentException("'eosToken' is for dense models (decoder embedders), not " + kind);
+    }
     this.device = DeviceRequest.parse(optionalString("device", "auto"));
     this.sparse = kind == ModelKind.SPARSE ? SparseSettings.parse(section("sparse")) : null;
   }

@@ -3,8 +3,9 @@ package org.neuralsolr.model;
 import java.util.Locale;
 
 /**
- * How a dense encoder turns one text's token states into one vector. Inputs are always right
- * padded by {@link LoadedModel}, so a text's real tokens are rows {@code 0..length-1}.
+ * How a dense encoder turns one text's token states into one vector. Whichever side {@link
+ * LoadedModel} padded, {@link BatchOutput#offset} points at a text's first real token, so its real
+ * tokens are rows {@code 0..length-1} from there and padding never enters a pooled vector.
  */
 public enum Pooling {
   /** The first token's state ([CLS] for BERT-style encoders such as bge). */

@@ -114,7 +114,29 @@ public final class ServedModel implements Closeable {
    * @throws TextRejectedException naming the first text the tokenizer refused
    */
   List<TokenizedText> tokenize(List<String> texts, TextRole role) {
-    return tokenize(texts, role.prefix(model.manifest));
+    return tokenize(texts, role, null);
+  }
+
+  /**
+   * Tokenises {@code texts} as the named instruction template of {@code role} (null: the role's
+   * default template or prefix) shapes them, in the calling thread.
+   *
+   * @throws UnknownInstructionException if the manifest has no such template for the role
+   * @throws TextRejectedException naming the first text the tokenizer refused
+   */
+  List<TokenizedText> tokenize(List<String> texts, TextRole role, String instruction) {
+    Instructions instructions = model.manifest.instructions;
+    instructions.check(role, instruction);
+    List<TokenizedText> out = new ArrayList<>(texts.size());
+    for (int i = 0; i < texts.size(); i++) {
+      String shaped = instructions.apply(role, instruction, texts.get(i));
+      try {
+        out.add(model.tokenize(shaped));
+      } catch (IllegalArgumentException e) {
+        throw new TextRejectedException(i, e.getMessage(), e);
+      }
+    }
+    return out;
   }
 
   /** Tokenises {@code texts}, each prefixed with {@code prefix}, in the calling thread. */

@@ -18,15 +18,20 @@ import org.neuralsolr.model.DenseEncoder;
 import org.neuralsolr.model.ModelOverloadedException;
 import org.neuralsolr.model.NeuralModelRegistry;
 import org.neuralsolr.model.TextRejectedException;
+import org.neuralsolr.model.TextRole;
+import org.neuralsolr.model.UnknownInstructionException;
 
 /** Parses one {@code {!dense}} query; see {@link DenseQParserPlugin}. */
 class DenseQParser extends AbstractVectorQParserBase {
   static final String MODEL = "model";
   static final String TOP_K = "topK";
+  static final String INSTRUCTION = "instruction";
   static final int DEFAULT_TOP_K = 10;
 
   private final DenseQParserPlugin plugin;
   private String modelName;
+  /** The query instruction template asked for, or null for the manifest's default. */
+  private String instruction;
   private int topK;
   private double encodeMillis;
   /** The coordinator encoded the text and sent the vector along. */
@@ -61,6 +66,7 @@ class DenseQParser extends AbstractVectorQParserBase {
       throw badRequest("the query text is empty");
     }
     topK = parseTopK();
+    instruction = localParams.get(INSTRUCTION);
 
     SchemaField field = req.getSchema().getFieldOrNull(fieldName);
     if (field == null) {
@@ -80,12 +86,19 @@ class DenseQParser extends AbstractVectorQParserBase {
               + modelName + "' produces " + encoder.dimension());
     }
 
-    String handoff = QueryVectorHandoff.paramName(modelName, text);
+    try {
+      encoder.checkInstruction(TextRole.QUERY, instruction);
+    } catch (UnknownInstructionException e) {
+      throw badRequest("param '" + INSTRUCTION + "': model '" + modelName + "': " + e.getMessage());
+    }
+    // another instruction is another vector: the coordinator's vector travels under its own name
+    String handoffModel = instruction == null ? modelName : modelName + "\u0000" + INSTRUCTION + ":" + instruction;
+    String handoff = QueryVectorHandoff.paramName(handoffModel, text);
     float[] vector = QueryVectorHandoff.received(req, handoff, encoder.dimension());
     if (vector == null) {
       long start = System.nanoTime();
       try {
-        vector = encoder.encodeQuery(text);
+        vector = encoder.encodeQuery(text, instruction);
       } catch (ModelOverloadedException e) {
         throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
       } catch (TextRejectedException e) {
@@ -129,6 +142,9 @@ class DenseQParser extends AbstractVectorQParserBase {
     NamedList<Object> dense = new SimpleOrderedMap<>();
     dense.add("model", modelName);
     dense.add("topK", topK);
+    if (instruction != null) {
+      dense.add("instruction", instruction);
+    }
     dense.add("queryEncodeMillis", encodeMillis);
     dense.add("vectorFromCoordinator", vectorReceived);
     debugInfo.add("dense", dense);

@@ -13,7 +13,8 @@ import org.apache.solr.search.QParser;
  * core's {@link org.neuralsolr.model.NeuralModelRegistry} and runs Lucene's kNN search on a {@code
  * DenseVectorField}. Filters ({@code fq}) are applied as kNN pre-filters, exactly as Solr's own
  * {@code {!knn}} does (including its {@code preFilter}, {@code includeTags} and {@code excludeTags}
- * local params).
+ * local params). {@code instruction=NAME} picks one of the model manifest's query instruction
+ * templates (LLM embedders); without it the manifest's default applies.
  *
  * <pre>{@code
  * <queryParser name="dense" class="org.neuralsolr.search.DenseQParserPlugin">

@@ -15,10 +15,13 @@ final class DenseFieldFiller implements NeuralFieldFiller {
 
   private final DenseVectorField type;
   private final DenseEncoder encoder;
+  /** The document instruction template, or null for the manifest's default. */
+  private final String instruction;
 
-  DenseFieldFiller(DenseVectorField type, DenseEncoder encoder) {
+  DenseFieldFiller(DenseVectorField type, DenseEncoder encoder, String instruction) {
     this.type = type;
     this.encoder = encoder;
+    this.instruction = instruction;
   }
 
   @Override
@@ -47,7 +50,7 @@ final class DenseFieldFiller implements NeuralFieldFiller {
 
   @Override
   public List<Object> encode(List<String> texts) {
-    return values(encoder.encode(texts, TextRole.DOCUMENT));
+    return values(encoder.encode(texts, TextRole.DOCUMENT, instruction));
   }
 
   DenseEncoder encoder() {

@@ -4,6 +4,8 @@ import org.apache.solr.schema.DenseVectorField;
 import org.apache.solr.schema.SchemaField;
 import org.neuralsolr.model.MultiVectorEncoder;
 import org.neuralsolr.model.NeuralModelRegistry;
+import org.neuralsolr.model.TextRole;
+import org.neuralsolr.model.UnknownInstructionException;
 import org.neuralsolr.schema.MultiVectorField;
 import org.neuralsolr.schema.SparseVectorFieldType;
 
@@ -15,7 +17,12 @@ final class NeuralFieldFillers {
    * @throws IllegalArgumentException if the field's type is not a neural field type, or the model
    *     does not fit it (wrong kind, wrong dimension)
    */
-  static NeuralFieldFiller forField(SchemaField field, NeuralModelRegistry registry, String model) {
+  static NeuralFieldFiller forField(SchemaField field, NeuralModelRegistry registry, NeuralFieldMapping mapping) {
+    String model = mapping.model;
+    if (mapping.instruction != null && !(field.getType() instanceof DenseVectorField)) {
+      throw new IllegalArgumentException(
+          "field '" + field.getName() + "': 'instruction' is for dense vector fields (LLM embedders), not " + field.getType().getTypeName());
+    }
     if (field.getType() instanceof DenseVectorField) {
       DenseVectorField type = (DenseVectorField) field.getType();
       var encoder = registry.denseEncoder(model);
@@ -24,7 +31,12 @@ final class NeuralFieldFillers {
             "field '" + field.getName() + "' has " + type.getDimension() + " dimensions but model '" + model
                 + "' produces " + encoder.dimension());
       }
-      return new DenseFieldFiller(type, encoder);
+      try {
+        encoder.checkInstruction(TextRole.DOCUMENT, mapping.instruction);
+      } catch (UnknownInstructionException e) {
+        throw new IllegalArgumentException("field '" + field.getName() + "': 'instruction': model '" + model + "': " + e.getMessage(), e);
+      }
+      return new DenseFieldFiller(type, encoder, mapping.instruction);
     }
     if (field.getType() instanceof MultiVectorField) {
       MultiVectorField type = (MultiVectorField) field.getType();

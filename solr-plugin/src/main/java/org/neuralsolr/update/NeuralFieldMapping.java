@@ -11,18 +11,22 @@ import org.apache.solr.common.util.StrUtils;
  * single spaces, in the listed order) into the text to encode, and whether a document without any
  * source text is an error ({@code required=true}: HTTP 400 naming the document) or is indexed
  * without the field ({@code required=false}, the default: real collections have empty documents).
+ * A dense model's field may name one of the manifest's document {@code instruction} templates.
  */
 final class NeuralFieldMapping {
   final String field;
   final String model;
   final List<String> sources;
   final boolean required;
+  /** The document instruction template to encode with, or null for the manifest's default. */
+  final String instruction;
 
-  private NeuralFieldMapping(String field, String model, List<String> sources, boolean required) {
+  private NeuralFieldMapping(String field, String model, List<String> sources, boolean required, String instruction) {
     this.field = field;
     this.model = model;
     this.sources = sources;
     this.required = required;
+    this.instruction = instruction;
   }
 
   static NeuralFieldMapping fromNamedList(NamedList<?> args) {
@@ -48,8 +52,10 @@ final class NeuralFieldMapping {
       throw new IllegalArgumentException("field '" + field + "' cannot be its own source");
     }
     Object required = args.get("required");
+    Object instruction = args.get("instruction");
     return new NeuralFieldMapping(
-        field, model, List.copyOf(sources), required != null && Boolean.parseBoolean(required.toString()));
+        field, model, List.copyOf(sources), required != null && Boolean.parseBoolean(required.toString()),
+        instruction == null ? null : instruction.toString().trim());
   }
 
   private static String requireString(NamedList<?> args, String key) {

@@ -35,6 +35,8 @@ import org.neuralsolr.model.NeuralModelRegistry;
  *       <str name="name">vector</str>
  *       <str name="model">bge-small</str>
  *       <str name="source">title,text</str>
+ *       <!-- optional, dense models: one of the manifest's document instruction templates -->
+ *       <!-- <str name="instruction">NAME</str> -->
  *     </lst>
  *   </processor>
  *   <processor class="solr.LogUpdateProcessorFactory"/>
@@ -129,7 +131,7 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
       throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: undefined field '" + mapping.field + "'");
     }
     try {
-      return NeuralFieldFillers.forField(field, registry, mapping.model);
+      return NeuralFieldFillers.forField(field, registry, mapping);
     } catch (IllegalArgumentException e) {
       throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: " + e.getMessage(), e);
     }

@@ -92,6 +92,60 @@ public class ModelPackageTest extends LuceneTestCase {
     assertManifestError("[1, 2]", "is not a JSON object");
   }
 
+  public void testBadDecoderSettingsNameTheProblem() throws Exception {
+    String manifest = copyFixture(roots.resolve("tiny"));
+    String pooling = "\"pooling\": \"cls\"";
+    assertManifestError(manifest.replace(pooling, pooling + ", \"paddingSide\": \"middle\""), "unknown paddingSide 'middle'");
+    assertManifestError(
+        manifest.replace(pooling, pooling + ", \"paddingSide\": \"left\"").replace("\"attention_mask\", ", ""),
+        "'paddingSide' left needs 'attention_mask'");
+    assertManifestError(manifest.replace(pooling, pooling + ", \"eosToken\": \"\""), "'eosToken' must be a non-empty string");
+    String instructions = pooling + ", \"instructions\": ";
+    assertManifestError(
+        manifest.replace(pooling, instructions + "{\"passage\": {\"templates\": {\"a\": \"{text}\"}}}"),
+        "'instructions' holds 'passage'; expected query and/or document");
+    assertManifestError(
+        manifest.replace(pooling, instructions + "{\"query\": {\"templates\": {\"a\": \"no placeholder\"}}}"),
+        "'instructions.query.templates.a' needs exactly one {text}");
+    assertManifestError(
+        manifest.replace(pooling, instructions + "{\"query\": {\"default\": \"b\", \"templates\": {\"a\": \"A: {text}\"}}}"),
+        "'instructions.query.default' is 'b', not one of [a]");
+    assertManifestError(
+        manifest
+            .replace(pooling, instructions + "{\"document\": {\"default\": \"a\", \"templates\": {\"a\": \"A: {text}\"}}}")
+            .replace("\"documentPrefix\": \"\"", "\"documentPrefix\": \"passage: \""),
+        "'instructions.document.default' and 'documentPrefix' are both set");
+  }
+
+  public void testInstructionsAndPrefixesShapeTheText() throws Exception {
+    String manifest = copyFixture(roots.resolve("tiny"));
+    manifest =
+        manifest
+            .replace("\"queryPrefix\": \"\"", "\"queryPrefix\": \"query: \"")
+            .replace(
+                "\"pooling\": \"cls\"",
+                "\"pooling\": \"cls\", \"instructions\": {\"query\": {\"templates\": {\"web\": \"Q: {text} ?\"}},"
+                    + " \"document\": {\"default\": \"t\", \"templates\": {\"t\": \"Title: {text}\"}}}");
+    Files.write(roots.resolve("tiny/neural-model.json"), manifest.getBytes(StandardCharsets.UTF_8));
+    Instructions i = ModelPackage.resolve("tiny", ModelRoots.of(List.of(roots))).manifest.instructions;
+    assertEquals("query: x", i.apply(TextRole.QUERY, null, "x")); // no default: the prefix stays
+    assertEquals("Q: x ?", i.apply(TextRole.QUERY, "web", "x"));
+    assertEquals("Title: x", i.apply(TextRole.DOCUMENT, null, "x"));
+    UnknownInstructionException e = expectThrows(UnknownInstructionException.class, () -> i.apply(TextRole.QUERY, "t", "x"));
+    assertTrue(e.getMessage(), e.getMessage().contains("unknown instruction 't' for queries; known: web"));
+  }
+
+  public void testLeftPaddedPositionsCountFromTheFirstRealToken() {
+    List<TokenizedText> batch =
+        List.of(new TokenizedText(new long[] {7, 8, 9}, new long[3]), new TokenizedText(new long[] {7}, new long[1]));
+    int[] left = {0, 2};
+    assertArrayEquals(new long[] {7, 8, 9, 0, 0, 7}, LoadedModel.inputValues("input_ids", batch, 3, left));
+    assertArrayEquals(new long[] {1, 1, 1, 0, 0, 1}, LoadedModel.inputValues("attention_mask", batch, 3, left));
+    assertArrayEquals(new long[] {0, 1, 2, 0, 0, 0}, LoadedModel.inputValues("position_ids", batch, 3, left));
+    assertArrayEquals(new long[] {7, 8, 9, 7, 0, 0}, LoadedModel.inputValues("input_ids", batch, 3, new int[2]));
+    assertArrayEquals(new long[] {1, 1, 1, 1, 0, 0}, LoadedModel.inputValues("attention_mask", batch, 3, new int[2]));
+  }
+
   private void assertManifestError(String manifest, String expected) throws IOException {
     Files.write(roots.resolve("tiny/neural-model.json"), manifest.getBytes(StandardCharsets.UTF_8));
     ModelPackageException e =

@@ -90,6 +90,8 @@ public class DenseIngestAndQueryTest extends SolrTestCaseJ4 {
     assertQEx("absurd topK", "param 'topK'", req("q", "{!dense f=vector model=bge-small topK=1000000}cats"), ErrorCode.BAD_REQUEST);
     assertQEx("text topK", "param 'topK'", req("q", "{!dense f=vector model=bge-small topK=ten}cats"), ErrorCode.BAD_REQUEST);
     assertQEx("empty text", "query text is empty", req("q", q + "   "), ErrorCode.BAD_REQUEST);
+    assertQEx("unknown instruction", "param 'instruction': model 'bge-small': unknown instruction 'web' for queries; the model has no instruction templates",
+        req("q", "{!dense f=vector model=bge-small instruction=web}cats"), ErrorCode.BAD_REQUEST);
     // the configset's sparse model has no package unless neural.sparse.package names one
     assertQEx("sparse model without package", "model 'splade' is declared without a package",
         req("q", "{!sparse f=sparse model=splade}cats"), ErrorCode.BAD_REQUEST);
