@@ -41,6 +41,10 @@ import org.neuralsolr.example.LocalSolr;
  *   <li>{@code colbert}: PLAID over exhaustive MaxSim, compressed over float32 MaxSim, MaxSim
  *       re-ranking over its first stage, and bytes per token vector, on bge-small token states
  *       ({@link ColbertBench}).
+ *   <li>{@code load}, {@code load-tight}: a real Solr under a bounded mixed workload of queries of
+ *       every kind and ingest batches: per request type throughput, p50, p99, 503s and errors, the
+ *       {@code {!dense}} p50 under ingest over idle, and acknowledged documents lost ({@link
+ *       LoadBench}).
  * </ul>
  */
 public final class NeuralBench {
@@ -52,7 +56,7 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "sparse-bm25", "sparse-proxy");
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "sparse-bm25", "sparse-proxy", "load", "load-tight");
     List<String> names = args.length == 0 ? all : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
@@ -86,6 +90,11 @@ public final class NeuralBench {
             break;
           case "colbert":
             results.put(name, ColbertBench.run(data));
+            break;
+          case "load":
+          case "load-tight":
+            results.put(name, LoadBench.run(root, data, name.equals("load-tight"), Integer.getInteger("neural.load.seconds", 60)));
+            break;
           case "sparse-bm25":
           case "sparse-proxy":
             results.put(name, SparseBenchmarks.run(name, root, data));
