@@ -123,8 +123,8 @@ final class LoadBench {
       }
 
       Outcomes idle = new Outcomes();
-      for (int i = 0; i < IDLE_QUERIES; i++) {
-        timed(idle, () -> query(client, "dense", claims.get(100 + i)));
+      for (String claim : claims.subList(100, 100 + IDLE_QUERIES)) {
+        timed(idle, () -> query(client, "dense", claim));
       }
 
       Map<String, Outcomes> outcomes = new LinkedHashMap<>();
