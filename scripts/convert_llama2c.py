@@ -28,6 +28,14 @@ What it checks (and fails on):
 The Java side checks that DJL's tokenizer gives this script's token ids for every tokenizer case
 (so tokenizer.json is llama2.c's encoder), and that the plugin's query likelihoods equal the ones
 computed here on both engines.
+
+With --embed-out (default solr-plugin/src/test/resources/parity/stories260k-embed/) it also writes
+the same network as a dense last-token embedder: the final RMSNorm's hidden states
+last_hidden_state [batch, tokens, dim] from input_ids, attention_mask and position_ids (so left
+padding works), without the classifier, as a `dense` package (pooling last-token, normalize, eosToken
+</s>) with reference vectors for a few texts. It checks that those states times the classifier are
+the logits checked above, and that left- and right-padded batches pool to the texts alone.
+Its retrieval quality is meaningless: the model was trained to continue stories, not to embed.
 """
 
 import argparse
@@ -44,11 +52,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_parity_fixtures import rnd, sha256, strip_torchscript_debug_info, write_json  # noqa: E402
+from make_parity_fixtures import manifest as dense_manifest  # noqa: E402
+from make_parity_fixtures import rnd, sha256, strip_torchscript_debug_info, vec, write_json  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "models" / "stories260K"
 DEFAULT_OUT = REPO / "solr-plugin" / "src" / "test" / "resources" / "parity" / "stories260k"
+DEFAULT_EMBED_OUT = DEFAULT_OUT.parent / "stories260k-embed"
 OPSET = 14
 RMS_EPS = 1e-5
 ROPE_THETA = 10000.0
@@ -377,6 +387,173 @@ def query_likelihood(model, tok, document, query, max_length):
 
 
 # ---------------------------------------------------------------------------------------------
+# The same network as a last-token embedder
+# ---------------------------------------------------------------------------------------------
+
+class Llama2cHidden(Llama2c):
+    """Llama2c without its classifier: the final RMSNorm's hidden states [B, T, dim], as
+    transformers' LlamaModel returns them. Position ids are an input (RoPE angles are gathered per
+    row), so a left-padded row can count positions from its first real token."""
+
+    def rope_at(self, x, cos, sin):
+        b, t, n, hd = x.shape
+        pairs = x.reshape(b, t, n, hd // 2, 2)
+        x0, x1 = pairs[..., 0], pairs[..., 1]
+        return torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).reshape(b, t, n, hd)
+
+    def forward(self, input_ids, attention_mask, position_ids):
+        c = self.cfg
+        b, t = input_ids.size(0), input_ids.size(1)
+        nh, kvh, hd = c["heads"], c["kv_heads"], c["head"]
+        rep = nh // kvh
+        x = F.embedding(input_ids, self.tok)
+        cos = self.cos[position_ids][:, :, None, :]  # [B, T, 1, hd/2]
+        sin = self.sin[position_ids][:, :, None, :]
+        positions = torch.arange(t, device=input_ids.device)
+        causal = positions[None, :] <= positions[:, None]
+        allowed = causal[None, None, None, :, :] & (attention_mask[:, None, None, None, :] > 0)
+        for l in range(c["layers"]):
+            h = self.rmsnorm(x, self.rms_att[l])
+            q = self.rope_at(F.linear(h, self.wq[l]).view(b, t, nh, hd), cos, sin)
+            k = self.rope_at(F.linear(h, self.wk[l]).view(b, t, kvh, hd), cos, sin)
+            v = F.linear(h, self.wv[l]).view(b, t, kvh, hd)
+            q = q.transpose(1, 2).reshape(b, kvh, rep, t, hd)
+            k = k.transpose(1, 2).unsqueeze(2)
+            v = v.transpose(1, 2).unsqueeze(2)
+            scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(hd)
+            scores = torch.where(allowed, scores, self.neg)
+            ctx = torch.matmul(torch.softmax(scores, dim=-1), v).reshape(b, nh, t, hd).transpose(1, 2).reshape(b, t, nh * hd)
+            x = x + F.linear(ctx, self.wo[l])
+            h = self.rmsnorm(x, self.rms_ffn[l])
+            x = x + F.linear(F.silu(F.linear(h, self.w1[l])) * F.linear(h, self.w3[l]), self.w2[l])
+        return self.rmsnorm(x, self.rms_final)
+
+
+EMBED_INPUTS = ["input_ids", "attention_mask", "position_ids"]
+EMBED_EOS = "</s>"
+EMBED_TEXTS = [
+    "Once upon a time, there was a little girl named Lily.",
+    "Tom had a small boat. He sailed on the lake and saw a big fish.",
+    "Lily played with her dog.",
+    "Hi!",
+    STORY,
+    # longer than maxLength: cut to maxLength - 2 pieces (BOS and the appended EOS)
+    " ".join([STORY] * 14),
+]
+
+
+def embed_batch(encs, left):
+    """A padded batch as LoadedModel builds it: id 0, mask 0 and position 0 on padding; positions
+    count from each row's first real token."""
+    tmax = max(len(e) for e in encs)
+    ids = torch.zeros(len(encs), tmax, dtype=torch.long)
+    mask, pos = torch.zeros_like(ids), torch.zeros_like(ids)
+    starts = []
+    for i, e in enumerate(encs):
+        n = len(e)
+        a = tmax - n if left else 0
+        ids[i, a:a + n] = torch.tensor(e)
+        mask[i, a:a + n] = 1
+        pos[i, a:a + n] = torch.arange(n)
+        starts.append(a)
+    return ids, mask, pos, starts
+
+
+def make_embedder(cfg, w, tok, lm, out, name, max_length):
+    out.mkdir(parents=True, exist_ok=True)
+    model = Llama2cHidden(cfg, w).eval()
+    eos = EOS
+
+    def encode(text):  # as the plugin: BOS (the tokenizer's post-processor), pieces, then eosToken
+        pieces = tok.encode(text)
+        return [BOS] + pieces[:max_length - 2] + [eos], len(pieces) + 2 > max_length
+
+    def hidden(seqs, left=False):
+        ids, mask, pos, starts = embed_batch(seqs, left)
+        with torch.no_grad():
+            h = model(ids, mask, pos)
+        return [h[i, starts[i]:starts[i] + len(s)] for i, s in enumerate(seqs)]
+
+    # the hidden states are the checked network's: times the classifier they are its logits
+    encs = [encode(t)[0] for t in EMBED_TEXTS]
+    worst_logits = 0.0
+    for s, h in zip(encs, hidden(encs)):
+        want = logits(lm, [s])[0]
+        got = torch.matmul(h, (lm.tok if lm.shared else lm.cls).t())
+        worst_logits = max(worst_logits, float((want - got).abs().max()))
+    assert worst_logits < 1e-4, f"hidden states x classifier differ from the logits by {worst_logits}"
+
+    example = (torch.tensor([[0, 0, BOS, 400, 300, EOS], [BOS, 400, 300, 260, 500, EOS]]),
+               torch.tensor([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]]),
+               torch.tensor([[0, 0, 0, 1, 2, 3], [0, 1, 2, 3, 4, 5]]))
+    onnx_path, pt_path = out / "model.onnx", out / "model.pt"
+    dyn = {n: {0: "batch", 1: "sequence"} for n in EMBED_INPUTS + ["last_hidden_state"]}
+    torch.onnx.export(model, example, str(onnx_path), input_names=EMBED_INPUTS,
+                      output_names=["last_hidden_state"], dynamic_axes=dyn, opset_version=OPSET,
+                      do_constant_folding=False)
+    onnx.checker.check_model(onnx.load(str(onnx_path)), full_check=True)
+    traced = torch.jit.trace(model, example)
+    traced.save(str(pt_path))
+    strip_torchscript_debug_info(pt_path)
+    reloaded = torch.jit.load(str(pt_path))
+
+    records = []
+    for text, ids in zip(EMBED_TEXTS, encs):
+        h = hidden([ids])[0]
+        last = h[-1]
+        records.append({"text": text, "truncated": encode(text)[1], "inputIds": ids,
+                        "lastToken": vec(last), "mean": vec(h.mean(0)),
+                        "lastTokenNormalized": vec(F.normalize(last, dim=0))})
+    assert records[-1]["truncated"] and len(records[-1]["inputIds"]) == max_length
+    assert not any(r["truncated"] for r in records[:-1])
+
+    # a row of a padded batch (either side, eager and TorchScript) pools to the text alone
+    worst = 0.0
+    for left in (False, True):
+        ids, mask, pos, starts = embed_batch(encs, left)
+        with torch.no_grad():
+            outs = [model(ids, mask, pos), reloaded(ids, mask, pos)]
+        for h in outs:
+            for i, e in enumerate(encs):
+                rows = h[i, starts[i]:starts[i] + len(e)]
+                worst = max(worst,
+                            max(abs(a - b) for a, b in zip(vec(rows[-1]), records[i]["lastToken"])),
+                            max(abs(a - b) for a, b in zip(vec(rows.mean(0)), records[i]["mean"])))
+    assert worst < 1e-5, f"padded batches differ from one-at-a-time runs by {worst}"
+
+    ref = {
+        "fixture": out.name, "kind": "dense", "maxLength": max_length, "tolerance": 1e-4,
+        "output": "last_hidden_state", "eosToken": EMBED_EOS, "dimension": cfg["dim"],
+        "source": "stories260K.bin + tok512.bin (llama2.c tinyllamas, MIT), ../shared/models/stories260K",
+        "notes": ("stories260K (real weights) as a last-token embedder: last_hidden_state [B, T, "
+                  f"{cfg['dim']}] after the final RMSNorm, no classifier; inputs input_ids, "
+                  "attention_mask, position_ids. inputIds = BOS + llama2.c's encode(text) cut to "
+                  "maxLength - 2 pieces + the manifests' eosToken </s> (what the plugin builds from "
+                  "tokenizer.json, whose post-processor adds BOS). lastToken = the last row, mean = "
+                  "the rows' average, lastTokenNormalized = lastToken / its L2 norm (the manifests' "
+                  "pooling). Padded batches (left or right: id 0, mask 0, position 0 on padding; "
+                  "positions count from each row's first real token) pool to the texts alone (checked "
+                  "in Python to 1e-5, eager and TorchScript). The vectors carry no retrieval quality: "
+                  "the model was trained to continue stories, and never saw </s> in training."),
+        "texts": records,
+    }
+    write_json(out / "reference.json", ref)
+    extra = {"dimension": cfg["dim"], "pooling": "last-token", "normalize": True, "eosToken": EMBED_EOS,
+             "paddingSide": "left",
+             "description": "stories260K as a last-token embedder (final RMSNorm states; no retrieval quality), "
+                            "converted by scripts/convert_llama2c.py",
+             "license": "MIT (llama2.c tinyllamas)"}
+    for engine, f, suffix in (("onnx", "model.onnx", ""), ("pytorch", "model.pt", "-torchscript")):
+        m = dense_manifest(name, "dense", engine, f, out, max_length, EMBED_INPUTS, "last_hidden_state", extra)
+        write_json(out / f"neural-model{suffix}.json", m)
+    right = dict(extra, paddingSide="right")
+    for engine, f, suffix in (("onnx", "model.onnx", ""), ("pytorch", "model.pt", "-torchscript")):
+        m = dense_manifest(name + "-right", "dense", engine, f, out, max_length, EMBED_INPUTS, "last_hidden_state", right)
+        write_json(out / f"neural-model-right{suffix}.json", m)
+    print(f"embedder: hidden x classifier vs logits {worst_logits:.2e}; padded batches vs alone {worst:.2e}")
+
+
+# ---------------------------------------------------------------------------------------------
 
 def export(model, out, vocab):
     example = (torch.tensor([[BOS, 400, 300, 260, 500]]), torch.ones(1, 5, dtype=torch.long))
@@ -426,6 +603,8 @@ def main():
     ap.add_argument("--tokenizer", default=str(SHARED / "tok512.bin"))
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--name", default="stories260k")
+    ap.add_argument("--embed-out", default=str(DEFAULT_EMBED_OUT),
+                    help="where the last-token embedder package goes ('' for none)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -490,6 +669,15 @@ def main():
         print(f"{p.name}: {p.stat().st_size / 1024:.1f} KiB")
     for p in pairs:
         print(f"QL mean {p['scoreMean']:9.4f} sum {p['scoreSum']:10.4f}  {p['query']!r}")
+
+    # 4. the same network as a last-token embedder
+    if args.embed_out:
+        embed_out = Path(args.embed_out)
+        embed_out.mkdir(parents=True, exist_ok=True)
+        (embed_out / "tokenizer.json").write_bytes((out / "tokenizer.json").read_bytes())
+        make_embedder(cfg, w, tok, model, embed_out, args.name + "-embed", max_length)
+        for p in sorted(embed_out.iterdir()):
+            print(f"{embed_out.name}/{p.name}: {p.stat().st_size / 1024:.1f} KiB")
 
 
 if __name__ == "__main__":
