@@ -17,11 +17,13 @@ import org.apache.solr.client.solrj.SolrClient;
 import org.apache.solr.client.solrj.SolrQuery;
 import org.apache.solr.client.solrj.SolrRequest;
 import org.apache.solr.client.solrj.impl.BaseHttpSolrClient;
+import org.apache.solr.client.solrj.request.GenericSolrRequest;
 import org.apache.solr.client.solrj.request.QueryRequest;
 import org.apache.solr.client.solrj.request.UpdateRequest;
 import org.apache.solr.common.SolrDocument;
 import org.apache.solr.common.SolrInputDocument;
 import org.apache.solr.common.params.ModifiableSolrParams;
+import org.apache.solr.common.util.NamedList;
 import org.neuralsolr.eval.BeirCorpusReader;
 import org.neuralsolr.eval.BeirDataset;
 import org.neuralsolr.eval.CorpusDocument;
@@ -127,6 +129,7 @@ final class LoadBench {
         timed(idle, () -> query(client, "dense", claim));
       }
 
+      Map<String, Object> modelBefore = modelStats(client);
       Map<String, Outcomes> outcomes = new LinkedHashMap<>();
       outcomes.put("ingest", new Outcomes());
       QUERY_TYPES.forEach(t -> outcomes.put(t, new Outcomes()));
@@ -166,6 +169,7 @@ final class LoadBench {
       } finally {
         pool.shutdownNow();
       }
+      Map<String, Object> modelAfter = modelStats(client);
       client.commit(CORE);
       int lost = lost(client, acknowledged);
 
@@ -189,6 +193,16 @@ final class LoadBench {
         m.put("errors", o.errors);
         out.put(e.getKey(), m);
       }
+      // what a query waits for: the forward pass already running when it arrives
+      double batches = number(modelAfter, "batches") - number(modelBefore, "batches");
+      double texts = number(modelAfter, "textsEncoded") - number(modelBefore, "textsEncoded");
+      double forwardMs = number(modelAfter, "encodeTimeMs") - number(modelBefore, "encodeTimeMs");
+      out.put("modelBatches", (long) batches);
+      out.put("modelMeanBatchTexts", round(texts / batches));
+      out.put("modelMeanForwardMs", round(forwardMs / batches));
+      out.put("modelBusyShare", round(forwardMs / (seconds * 1000.0)));
+      System.out.println("   model under load: " + (long) batches + " forward passes of " + NeuralBench.format(texts / batches)
+          + " texts on average, " + NeuralBench.format(forwardMs / batches) + " ms each; busy " + NeuralBench.format(forwardMs / (seconds * 10.0)) + "% of the time");
       double ratio = outcomes.get("dense").percentileMs(0.5) / idle.percentileMs(0.5);
       out.put("denseIdleP50Ms", round(idle.percentileMs(0.5)));
       out.put("denseP50UnderIngestOverIdle", round(ratio));
@@ -271,6 +285,23 @@ final class LoadBench {
       }
     }
     return ids.size() - found;
+  }
+
+  /** The bge-small model's counters, as the Plugins / Stats page shows them. */
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> modelStats(SolrClient client) throws Exception {
+    ModifiableSolrParams p = new ModifiableSolrParams();
+    p.set("stats", "true");
+    p.set("cat", "OTHER");
+    p.set("key", "neuralModels");
+    NamedList<Object> rsp = client.request(new GenericSolrRequest(SolrRequest.METHOD.GET, "/admin/mbeans", p).setRequiresCollection(true), CORE);
+    NamedList<Object> bean = (NamedList<Object>) ((NamedList<Object>) ((NamedList<Object>) rsp.get("solr-mbeans")).get("OTHER")).get("neuralModels");
+    Object stats = bean.get("stats");
+    return stats instanceof NamedList ? ((NamedList<Object>) stats).asShallowMap() : (Map<String, Object>) stats;
+  }
+
+  private static double number(Map<String, Object> stats, String name) {
+    return ((Number) stats.get("OTHER.neuralModels.bge-small." + name)).doubleValue();
   }
 
   private static long count(SolrClient client) throws Exception {
