@@ -10,6 +10,13 @@ DATA="${1:-$ROOT/../shared/datasets/scifact}"
 for p in bm25 dense dense-int8 dense-e5 dense-minilm "bm25>dense-rerank" sparse-bm25 sparse-proxy; do
   "$ROOT/neural-eval" --dataset "$DATA" --pipeline "$p" --out "$ROOT/docs/results/scifact-$p.json"
 done
+# Fusion over the dense index (it holds the BM25 field too); the baseline gives the latency of the
+# fused query over {!dense} alone (the slower sub-query). scripts/fuse_runs.py fuses the bm25 and
+# dense run files independently.
+for p in hybrid-rrf hybrid-linear; do
+  "$ROOT/neural-eval" --dataset "$DATA" --pipeline "$p" --out "$ROOT/docs/results/scifact-$p.json" \
+    --baseline "$ROOT/docs/results/scifact-dense.json"
+done
 # ColBERT: one index (every nbits in its own field, one encoding of the corpus, about 25 minutes),
 # then exhaustive MaxSim per nbits against float32, PLAID against exhaustive, and re-ranking.
 R="$ROOT/docs/results"

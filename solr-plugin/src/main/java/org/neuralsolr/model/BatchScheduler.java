@@ -19,26 +19,25 @@ import org.slf4j.LoggerFactory;
 /**
  * Batches the texts of all callers of one model (ingest and queries alike) into forward passes.
  *
- * <p>Callers tokenise in their own threads and queue the token ids; one worker thread takes what
- * is queued (up to a window of several batches), sorts it by length so that texts of similar
- * length share a batch and padding stays small, cuts it into batches bounded by {@code
- * maxBatchSize} texts and {@code maxBatchTokens} padded tokens, runs them, and hands each text's
- * rows to the caller's {@link Reducer} (pooling, sparsification...) on the worker thread, so only
- * the reduced result is kept. The queue is bounded by {@code maxQueuedTexts}: a caller waits for
- * room at most {@code queueTimeoutMillis}, then gets a {@link ModelOverloadedException}.
+ * <p>Callers tokenise in their own threads and queue the token ids; a worker thread takes what is
+ * queued (up to a window of several batches), sorts it by length so that texts of similar length
+ * share a batch and padding stays small, cuts it into batches bounded by {@code maxBatchSize}
+ * texts and {@code maxBatchTokens} padded tokens, runs them, and hands each text's rows to the
+ * caller's {@link Reducer} (pooling, sparsification...) on the worker thread, so only the reduced
+ * result is kept. The queue is bounded by {@code maxQueuedTexts}: a caller waits for room at most
+ * {@code queueTimeoutMillis}, then gets a {@link ModelOverloadedException}.
  *
- * <p>Work comes in two {@link Lane}s. A search waits for its query's encoding, while an ingest
- * batch of hundreds of documents can take seconds, so interactive work goes first: the worker runs
- * bulk work one batch at a time and, between batches, takes whatever interactive texts are queued.
- * A query therefore waits at most for the batch already running. Bulk work cannot starve: after
- * {@value #MAX_INTERACTIVE_STREAK} interactive batches in a row, a waiting bulk batch runs.
+ * <p>Work comes in two {@link Lane}s, each with its own worker. A search waits for its query's
+ * encoding, while a forward pass over an ingest batch can take seconds on a small machine, and a
+ * running forward pass cannot be interrupted: a query queued behind one waits for all of it. So
+ * queries are batched and run by their own worker, beside the bulk worker's forward pass (the
+ * model is thread-safe), and never wait for ingest; at most two forward passes of a model run at
+ * once, one per lane, which bounds the memory they take.
  */
 public final class BatchScheduler implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
   /** Batches' worth of queued texts sorted together; more gives better length grouping. */
   private static final int GROUPING_WINDOW_BATCHES = 4;
-  /** Interactive batches the worker runs in a row before it lets a waiting bulk batch through. */
-  static final int MAX_INTERACTIVE_STREAK = 8;
 
   /** Who waits for a text's encoding, and so how soon it runs. */
   public enum Lane {
@@ -53,7 +52,7 @@ public final class BatchScheduler implements Closeable {
     }
   }
 
-  /** Turns one text's rows of a batch output into what the caller wants. Runs on the worker. */
+  /** Turns one text's rows of a batch output into what the caller wants. Runs on a worker. */
   @FunctionalInterface
   public interface Reducer<R> {
     R reduce(BatchOutput output, int row, TokenizedText text);
@@ -97,9 +96,10 @@ public final class BatchScheduler implements Closeable {
    */
   private final EnumMap<Lane, ArrayDeque<List<Task<?>>>> queued = new EnumMap<>(Lane.class);
   private final ReentrantLock lock = new ReentrantLock();
-  private final Condition arrived = lock.newCondition();
+  /** Per lane: work was queued. */
+  private final EnumMap<Lane, Condition> arrived = new EnumMap<>(Lane.class);
   private final Semaphore room;
-  private final Thread worker;
+  private final EnumMap<Lane, Thread> workers = new EnumMap<>(Lane.class);
   private volatile boolean closed;
 
   BatchScheduler(String modelName, Forward forward, SchedulerConfig config, ModelStats stats) {
@@ -110,15 +110,17 @@ public final class BatchScheduler implements Closeable {
     this.room = new Semaphore(config.maxQueuedTexts);
     for (Lane lane : Lane.values()) {
       queued.put(lane, new ArrayDeque<>());
+      arrived.put(lane, lock.newCondition());
+      Thread worker = new Thread(() -> work(lane), "neural-model-" + modelName + "-" + lane.name().toLowerCase(java.util.Locale.ROOT));
+      worker.setDaemon(true);
+      // DJL resolves native resources through the context class loader
+      worker.setContextClassLoader(BatchScheduler.class.getClassLoader());
+      workers.put(lane, worker);
     }
-    this.worker = new Thread(this::work, "neural-model-" + modelName);
-    this.worker.setDaemon(true);
-    // DJL resolves native resources through the context class loader
-    this.worker.setContextClassLoader(BatchScheduler.class.getClassLoader());
-    this.worker.start();
+    workers.values().forEach(Thread::start);
   }
 
-  /** Texts queued and not yet taken by the worker. */
+  /** Texts queued and not yet taken by a worker. */
   public int queueDepth() {
     return config.maxQueuedTexts - room.availablePermits();
   }
@@ -169,7 +171,7 @@ public final class BatchScheduler implements Closeable {
       for (int start = from; start < to; start += config.maxBatchSize) {
         queued.get(lane).add(new ArrayList<>(tasks.subList(start, Math.min(to, start + config.maxBatchSize))));
       }
-      arrived.signal();
+      arrived.get(lane).signal();
     } finally {
       lock.unlock();
     }
@@ -221,38 +223,25 @@ public final class BatchScheduler implements Closeable {
     }
   }
 
-  private void work() {
+  private void work(Lane lane) {
     int window = config.maxBatchSize * GROUPING_WINDOW_BATCHES;
     List<Task<?>> taken = new ArrayList<>(window);
-    /** Bulk batches grouped from one window, run one at a time so interactive work can cut in. */
-    ArrayDeque<List<Task<?>>> bulkBatches = new ArrayDeque<>();
-    int interactiveStreak = 0;
     while (!closed) {
       try {
-        Lane lane = take(taken, window, !bulkBatches.isEmpty(), interactiveStreak);
-        if (lane == null) {
+        if (!take(lane, taken, window)) {
           continue;
         }
         room.release(taken.size());
-        if (lane == Lane.INTERACTIVE) {
-          for (List<Task<?>> batch : group(taken)) {
-            runBatch(batch);
-            interactiveStreak++;
-          }
-        } else {
-          bulkBatches.addAll(group(taken));
-          taken.clear();
-          // taken stays empty while a bulk batch runs: if it fails, only its own tasks fail
-          runBatch(bulkBatches.poll());
-          interactiveStreak = 0;
+        for (List<Task<?>> batch : group(taken)) {
+          runBatch(batch);
         }
       } catch (InterruptedException e) {
         if (!closed) {
-          log.warn("worker of model '{}' interrupted", modelName);
+          log.warn("{} worker of model '{}' interrupted", lane, modelName);
         }
       } catch (Throwable t) {
         // never let the worker die: fail what it held and go on
-        log.error("worker of model '{}' failed", modelName, t);
+        log.error("{} worker of model '{}' failed", lane, modelName, t);
         for (Task<?> task : taken) {
           task.result.completeExceptionally(t);
         }
@@ -260,60 +249,40 @@ public final class BatchScheduler implements Closeable {
         taken.clear();
       }
     }
-    for (List<Task<?>> batch : bulkBatches) {
-      for (Task<?> t : batch) {
-        t.result.completeExceptionally(new IllegalStateException("model '" + modelName + "' is closed"));
-      }
-    }
     failPending();
   }
 
   /**
-   * Moves the next work into {@code taken}: the queued interactive texts, unless bulk work waits
-   * (queued, or grouped already when {@code bulkGrouped}) and interactive batches have had their
-   * streak; else a window of queued bulk texts, or nothing when grouped bulk batches wait. Waits up
-   * to 100 ms for work, and then up to {@code maxWaitMillis} for a fuller batch.
+   * Moves a window of {@code lane}'s queued texts into {@code taken}: waits up to 100 ms for work,
+   * and then up to {@code maxWaitMillis} for a fuller batch.
    *
-   * @return the lane of what was taken (BULK with nothing taken: run a grouped bulk batch), or
-   *     null when there was no work
+   * @return false when there was no work
    */
-  private Lane take(List<Task<?>> taken, int window, boolean bulkGrouped, int interactiveStreak)
-      throws InterruptedException {
+  private boolean take(Lane lane, List<Task<?>> taken, int window) throws InterruptedException {
     lock.lock();
     try {
-      ArrayDeque<List<Task<?>>> interactive = queued.get(Lane.INTERACTIVE);
-      ArrayDeque<List<Task<?>>> bulk = queued.get(Lane.BULK);
-      if (interactive.isEmpty() && bulk.isEmpty() && !bulkGrouped) {
-        arrived.await(100, TimeUnit.MILLISECONDS);
-      }
-      boolean bulkWaits = bulkGrouped || !bulk.isEmpty();
-      Lane lane;
-      if (!interactive.isEmpty() && (!bulkWaits || interactiveStreak < MAX_INTERACTIVE_STREAK)) {
-        lane = Lane.INTERACTIVE;
-      } else if (bulkWaits) {
-        lane = Lane.BULK;
-        if (bulkGrouped) {
-          return lane;
-        }
-      } else {
-        return null;
-      }
       ArrayDeque<List<Task<?>>> from = queued.get(lane);
+      if (from.isEmpty()) {
+        arrived.get(lane).await(100, TimeUnit.MILLISECONDS);
+      }
       while (taken.size() < window && !from.isEmpty()) {
         taken.addAll(from.poll());
+      }
+      if (taken.isEmpty()) {
+        return false;
       }
       if (config.maxWaitMillis > 0 && taken.size() < config.maxBatchSize) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.maxWaitMillis);
         long left;
         while (taken.size() < config.maxBatchSize && (left = deadline - System.nanoTime()) > 0) {
           if (from.isEmpty()) {
-            arrived.awaitNanos(left);
+            arrived.get(lane).awaitNanos(left);
           } else {
             taken.addAll(from.poll());
           }
         }
       }
-      return lane;
+      return true;
     } finally {
       lock.unlock();
     }
@@ -392,13 +361,15 @@ public final class BatchScheduler implements Closeable {
   public void close() {
     lock.lock();
     try {
-      closed = true; // under the lock: no caller queues after the worker's last drain
+      closed = true; // under the lock: no caller queues after the workers' last drain
     } finally {
       lock.unlock();
     }
-    worker.interrupt();
+    workers.values().forEach(Thread::interrupt);
     try {
-      worker.join(10_000);
+      for (Thread worker : workers.values()) {
+        worker.join(10_000);
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

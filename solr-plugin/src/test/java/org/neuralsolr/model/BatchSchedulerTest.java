@@ -180,9 +180,33 @@ public class BatchSchedulerTest extends LuceneTestCase {
     }
   }
 
-  public void testQueryWaitsOnlyForTheBatchAlreadyRunning() throws Exception {
-    RecordingForward forward = new RecordingForward();
-    forward.gate = new CountDownLatch(1);
+  /** A forward pass that holds batches of texts of {@code heldLength} tokens until released. */
+  private static final class HoldingForward implements BatchScheduler.Forward {
+    final RecordingForward recording = new RecordingForward();
+    final int heldLength;
+    final CountDownLatch release = new CountDownLatch(1);
+    final CountDownLatch holding = new CountDownLatch(1);
+
+    HoldingForward(int heldLength) {
+      this.heldLength = heldLength;
+    }
+
+    @Override
+    public BatchOutput run(List<TokenizedText> batch) {
+      if (batch.get(0).length() == heldLength) {
+        holding.countDown();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return recording.run(batch);
+    }
+  }
+
+  public void testQueriesDoNotWaitForARunningIngestBatch() throws Exception {
+    HoldingForward forward = new HoldingForward(3);
     try (BatchScheduler scheduler = new BatchScheduler("m", forward, new SchedulerConfig(2, 1000, 0, 100, 10_000), new ModelStats())) {
       ExecutorService pool = Executors.newFixedThreadPool(2);
       try {
@@ -190,50 +214,36 @@ public class BatchSchedulerTest extends LuceneTestCase {
         for (int i = 0; i < 8; i++) {
           documents.add(text(i, 3));
         }
-        Future<?> ingest = pool.submit(() -> scheduler.run(documents, FIRST_ID, BatchScheduler.Lane.BULK));
-        waitFor(() -> forward.entered.get() == 2); // the first of four bulk batches runs
-        Future<List<Integer>> query = pool.submit(() -> scheduler.run(List.of(text(42, 7)), FIRST_ID));
-        waitFor(() -> scheduler.queueDepth() == 1);
-        forward.gate.countDown();
-        assertEquals(List.of(42), query.get(30, TimeUnit.SECONDS));
-        ingest.get(30, TimeUnit.SECONDS);
+        Future<List<Integer>> ingest = pool.submit(() -> scheduler.run(documents, FIRST_ID, BatchScheduler.Lane.BULK));
+        assertTrue(forward.holding.await(30, TimeUnit.SECONDS)); // a bulk batch is running, and stays so
+        // the query is answered while the bulk forward pass still runs
+        assertEquals(List.of(42), scheduler.run(List.of(text(42, 7)), FIRST_ID));
+        assertFalse(ingest.isDone());
+        forward.release.countDown();
+        assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7), ingest.get(30, TimeUnit.SECONDS));
       } finally {
-        forward.gate.countDown();
+        forward.release.countDown();
         pool.shutdownNow();
       }
     }
-    assertEquals("batches " + forward.batchLengths, List.of(7), forward.batchLengths.get(1));
-    assertEquals(5, forward.batchLengths.size());
   }
 
-  public void testBulkWorkIsNotStarvedByQueries() throws Exception {
-    RecordingForward forward = new RecordingForward();
-    forward.gate = new CountDownLatch(1);
-    int queries = 3 * BatchScheduler.MAX_INTERACTIVE_STREAK;
-    try (BatchScheduler scheduler = new BatchScheduler("m", forward, new SchedulerConfig(2, 1000, 0, 1000, 10_000), new ModelStats())) {
-      ExecutorService pool = Executors.newFixedThreadPool(queries + 2);
+  public void testIngestDoesNotWaitForARunningQueryBatch() throws Exception {
+    HoldingForward forward = new HoldingForward(7);
+    try (BatchScheduler scheduler = new BatchScheduler("m", forward, new SchedulerConfig(2, 1000, 0, 100, 10_000), new ModelStats())) {
+      ExecutorService pool = Executors.newFixedThreadPool(1);
       try {
-        List<Future<?>> sent = new ArrayList<>();
-        sent.add(pool.submit(() -> scheduler.run(List.of(text(0, 3)), FIRST_ID)));
-        waitFor(() -> forward.entered.get() == 1);
-        sent.add(pool.submit(() -> scheduler.run(List.of(text(1, 5), text(2, 5)), FIRST_ID, BatchScheduler.Lane.BULK)));
-        waitFor(() -> scheduler.queueDepth() == 2);
-        for (int q = 0; q < queries; q++) {
-          int id = 10 + 2 * q;
-          sent.add(pool.submit(() -> scheduler.run(List.of(text(id, 3), text(id + 1, 3)), FIRST_ID)));
-        }
-        waitFor(() -> scheduler.queueDepth() == 2 + 2 * queries);
-        forward.gate.countDown();
-        for (Future<?> f : sent) {
-          f.get(30, TimeUnit.SECONDS);
-        }
+        Future<List<Integer>> query = pool.submit(() -> scheduler.run(List.of(text(42, 7)), FIRST_ID));
+        assertTrue(forward.holding.await(30, TimeUnit.SECONDS));
+        assertEquals(List.of(1, 2), scheduler.run(List.of(text(1, 3), text(2, 3)), FIRST_ID, BatchScheduler.Lane.BULK));
+        assertFalse(query.isDone());
+        forward.release.countDown();
+        assertEquals(List.of(42), query.get(30, TimeUnit.SECONDS));
       } finally {
-        forward.gate.countDown();
+        forward.release.countDown();
         pool.shutdownNow();
       }
     }
-    int bulkBatch = forward.batchLengths.indexOf(List.of(5, 5));
-    assertTrue("batches " + forward.batchLengths, bulkBatch > 0 && bulkBatch < forward.batchLengths.size() - 1);
   }
 
   public void testForwardFailureReachesEveryCallerOfTheBatch() {
