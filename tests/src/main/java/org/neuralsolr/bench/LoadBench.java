@@ -39,7 +39,8 @@ import org.neuralsolr.example.LocalSolr;
  * Load phase: {@value #THREADS} client threads for {@code seconds}: {@value #INGEST_THREADS} send
  * ingest batches of {@value #INGEST_BATCH} further abstracts, the others cycle through BM25,
  * {@code {!dense}}, {@code {!colbert}}, {@code {!fuse}} (BM25 + dense, RRF) and {@code
- * {!neural_rerank}} (dense cosine of stored vectors over BM25's top 50) with SciFact claims. Then a
+ * {!neural_rerank}} (dense cosine of stored vectors over BM25's top 50) with SciFact claims, each
+ * text made unique by a number so that no query encoding comes from the encoders' caches. Then a
  * commit, and every acknowledged document is looked up. {@code load-tight} gives the model a queue
  * of {@value #TIGHT_QUEUE} texts that never waits for room, so overload shows as 503s.
  *
@@ -125,7 +126,8 @@ final class LoadBench {
       }
 
       Outcomes idle = new Outcomes();
-      for (String claim : claims.subList(100, 100 + IDLE_QUERIES)) {
+      for (int i = 0; i < IDLE_QUERIES; i++) {
+        String claim = claims.get(100 + i) + " (idle " + i + ")";
         timed(idle, () -> query(client, "dense", claim));
       }
 
@@ -135,6 +137,7 @@ final class LoadBench {
       QUERY_TYPES.forEach(t -> outcomes.put(t, new Outcomes()));
       Set<String> acknowledged = ConcurrentHashMap.newKeySet();
       AtomicInteger nextDoc = new AtomicInteger(PRELOAD);
+      AtomicInteger queryNumber = new AtomicInteger();
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
       ExecutorService pool = Executors.newFixedThreadPool(THREADS);
       try {
@@ -155,7 +158,8 @@ final class LoadBench {
                 }
               } else {
                 String type = QUERY_TYPES.get((thread + i) % QUERY_TYPES.size());
-                String claim = claims.get((thread * 131 + i) % claims.size());
+                // a text never sent before: the encoders' query caches must not answer for the model
+                String claim = claims.get((thread * 131 + i) % claims.size()) + " (" + queryNumber.incrementAndGet() + ")";
                 timed(outcomes.get(type), () -> query(client, type, claim));
               }
               i++;
