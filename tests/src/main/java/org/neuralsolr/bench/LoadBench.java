@@ -54,7 +54,8 @@ final class LoadBench {
   private static final int THREADS = 8;
   private static final int INGEST_THREADS = 2;
   private static final int INGEST_BATCH = 5;
-  private static final int TIGHT_QUEUE = 8;
+  /** Texts the model's queue holds in {@code load-tight} (and its batch size, which may not exceed it). */
+  private static final int TIGHT_QUEUE = 4;
   private static final String CORE = "load";
   private static final List<String> QUERY_TYPES = List.of("bm25", "dense", "colbert", "fuse", "rerank");
 
@@ -109,6 +110,7 @@ final class LoadBench {
     props.put("neural.dense.package", "builtin:bge-small-en-v1.5");
     props.put("neural.colbert.trainingThreshold", "0");
     if (tight) {
+      props.put("neural.scheduler.maxBatchSize", Integer.toString(TIGHT_QUEUE));
       props.put("neural.scheduler.maxQueuedTexts", Integer.toString(TIGHT_QUEUE));
       props.put("neural.scheduler.queueTimeoutMillis", "0");
     }
