@@ -117,8 +117,8 @@ final class LoadBench {
     try (LocalSolr solr = LocalSolr.start(home, root.resolve("conf"), 0)) {
       solr.createCore(CORE, props);
       SolrClient client = solr.client();
-      for (int from = 0; from < PRELOAD; from += 50) {
-        send(client, corpus.subList(from, from + 50));
+      for (int from = 0; from < PRELOAD; from += INGEST_BATCH) {
+        sendRetrying(client, corpus.subList(from, from + INGEST_BATCH));
       }
       client.commit(CORE);
       for (String type : QUERY_TYPES) {
@@ -247,6 +247,21 @@ final class LoadBench {
     update.add(docs);
     update.setParam("update.chain", "neural-colbert");
     update.process(client, CORE);
+  }
+
+  /** As a bulk loader should: a 503 means the model's queue is full, so wait and send again. */
+  private static void sendRetrying(SolrClient client, List<SolrInputDocument> docs) throws Exception {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        send(client, docs);
+        return;
+      } catch (BaseHttpSolrClient.RemoteSolrException e) {
+        if (e.code() != 503 || attempt == 100) {
+          throw e;
+        }
+        Thread.sleep(50L * Math.min(attempt, 10));
+      }
+    }
   }
 
   private static void query(SolrClient client, String type, String claim) throws Exception {
