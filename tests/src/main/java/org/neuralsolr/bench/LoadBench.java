@@ -42,7 +42,7 @@ import org.neuralsolr.example.LocalSolr;
  * {!neural_rerank}} (dense cosine of stored vectors over BM25's top 50) with SciFact claims, each
  * text made unique by a number so that no query encoding comes from the encoders' caches. Then a
  * commit, and every acknowledged document is looked up. {@code load-tight} gives the model a queue
- * of {@value #TIGHT_QUEUE} texts that never waits for room, so overload shows as 503s.
+ * of {@value #TIGHT_QUEUE} texts that waits 20 ms for room, so overload shows as 503s.
  *
  * <p>Prints per request type: requests, throughput, p50, p99, 503s and other errors; then {@code
  * dense_p50_under_ingest_over_idle=X}, and last {@code errors=N lost=M}: requests that failed other
@@ -54,8 +54,8 @@ final class LoadBench {
   private static final int THREADS = 8;
   private static final int INGEST_THREADS = 2;
   private static final int INGEST_BATCH = 5;
-  /** Texts the model's queue holds in {@code load-tight} (and its batch size, which may not exceed it). */
-  private static final int TIGHT_QUEUE = 4;
+  /** Texts the model's queue holds in {@code load-tight}: less than two ingest batches and the queries. */
+  private static final int TIGHT_QUEUE = 8;
   private static final String CORE = "load";
   private static final List<String> QUERY_TYPES = List.of("bm25", "dense", "colbert", "fuse", "rerank");
 
@@ -99,7 +99,7 @@ final class LoadBench {
         THREADS + " client threads for " + seconds + " s (" + INGEST_THREADS + " sending " + INGEST_BATCH
             + "-document ingest batches, the others queries of " + QUERY_TYPES + ") over " + PRELOAD
             + " preloaded SciFact abstracts, bge-small-en-v1.5 fp32"
-            + (tight ? ", model queue of " + TIGHT_QUEUE + " texts without waiting" : ""),
+            + (tight ? ", model queue of " + TIGHT_QUEUE + " texts waiting 20 ms for room" : ""),
         "10 queries of each type",
         "idle {!dense}: " + IDLE_QUERIES + " queries; load: as many as fit");
     List<SolrInputDocument> corpus = corpus(data);
@@ -110,9 +110,9 @@ final class LoadBench {
     props.put("neural.dense.package", "builtin:bge-small-en-v1.5");
     props.put("neural.colbert.trainingThreshold", "0");
     if (tight) {
-      props.put("neural.scheduler.maxBatchSize", Integer.toString(TIGHT_QUEUE));
+      props.put("neural.scheduler.maxBatchSize", Integer.toString(TIGHT_QUEUE / 2));
       props.put("neural.scheduler.maxQueuedTexts", Integer.toString(TIGHT_QUEUE));
-      props.put("neural.scheduler.queueTimeoutMillis", "0");
+      props.put("neural.scheduler.queueTimeoutMillis", "20");
     }
     try (LocalSolr solr = LocalSolr.start(home, root.resolve("conf"), 0)) {
       solr.createCore(CORE, props);
