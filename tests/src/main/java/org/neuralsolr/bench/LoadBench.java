@@ -36,7 +36,8 @@ import org.neuralsolr.example.LocalSolr;
  * <p>Workload: a core with the configset's defaults (bge-small-en-v1.5 fp32), preloaded with
  * {@value #PRELOAD} SciFact abstracts through the {@code neural-colbert} chain (dense and ColBERT
  * fields). Idle phase: one client sends {@value #IDLE_QUERIES} {@code {!dense}} queries alone.
- * Load phase: {@value #THREADS} client threads for {@code seconds}: {@value #INGEST_THREADS} send
+ * Queries-only phase: the query clients below, without ingest, for half as long (what queries cost
+ * each other). Load phase: {@value #THREADS} client threads for {@code seconds}: {@value #INGEST_THREADS} send
  * ingest batches of {@value #INGEST_BATCH} further abstracts, the others cycle through BM25,
  * {@code {!dense}}, {@code {!colbert}}, {@code {!fuse}} (BM25 + dense, RRF) and {@code
  * {!neural_rerank}} (dense cosine of stored vectors over BM25's top 50) with SciFact claims, each
@@ -133,48 +134,12 @@ final class LoadBench {
         timed(idle, () -> query(client, "dense", claim));
       }
 
+      Workload workload = new Workload(client, corpus, claims);
+      // the same query clients without ingest: what the queries cost each other
+      Map<String, Outcomes> queriesOnly = workload.run(Math.max(10, seconds / 2), false);
       Map<String, Object> modelBefore = modelStats(client);
-      Map<String, Outcomes> outcomes = new LinkedHashMap<>();
-      outcomes.put("ingest", new Outcomes());
-      QUERY_TYPES.forEach(t -> outcomes.put(t, new Outcomes()));
-      Set<String> acknowledged = ConcurrentHashMap.newKeySet();
-      AtomicInteger nextDoc = new AtomicInteger(PRELOAD);
-      AtomicInteger queryNumber = new AtomicInteger();
-      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-      ExecutorService pool = Executors.newFixedThreadPool(THREADS);
-      try {
-        List<Future<?>> clients = new ArrayList<>();
-        for (int t = 0; t < THREADS; t++) {
-          int thread = t;
-          clients.add(pool.submit(() -> {
-            int i = 0;
-            while (System.nanoTime() < end) {
-              if (thread < INGEST_THREADS) {
-                int from = nextDoc.getAndAdd(INGEST_BATCH);
-                if (from + INGEST_BATCH > corpus.size()) {
-                  break;
-                }
-                List<SolrInputDocument> batch = corpus.subList(from, from + INGEST_BATCH);
-                if (timed(outcomes.get("ingest"), () -> send(client, batch))) {
-                  batch.forEach(d -> acknowledged.add((String) d.getFieldValue("id")));
-                }
-              } else {
-                String type = QUERY_TYPES.get((thread + i) % QUERY_TYPES.size());
-                // a text never sent before: the encoders' query caches must not answer for the model
-                String claim = claims.get((thread * 131 + i) % claims.size()) + " (" + queryNumber.incrementAndGet() + ")";
-                timed(outcomes.get(type), () -> query(client, type, claim));
-              }
-              i++;
-            }
-            return null;
-          }));
-        }
-        for (Future<?> f : clients) {
-          f.get(seconds + 600L, TimeUnit.SECONDS);
-        }
-      } finally {
-        pool.shutdownNow();
-      }
+      Map<String, Outcomes> outcomes = workload.run(seconds, true);
+      Set<String> acknowledged = workload.acknowledged;
       Map<String, Object> modelAfter = modelStats(client);
       client.commit(CORE);
       int lost = lost(client, acknowledged);
@@ -210,6 +175,8 @@ final class LoadBench {
       System.out.println("   model under load: " + (long) batches + " forward passes of " + NeuralBench.format(texts / batches)
           + " texts on average, " + NeuralBench.format(forwardMs / batches) + " ms each; busy " + NeuralBench.format(forwardMs / (seconds * 10.0)) + "% of the time");
       double ratio = outcomes.get("dense").percentileMs(0.5) / idle.percentileMs(0.5);
+      double queriesOnlyRatio = queriesOnly.get("dense").percentileMs(0.5) / idle.percentileMs(0.5);
+      out.put("denseP50QueriesOnlyOverIdle", round(queriesOnlyRatio));
       out.put("denseIdleP50Ms", round(idle.percentileMs(0.5)));
       out.put("denseP50UnderIngestOverIdle", round(ratio));
       out.put("acknowledgedDocuments", PRELOAD + acknowledged.size());
@@ -218,9 +185,70 @@ final class LoadBench {
       out.put("lost", lost);
       System.out.println("   {!dense} p50 idle " + NeuralBench.format(idle.percentileMs(0.5)) + " ms; acknowledged "
           + (PRELOAD + acknowledged.size()) + " documents, index holds " + out.get("indexedDocuments"));
+      System.out.println("   {!dense} p50 with the same query clients and no ingest: " + NeuralBench.format(queriesOnly.get("dense").percentileMs(0.5))
+          + " ms, dense_p50_queries_only_over_idle=" + NeuralBench.format(queriesOnlyRatio));
       System.out.println("dense_p50_under_ingest_over_idle=" + NeuralBench.format(ratio));
       System.out.println("errors=" + errors + " lost=" + lost);
       return out;
+    }
+  }
+
+  /** The client threads of one phase and what they share across phases. */
+  private static final class Workload {
+    final SolrClient client;
+    final List<SolrInputDocument> corpus;
+    final List<String> claims;
+    final Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+    final AtomicInteger nextDoc = new AtomicInteger(PRELOAD);
+    final AtomicInteger queryNumber = new AtomicInteger();
+
+    Workload(SolrClient client, List<SolrInputDocument> corpus, List<String> claims) {
+      this.client = client;
+      this.corpus = corpus;
+      this.claims = claims;
+    }
+
+    /** {@value #THREADS} clients for {@code seconds}; without {@code ingest} the ingest clients idle. */
+    Map<String, Outcomes> run(int seconds, boolean ingest) throws Exception {
+      Map<String, Outcomes> outcomes = new LinkedHashMap<>();
+      outcomes.put("ingest", new Outcomes());
+      QUERY_TYPES.forEach(t -> outcomes.put(t, new Outcomes()));
+      long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+      ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+      try {
+        List<Future<?>> clients = new ArrayList<>();
+        for (int t = ingest ? 0 : INGEST_THREADS; t < THREADS; t++) {
+          int thread = t;
+          clients.add(pool.submit(() -> {
+            int i = 0;
+            while (System.nanoTime() < end) {
+              if (thread < INGEST_THREADS) {
+                int from = nextDoc.getAndAdd(INGEST_BATCH);
+                if (from + INGEST_BATCH > corpus.size()) {
+                  break;
+                }
+                List<SolrInputDocument> batch = corpus.subList(from, from + INGEST_BATCH);
+                if (timed(outcomes.get("ingest"), () -> send(client, batch))) {
+                  batch.forEach(d -> acknowledged.add((String) d.getFieldValue("id")));
+                }
+              } else {
+                String type = QUERY_TYPES.get((thread + i) % QUERY_TYPES.size());
+                // a text never sent before: the encoders' query caches must not answer for the model
+                String claim = claims.get((thread * 131 + i) % claims.size()) + " (" + queryNumber.incrementAndGet() + ")";
+                timed(outcomes.get(type), () -> query(client, type, claim));
+              }
+              i++;
+            }
+            return null;
+          }));
+        }
+        for (Future<?> f : clients) {
+          f.get(seconds + 600L, TimeUnit.SECONDS);
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      return outcomes;
     }
   }
 
