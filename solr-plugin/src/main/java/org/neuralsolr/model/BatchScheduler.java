@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * {@code queueTimeoutMillis}, then gets a {@link ModelOverloadedException}.
  *
  * <p>Work comes in two {@link Lane}s, each with its own worker. A search waits for its query's
- * encoding, while a forward pass over an ingest batch can take seconds on a small machine, and a
+ * encoding, while a forward pass over an ingest batch can take a second or more on a small machine, and a
  * running forward pass cannot be interrupted: a query queued behind one waits for all of it. So
  * queries are batched and run by their own worker, beside the bulk worker's forward pass (the
  * model is thread-safe), and never wait for ingest; at most two forward passes of a model run at
