@@ -35,6 +35,8 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  *       {@code dense} query over the {@code dense} pipeline's index (which holds both the BM25 field
  *       and the vectors): RRF ({@code --param k=60 weights=1,1}) or a weighted sum of normalised
  *       scores ({@code --param norm=minmax weights=0.5,0.5}), each over its top {@code depth} (100).
+ *   <li>{@code hybrid-rrf-colbert}: {@code {!fuse method=rrf}} of the {@code bm25} query and the
+ *       {@code colbert} query (nbits 2, PLAID defaults) over the {@code colbert} pipeline's index.
  * </ul>
  */
 public final class Pipelines {
@@ -57,6 +59,7 @@ public final class Pipelines {
         "{!fuse method=rrf} of the bm25 query and bge-small-en-v1.5 {!dense}, each one's top depth"));
     add(hybrid("hybrid-linear", "linear", Map.of("norm", "minmax", "weights", "0.5,0.5"),
         "{!fuse method=linear}: weighted sum of the bm25 and bge-small-en-v1.5 {!dense} scores, each normalised over its top depth"));
+    add(hybridColbert());
   }
 
   /**
@@ -380,6 +383,37 @@ public final class Pipelines {
           p.put("fl", "id,score");
           return p;
         });
+  }
+
+  /**
+   * {@code hybrid-rrf-colbert}: {@code {!fuse method=rrf}} of the {@code bm25} query ({@code lex})
+   * and the {@code colbert} query ({@code late}, its topK = depth) over the {@code colbert}
+   * pipeline's index (same index settings, so the same core).
+   */
+  private static Pipeline hybridColbert() {
+    Map<String, String> d = colbertDefaults();
+    d.put("depth", "100");
+    d.put("k", "60");
+    d.put("weights", "1,1");
+    return new Pipeline(
+        "hybrid-rrf-colbert",
+        "colbert",
+        "{!fuse method=rrf} of the bm25 query and {!colbert} (bge-small-en-v1.5 token states, PLAID), each one's top depth",
+        d,
+        colbertIndexKeys(),
+        Pipelines::colbertCore,
+        "neural-colbert",
+        (s, text) -> {
+          Map<String, String> p = new LinkedHashMap<>();
+          p.put("q", "{!fuse method=rrf depth=" + s.get("depth") + " k=" + s.get("k") + " weights=" + s.get("weights") + " queries=lex,late}");
+          p.put("lex", "{!edismax qf=contents q.op=OR mm=0 v=$lext}");
+          p.put("lext", keywordQuery(text));
+          p.put("late", colbertQuery(s, " topK=" + s.get("depth"), text));
+          p.put("rows", s.get("topK"));
+          p.put("fl", "id,score");
+          return p;
+        },
+        Pipelines::colbertFields);
   }
 
   /**
