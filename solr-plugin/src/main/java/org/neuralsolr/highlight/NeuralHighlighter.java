@@ -1,0 +1,291 @@
+package org.neuralsolr.highlight;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.index.IndexableField;
+import org.apache.lucene.search.Query;
+import org.apache.solr.common.SolrException;
+import org.apache.solr.common.SolrException.ErrorCode;
+import org.apache.solr.common.params.HighlightParams;
+import org.apache.solr.common.params.SolrParams;
+import org.apache.solr.common.util.NamedList;
+import org.apache.solr.common.util.SimpleOrderedMap;
+import org.apache.solr.highlight.SolrHighlighter;
+import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.schema.IndexSchema;
+import org.apache.solr.schema.SchemaField;
+import org.apache.solr.search.DocIterator;
+import org.apache.solr.search.DocList;
+import org.apache.solr.search.SolrIndexSearcher;
+import org.neuralsolr.model.CrossEncoder;
+import org.neuralsolr.model.DenseEncoder;
+import org.neuralsolr.model.ModelOverloadedException;
+import org.neuralsolr.model.NeuralModelRegistry;
+import org.neuralsolr.model.TextRejectedException;
+import org.neuralsolr.model.TextRole;
+
+/**
+ * {@code hl.method=neural}: ranks each hit's sentences by their relevance to the query text with a
+ * model, and returns the best {@code hl.snippets} of each {@code hl.fl} field as Solr's highlighting
+ * (sentence texts, best first), with their scores and character offsets in a second section, {@value
+ * #DETAILS_SECTION}; see {@link NeuralHighlightComponent} for the params.
+ *
+ * <p>Every sentence of every hit of the request is scored in one model call (the scheduler cuts it
+ * into batches), so a request's cost is one batched forward pass over its sentences; {@code
+ * maxSentences} bounds it.
+ */
+public class NeuralHighlighter extends SolrHighlighter {
+  public static final String METHOD_NAME = "neural";
+  public static final String METHOD = "hl.neural.method";
+  public static final String MODEL = "hl.neural.model";
+  public static final String TEXT = "hl.neural.text";
+  public static final String DETAILS = "hl.neural.details";
+  /** The response section holding each snippet's score and offsets. */
+  public static final String DETAILS_SECTION = "neuralHighlighting";
+
+  /** How sentences are scored against the query text. */
+  enum Method {
+    /** Cosine of the query vector and each sentence's vector, both from one dense model. */
+    DENSE("dense"),
+    /** A cross-encoder's score of each (query, sentence) pair. */
+    CROSS_ENCODER("cross-encoder");
+
+    final String param;
+
+    Method(String param) {
+      this.param = param;
+    }
+
+    static Method parse(String value) {
+      for (Method m : values()) {
+        if (m.param.equals(value)) {
+          return m;
+        }
+      }
+      throw badRequest(
+          "param '" + METHOD + "' must be one of " + Arrays.stream(values()).map(m -> m.param).toList() + ", got '" + value + "'");
+    }
+  }
+
+  private final String defaultModel;
+  private final int maxSentences;
+
+  /**
+   * @param defaultModel the dense model {@code hl.neural.method=dense} uses without {@code
+   *     hl.neural.model}, or null
+   * @param maxSentences the most sentences one request may score, all hits and fields together
+   */
+  public NeuralHighlighter(String defaultModel, int maxSentences) {
+    this.defaultModel = defaultModel;
+    this.maxSentences = maxSentences;
+  }
+
+  int maxSentences() {
+    return maxSentences;
+  }
+
+  /** Snippets only, for callers of the plain {@link SolrHighlighter} API; the query text from {@code hl.neural.text}. */
+  @Override
+  public NamedList<Object> doHighlighting(DocList docs, Query query, SolrQueryRequest req, String[] defaultFields)
+      throws IOException {
+    return highlight(docs, req.getParams().get(TEXT), req, defaultFields).snippets();
+  }
+
+  /** Solr's highlighting section and the {@value #DETAILS_SECTION} section of one request. */
+  record Highlights(NamedList<Object> snippets, NamedList<Object> details) {}
+
+  /** One sentence of one hit's field, and its score once scored. */
+  private record Candidate(String docKey, String field, Sentences.Sentence sentence) {}
+
+  Highlights highlight(DocList docs, String queryText, SolrQueryRequest req, String[] defaultFields) throws IOException {
+    SolrParams params = req.getParams();
+    if (queryText == null || queryText.isBlank()) {
+      throw badRequest(
+          "param '" + TEXT + "' is required: the query text could not be taken from q (the neural highlighter scores sentences against text)");
+    }
+    Method method = Method.parse(params.get(METHOD, Method.DENSE.param));
+    boolean details = params.getBool(DETAILS, false);
+    IndexSchema schema = req.getSchema();
+    String[] fields = getHighlightFields(null, req, defaultFields);
+    List<SchemaField> schemaFields = new ArrayList<>();
+    for (String name : fields) {
+      SchemaField f = schema.getFieldOrNull(name);
+      if (f == null) {
+        throw badRequest("undefined field '" + name + "' (param '" + HighlightParams.FIELDS + "')");
+      }
+      if (!f.stored()) {
+        throw badRequest("field '" + name + "' is not stored (param '" + HighlightParams.FIELDS + "'): the neural highlighter reads the stored text");
+      }
+      schemaFields.add(f);
+      int snippets = params.getFieldInt(name, HighlightParams.SNIPPETS, 1);
+      if (snippets < 1) {
+        throw badRequest("param '" + HighlightParams.SNIPPETS + "' must be at least 1, got " + snippets);
+      }
+    }
+
+    // read every hit's sentences first: one model call scores them all
+    SolrIndexSearcher searcher = req.getSearcher();
+    Set<String> toRead = new HashSet<>(Arrays.asList(fields));
+    toRead.add(schema.getUniqueKeyField().getName());
+    List<String> keys = new ArrayList<>();
+    List<Candidate> candidates = new ArrayList<>();
+    DocIterator it = docs.iterator();
+    while (it.hasNext()) {
+      Document doc = searcher.getDocFetcher().doc(it.nextDoc(), toRead);
+      String key = schema.printableUniqueKey(doc);
+      keys.add(key);
+      for (SchemaField f : schemaFields) {
+        List<String> values = new ArrayList<>();
+        for (IndexableField v : doc.getFields(f.getName())) {
+          if (v.stringValue() != null) {
+            values.add(v.stringValue());
+          }
+        }
+        for (Sentences.Sentence s : Sentences.of(values, f.multiValued())) {
+          candidates.add(new Candidate(key, f.getName(), s));
+        }
+      }
+      if (candidates.size() > maxSentences) {
+        throw badRequest(
+            "the hits' " + Arrays.toString(fields) + " hold more than " + maxSentences
+                + " sentences, the neural highlighter's maxSentences; highlight fewer rows or fields (params 'rows', '" + HighlightParams.FIELDS + "')");
+      }
+    }
+    float[] scores = score(method, queryText, candidates, req);
+
+    NamedList<Object> snippets = new SimpleOrderedMap<>();
+    NamedList<Object> detailSection = new SimpleOrderedMap<>();
+    int next = 0;
+    for (String key : keys) {
+      SimpleOrderedMap<Object> docSnippets = new SimpleOrderedMap<>();
+      SimpleOrderedMap<Object> docDetails = new SimpleOrderedMap<>();
+      for (SchemaField f : schemaFields) {
+        List<Integer> own = new ArrayList<>();
+        while (next < candidates.size() && candidates.get(next).docKey.equals(key) && candidates.get(next).field.equals(f.getName())) {
+          own.add(next++);
+        }
+        if (own.isEmpty()) {
+          continue;
+        }
+        List<Integer> ranked = new ArrayList<>(own);
+        // best first; equal scores in document order, so the answer does not depend on the engine
+        ranked.sort(Comparator.<Integer>comparingDouble(i -> -scores[i]).thenComparingInt(i -> i));
+        int n = Math.min(ranked.size(), params.getFieldInt(f.getName(), HighlightParams.SNIPPETS, 1));
+        List<String> texts = new ArrayList<>(n);
+        List<Object> top = new ArrayList<>(n);
+        for (int r = 0; r < n; r++) {
+          int i = ranked.get(r);
+          texts.add(candidates.get(i).sentence.text());
+          top.add(describe(candidates.get(i).sentence, scores[i], false));
+        }
+        docSnippets.add(f.getName(), texts);
+        SimpleOrderedMap<Object> fieldDetails = new SimpleOrderedMap<>();
+        fieldDetails.add("snippets", top);
+        if (details) {
+          List<Object> all = new ArrayList<>(own.size());
+          for (int i : own) {
+            all.add(describe(candidates.get(i).sentence, scores[i], true));
+          }
+          fieldDetails.add("sentences", all);
+        }
+        docDetails.add(f.getName(), fieldDetails);
+      }
+      snippets.add(key, docSnippets);
+      docDetails.add("method", method.param);
+      detailSection.add(key, docDetails);
+    }
+    return new Highlights(snippets, detailSection);
+  }
+
+  private static SimpleOrderedMap<Object> describe(Sentences.Sentence s, float score, boolean withText) {
+    SimpleOrderedMap<Object> m = new SimpleOrderedMap<>();
+    m.add("sentence", s.index());
+    m.add("value", s.value());
+    m.add("start", s.start());
+    m.add("end", s.end());
+    m.add("score", score);
+    if (withText) {
+      m.add("text", s.text());
+    }
+    return m;
+  }
+
+  private float[] score(Method method, String queryText, List<Candidate> candidates, SolrQueryRequest req) {
+    if (candidates.isEmpty()) {
+      return new float[0];
+    }
+    List<String> texts = candidates.stream().map(c -> c.sentence.text()).toList();
+    NeuralModelRegistry registry = NeuralModelRegistry.of(req.getCore());
+    String modelName = req.getParams().get(MODEL, method == Method.DENSE ? defaultModel : null);
+    if (modelName == null || modelName.isBlank()) {
+      throw badRequest("missing param '" + MODEL + "' (a " + method.param + " model of the neural model registry)");
+    }
+    try {
+      switch (method) {
+        case DENSE:
+          {
+            DenseEncoder encoder = denseEncoder(registry, modelName);
+            float[] query = encoder.encodeQuery(queryText);
+            float[][] sentences = encoder.encode(texts, TextRole.DOCUMENT);
+            float[] scores = new float[sentences.length];
+            for (int i = 0; i < scores.length; i++) {
+              scores[i] = cosine(query, sentences[i]);
+            }
+            return scores;
+          }
+        case CROSS_ENCODER:
+          return crossEncoder(registry, modelName).score(queryText, texts);
+        default:
+          throw new AssertionError(method);
+      }
+    } catch (ModelOverloadedException e) {
+      throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
+    } catch (TextRejectedException e) {
+      throw badRequest("model '" + modelName + "' (param '" + MODEL + "') cannot encode a sentence or the query text: " + e.getMessage());
+    }
+  }
+
+  private static DenseEncoder denseEncoder(NeuralModelRegistry registry, String name) {
+    try {
+      return registry.denseEncoder(name);
+    } catch (SolrException e) {
+      throw badRequest("param '" + MODEL + "': " + e.getMessage());
+    }
+  }
+
+  private static CrossEncoder crossEncoder(NeuralModelRegistry registry, String name) {
+    CrossEncoder encoder;
+    try {
+      encoder = registry.model(name).crossEncoder();
+    } catch (SolrException e) {
+      throw badRequest("param '" + MODEL + "': " + e.getMessage());
+    }
+    if (encoder == null) {
+      throw badRequest(
+          "param '" + MODEL + "': model '" + name + "' is a "
+              + registry.model(name).manifest().kind.toString().toLowerCase(Locale.ROOT) + " model, not a cross-encoder");
+    }
+    return encoder;
+  }
+
+  static float cosine(float[] a, float[] b) {
+    double dot = 0, na = 0, nb = 0;
+    for (int i = 0; i < a.length; i++) {
+      dot += (double) a[i] * b[i];
+      na += (double) a[i] * a[i];
+      nb += (double) b[i] * b[i];
+    }
+    return na == 0 || nb == 0 ? 0f : (float) (dot / Math.sqrt(na * nb));
+  }
+
+  static SolrException badRequest(String message) {
+    return new SolrException(ErrorCode.BAD_REQUEST, message);
+  }
+}

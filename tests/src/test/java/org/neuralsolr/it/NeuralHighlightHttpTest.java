@@ -1,0 +1,194 @@
+package org.neuralsolr.it;
+
+import com.carrotsearch.randomizedtesting.annotations.ThreadLeakFilters;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
+import org.apache.solr.SolrIgnoredThreadsFilter;
+import org.apache.solr.SolrTestCase;
+import org.apache.solr.client.solrj.SolrQuery;
+import org.apache.solr.client.solrj.impl.BaseHttpSolrClient;
+import org.apache.solr.client.solrj.response.QueryResponse;
+import org.apache.solr.common.SolrInputDocument;
+import org.apache.solr.common.util.NamedList;
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.neuralsolr.NativeLibraryThreadsFilter;
+import org.neuralsolr.NeuralTestHomes;
+import org.neuralsolr.example.LocalSolr;
+
+/**
+ * {@code hl.method=neural} over HTTP: each hit's sentences ranked by the query text, in Solr's
+ * highlighting section (read by SolrJ as any highlighting) with scores and offsets in {@code
+ * neuralHighlighting}, whatever the query parser; bad params are 400s naming the param.
+ */
+@ThreadLeakFilters(
+    defaultFilters = true,
+    filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
+public class NeuralHighlightHttpTest extends SolrTestCase {
+  private static final String CORE = "hl";
+  /** The same documents, with maxSentences = 5. */
+  private static final String SMALL_CORE = "hlsmall";
+  private static LocalSolr solr;
+  private static List<SolrInputDocument> docs;
+
+  @BeforeClass
+  public static void startSolr() throws Exception {
+    solr = LocalSolr.start(createTempDir(), NeuralTestHomes.configset(), 0);
+    solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
+    solr.createCore(SMALL_CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8", "neural.highlight.maxSentences", "5"));
+    docs = SampleDocs.first(30);
+    // a schema-kept sentence split: the abstract's sentences as a multi-valued field, reversed so
+    // that its order differs from the text's
+    SolrInputDocument split = new SolrInputDocument("id", "split-1", "title", "Stem cells");
+    split.addField("sentences_ss", List.of("The weather was sunny in Paris.", "Stem cells renew the blood of the bone marrow.", "Prices rose."));
+    docs.add(split);
+    solr.client().add(CORE, docs);
+    solr.client().commit(CORE);
+    solr.client().add(SMALL_CORE, docs);
+    solr.client().commit(SMALL_CORE);
+  }
+
+  @AfterClass
+  public static void stopSolr() throws Exception {
+    if (solr != null) {
+      solr.close();
+      solr = null;
+    }
+  }
+
+  /** A neural highlighting request for {@code q}, with extra params as name/value pairs. */
+  private static SolrQuery highlight(String q, String... params) {
+    SolrQuery query = new SolrQuery(q).setFields("id", "score").setRows(3);
+    query.set("hl", "true").set("hl.method", "neural").set("hl.fl", "text");
+    for (int i = 0; i < params.length; i += 2) {
+      query.set(params[i], params[i + 1]);
+    }
+    return query;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static NamedList<Object> details(QueryResponse rsp, String id, String field) {
+    NamedList<Object> section = (NamedList<Object>) rsp.getResponse().get("neuralHighlighting");
+    assertNotNull("no neuralHighlighting section in " + rsp.getResponse(), section);
+    return (NamedList<Object>) ((NamedList<Object>) section.get(id)).get(field);
+  }
+
+  /** A sentence of an abstract, as the query text, is that abstract's best sentence, with its offsets. */
+  public void testASentenceOfTheTextIsItsOwnBestSnippet() throws Exception {
+    SolrInputDocument doc = docs.get(7);
+    String text = (String) doc.getFieldValue("text");
+    String[] parts = text.split("(?<=\\.) (?=[A-Z])");
+    assertTrue("the abstract has several sentences", parts.length >= 3);
+    String sentence = parts[parts.length / 2];
+    SolrQuery q = highlight("id:" + doc.getFieldValue("id"));
+    q.set("hl.neural.text", sentence).set("hl.snippets", "2").set("hl.neural.details", "true");
+    QueryResponse rsp = solr.client().query(CORE, q);
+    String id = (String) doc.getFieldValue("id");
+    List<String> snippets = rsp.getHighlighting().get(id).get("text");
+    assertEquals(2, snippets.size());
+    assertEquals(sentence, snippets.get(0));
+
+    NamedList<Object> d = details(rsp, id, "text");
+    @SuppressWarnings("unchecked")
+    List<NamedList<Object>> top = (List<NamedList<Object>>) d.get("snippets");
+    assertEquals(2, top.size());
+    int start = (Integer) top.get(0).get("start");
+    int end = (Integer) top.get(0).get("end");
+    assertEquals(sentence, text.substring(start, end));
+    float best = (Float) top.get(0).get("score");
+    assertTrue((Float) top.get(1).get("score") <= best);
+    @SuppressWarnings("unchecked")
+    List<NamedList<Object>> all = (List<NamedList<Object>>) d.get("sentences");
+    assertTrue(all.size() >= parts.length - 1);
+    float max = Float.NEGATIVE_INFINITY;
+    int previousEnd = 0;
+    for (NamedList<Object> s : all) {
+      max = Math.max(max, (Float) s.get("score"));
+      int sStart = (Integer) s.get("start");
+      assertTrue("sentences in document order, not overlapping", sStart >= previousEnd);
+      previousEnd = (Integer) s.get("end");
+      assertEquals(s.get("text"), text.substring(sStart, previousEnd));
+    }
+    assertEquals(max, best, 0f);
+  }
+
+  /** The query text comes from q for {!dense}, BM25 and a re-ranked query alike. */
+  public void testTheQueryTextComesFromQWhateverTheParser() throws Exception {
+    SolrInputDocument doc = docs.get(12);
+    String id = (String) doc.getFieldValue("id");
+    String title = (String) doc.getFieldValue("title");
+    SolrQuery byText = highlight("id:" + id).setRows(1);
+    byText.set("hl.neural.text", title);
+    List<String> expected = solr.client().query(CORE, byText).getHighlighting().get(id).get("text");
+    assertNotNull(expected);
+
+    List<SolrQuery> queries = new ArrayList<>();
+    queries.add(highlight("{!dense f=vector model=bge-small topK=5}" + title));
+    queries.add(highlight(title.replaceAll("[^A-Za-z0-9 ]", " ").toLowerCase(java.util.Locale.ROOT), "df", "contents", "q.op", "OR"));
+    queries.add(
+        highlight("{!dense f=vector model=bge-small topK=20}" + title, "rq", "{!neural_rerank model=bge-small f=vector reRankDocs=20}", "rq.text", title));
+    for (SolrQuery q : queries) {
+      q.setRows(20);
+      QueryResponse rsp = solr.client().query(CORE, q);
+      boolean found = rsp.getResults().stream().anyMatch(d -> id.equals(d.get("id")));
+      assertTrue("the document is a hit of " + q, found);
+      if (q.getQuery().startsWith("{!dense")) {
+        assertEquals(q.toString(), expected, rsp.getHighlighting().get(id).get("text"));
+      } else {
+        // BM25's q is the title with punctuation blanked: the text differs, the snippets exist
+        assertEquals(1, rsp.getHighlighting().get(id).get("text").size());
+      }
+      assertEquals(rsp.getResults().size(), rsp.getHighlighting().size());
+    }
+  }
+
+  /** Each value of a multi-valued field is a sentence; offsets are within the value. */
+  public void testMultiValuedFieldValuesAreTheSentences() throws Exception {
+    SolrQuery q = highlight("id:split-1");
+    q.set("hl.fl", "sentences_ss").set("hl.neural.text", "blood stem cells").set("hl.neural.details", "true");
+    QueryResponse rsp = solr.client().query(CORE, q);
+    assertEquals(List.of("Stem cells renew the blood of the bone marrow."), rsp.getHighlighting().get("split-1").get("sentences_ss"));
+    NamedList<Object> d = details(rsp, "split-1", "sentences_ss");
+    @SuppressWarnings("unchecked")
+    NamedList<Object> top = ((List<NamedList<Object>>) d.get("snippets")).get(0);
+    assertEquals(1, top.get("value"));
+    assertEquals(0, top.get("start"));
+    assertEquals("Stem cells renew the blood of the bone marrow.".length(), top.get("end"));
+    assertEquals(3, ((List<?>) d.get("sentences")).size());
+  }
+
+  public void testBadParamsAre400NamingTheParam() {
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "bogus"), "param 'hl.neural.method'");
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.model", "nope"), "param 'hl.neural.model'");
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.fl", "contents"), "param 'hl.fl'");
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.snippets", "0"), "param 'hl.snippets'");
+    assertBadRequest(
+        CORE,
+        highlight("{!fuse method=rrf queries=a,b}", "a", "{!lucene df=contents}cells", "b", "{!dense f=vector model=bge-small}cells"),
+        "param 'hl.neural.text'");
+    assertBadRequest(
+        CORE,
+        highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "cross-encoder", "hl.neural.model", "bge-small"),
+        "not a cross-encoder");
+    assertBadRequest(SMALL_CORE, highlight("*:*", "hl.neural.text", "cells"), "maxSentences");
+  }
+
+  private static void assertBadRequest(String core, SolrQuery q, String expected) {
+    BaseHttpSolrClient.RemoteSolrException e = expectThrows(BaseHttpSolrClient.RemoteSolrException.class, () -> solr.client().query(core, q));
+    assertEquals(e.getMessage(), 400, e.code());
+    assertTrue(e.getMessage(), e.getMessage().contains(expected));
+  }
+
+  /** Other highlighters are Solr's own, untouched by the component that replaces Solr's. */
+  public void testUnifiedHighlighterStillWorks() throws Exception {
+    SolrQuery q = new SolrQuery("text:cells").setRows(2).setFields("id");
+    q.set("hl", "true").set("hl.fl", "text");
+    QueryResponse rsp = solr.client().query(CORE, q);
+    assertFalse(rsp.getHighlighting().isEmpty());
+    String snippet = rsp.getHighlighting().values().iterator().next().get("text").get(0);
+    assertTrue(snippet, snippet.contains("<em>"));
+    assertNull(rsp.getResponse().get("neuralHighlighting"));
+  }
+}
