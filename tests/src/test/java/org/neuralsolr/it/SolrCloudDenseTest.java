@@ -19,6 +19,7 @@ import org.apache.solr.common.SolrInputDocument;
 import org.apache.solr.common.cloud.DocCollection;
 import org.apache.solr.common.cloud.Replica;
 import org.apache.solr.common.cloud.Slice;
+import org.apache.solr.common.util.NamedList;
 import org.apache.solr.embedded.JettySolrRunner;
 import org.junit.BeforeClass;
 import org.neuralsolr.NativeLibraryThreadsFilter;
@@ -150,6 +151,35 @@ public class SolrCloudDenseTest extends SolrCloudTestCase {
       }
     }
     assertTrue("shards encoded the query themselves", received >= 2);
+  }
+
+  /** {@code hl.method=neural}: each shard highlights its hits; the merged sections equal 1 shard's. */
+  @SuppressWarnings("unchecked")
+  public void testNeuralHighlightingOnTwoShardsEqualsOneShard() throws Exception {
+    List<SolrInputDocument> docs = SampleDocs.first(DOCS);
+    String text = (String) docs.get(9).getFieldValue("title");
+    SolrQuery q = new SolrQuery("{!dense f=vector model=bge-small topK=" + DOCS + "}" + text).setFields("id", "score").setRows(6);
+    q.set("hl", "true").set("hl.method", "neural").set("hl.fl", "text").set("hl.snippets", "2");
+    QueryResponse twoRsp = cluster.getSolrClient().query("two", q);
+    QueryResponse oneRsp = cluster.getSolrClient().query("one", q);
+    assertEquals(ids(oneRsp), ids(twoRsp));
+    assertEquals(6, twoRsp.getHighlighting().size());
+    assertEquals(oneRsp.getHighlighting(), twoRsp.getHighlighting());
+    NamedList<Object> two = (NamedList<Object>) twoRsp.getResponse().get("neuralHighlighting");
+    NamedList<Object> one = (NamedList<Object>) oneRsp.getResponse().get("neuralHighlighting");
+    assertEquals(6, two.size());
+    for (int i = 0; i < one.size(); i++) {
+      assertEquals(one.getName(i), two.getName(i));
+      List<NamedList<Object>> oneTop =
+          (List<NamedList<Object>>) ((NamedList<Object>) ((NamedList<Object>) one.getVal(i)).get("text")).get("snippets");
+      List<NamedList<Object>> twoTop =
+          (List<NamedList<Object>>) ((NamedList<Object>) ((NamedList<Object>) two.getVal(i)).get("text")).get("snippets");
+      assertEquals(oneTop.size(), twoTop.size());
+      for (int s = 0; s < oneTop.size(); s++) {
+        assertEquals(oneTop.get(s).get("start"), twoTop.get(s).get("start"));
+        assertEquals((Float) oneTop.get(s).get("score"), (Float) twoTop.get(s).get("score"), 1e-4);
+      }
+    }
   }
 
   private static float score(QueryResponse rsp, int rank) {
