@@ -24,7 +24,14 @@ import org.apache.solr.schema.SchemaField;
 import org.apache.solr.search.DocIterator;
 import org.apache.solr.search.DocList;
 import org.apache.solr.search.SolrIndexSearcher;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.ReaderUtil;
+import org.neuralsolr.codecs.multivector.MultiVectorValues;
 import org.neuralsolr.model.CrossEncoder;
+import org.neuralsolr.model.MultiVectorEncoder;
+import org.neuralsolr.schema.MultiVectorField;
+import org.neuralsolr.update.NeuralUpdateProcessorFactory;
+import org.neuralsolr.update.SourceText;
 import org.neuralsolr.model.DenseEncoder;
 import org.neuralsolr.model.ModelOverloadedException;
 import org.neuralsolr.model.NeuralModelRegistry;
@@ -47,6 +54,8 @@ public class NeuralHighlighter extends SolrHighlighter {
   public static final String MODEL = "hl.neural.model";
   public static final String TEXT = "hl.neural.text";
   public static final String DETAILS = "hl.neural.details";
+  /** {@code maxsim}: the MultiVectorField holding the token vectors. */
+  public static final String TOKEN_FIELD = "hl.neural.field";
   /** The response section holding each snippet's score and offsets. */
   public static final String DETAILS_SECTION = "neuralHighlighting";
 
@@ -55,7 +64,12 @@ public class NeuralHighlighter extends SolrHighlighter {
     /** Cosine of the query vector and each sentence's vector, both from one dense model. */
     DENSE("dense"),
     /** A cross-encoder's score of each (query, sentence) pair. */
-    CROSS_ENCODER("cross-encoder");
+    CROSS_ENCODER("cross-encoder"),
+    /**
+     * MaxSim of the query's token vectors against the stored token vectors of each sentence's
+     * tokens ({@link MaxSimSentences}): no model call for the documents.
+     */
+    MAXSIM("maxsim");
 
     final String param;
 
@@ -130,25 +144,29 @@ public class NeuralHighlighter extends SolrHighlighter {
       }
     }
 
+    TokenSource tokens = method == Method.MAXSIM ? tokenSource(req, fields) : null;
+
     // read every hit's sentences first: one model call scores them all
     SolrIndexSearcher searcher = req.getSearcher();
     Set<String> toRead = new HashSet<>(Arrays.asList(fields));
     toRead.add(schema.getUniqueKeyField().getName());
+    if (tokens != null) {
+      toRead.addAll(tokens.source.sources());
+    }
     List<String> keys = new ArrayList<>();
     List<Candidate> candidates = new ArrayList<>();
+    List<Float> maxSimScores = new ArrayList<>();
+    List<List<int[]>> matches = new ArrayList<>();
+    float[][] queryTokens = null;
     DocIterator it = docs.iterator();
     while (it.hasNext()) {
-      Document doc = searcher.getDocFetcher().doc(it.nextDoc(), toRead);
+      int docId = it.nextDoc();
+      Document doc = searcher.getDocFetcher().doc(docId, toRead);
       String key = schema.printableUniqueKey(doc);
       keys.add(key);
+      int first = candidates.size();
       for (SchemaField f : schemaFields) {
-        List<String> values = new ArrayList<>();
-        for (IndexableField v : doc.getFields(f.getName())) {
-          if (v.stringValue() != null) {
-            values.add(v.stringValue());
-          }
-        }
-        for (Sentences.Sentence s : Sentences.of(values, f.multiValued())) {
+        for (Sentences.Sentence s : Sentences.of(storedValues(doc, f.getName()), f.multiValued())) {
           candidates.add(new Candidate(key, f.getName(), s));
         }
       }
@@ -157,8 +175,22 @@ public class NeuralHighlighter extends SolrHighlighter {
             "the hits' " + Arrays.toString(fields) + " hold more than " + maxSentences
                 + " sentences, the neural highlighter's maxSentences; highlight fewer rows or fields (params 'rows', '" + HighlightParams.FIELDS + "')");
       }
+      if (tokens != null) {
+        if (queryTokens == null) {
+          queryTokens = encodeQueryTokens(tokens, queryText);
+        }
+        maxSim(tokens, queryTokens, searcher, docId, doc, candidates.subList(first, candidates.size()), maxSimScores, matches);
+      }
     }
-    float[] scores = score(method, queryText, candidates, req);
+    float[] scores;
+    if (tokens != null) {
+      scores = new float[maxSimScores.size()];
+      for (int i = 0; i < scores.length; i++) {
+        scores[i] = maxSimScores.get(i);
+      }
+    } else {
+      scores = score(method, queryText, candidates, req);
+    }
 
     NamedList<Object> snippets = new SimpleOrderedMap<>();
     NamedList<Object> detailSection = new SimpleOrderedMap<>();
@@ -180,10 +212,14 @@ public class NeuralHighlighter extends SolrHighlighter {
         int n = Math.min(ranked.size(), params.getFieldInt(f.getName(), HighlightParams.SNIPPETS, 1));
         List<String> texts = new ArrayList<>(n);
         List<Object> top = new ArrayList<>(n);
+        String pre = params.getFieldParam(f.getName(), HighlightParams.TAG_PRE);
+        String post = params.getFieldParam(f.getName(), HighlightParams.TAG_POST);
+        boolean tag = tokens != null && (pre != null || post != null);
         for (int r = 0; r < n; r++) {
           int i = ranked.get(r);
-          texts.add(candidates.get(i).sentence.text());
-          top.add(describe(candidates.get(i).sentence, scores[i], false));
+          Sentences.Sentence sentence = candidates.get(i).sentence;
+          texts.add(tag ? tagged(sentence, matches.get(i), pre == null ? "<em>" : pre, post == null ? "</em>" : post) : sentence.text());
+          top.add(describe(sentence, scores[i], tokens == null ? null : matches.get(i), false));
         }
         docSnippets.add(f.getName(), texts);
         SimpleOrderedMap<Object> fieldDetails = new SimpleOrderedMap<>();
@@ -191,7 +227,7 @@ public class NeuralHighlighter extends SolrHighlighter {
         if (details) {
           List<Object> all = new ArrayList<>(own.size());
           for (int i : own) {
-            all.add(describe(candidates.get(i).sentence, scores[i], true));
+            all.add(describe(candidates.get(i).sentence, scores[i], tokens == null ? null : matches.get(i), true));
           }
           fieldDetails.add("sentences", all);
         }
@@ -204,17 +240,173 @@ public class NeuralHighlighter extends SolrHighlighter {
     return new Highlights(snippets, detailSection);
   }
 
-  private static SimpleOrderedMap<Object> describe(Sentences.Sentence s, float score, boolean withText) {
+  private static SimpleOrderedMap<Object> describe(Sentences.Sentence s, float score, List<int[]> matches, boolean withText) {
     SimpleOrderedMap<Object> m = new SimpleOrderedMap<>();
     m.add("sentence", s.index());
     m.add("value", s.value());
     m.add("start", s.start());
     m.add("end", s.end());
     m.add("score", score);
+    if (matches != null) {
+      List<List<Integer>> spans = new ArrayList<>(matches.size());
+      for (int[] span : matches) {
+        spans.add(List.of(span[0], span[1]));
+      }
+      m.add("matches", spans);
+    }
     if (withText) {
       m.add("text", s.text());
     }
     return m;
+  }
+
+  private static List<String> storedValues(Document doc, String field) {
+    List<String> values = new ArrayList<>();
+    for (IndexableField v : doc.getFields(field)) {
+      if (v.stringValue() != null) {
+        values.add(v.stringValue());
+      }
+    }
+    return values;
+  }
+
+  /** {@code maxsim}'s token vectors: their field, how they were encoded, and the encoder. */
+  private record TokenSource(String field, int dimension, NeuralUpdateProcessorFactory.FieldSource source, MultiVectorEncoder encoder) {}
+
+  private TokenSource tokenSource(SolrQueryRequest req, String[] fields) {
+    IndexSchema schema = req.getSchema();
+    String name = req.getParams().get(TOKEN_FIELD);
+    if (name == null) {
+      List<String> multiVector = new ArrayList<>();
+      schema.getFields().forEach((n, f) -> {
+        if (f.getType() instanceof MultiVectorField) {
+          multiVector.add(n);
+        }
+      });
+      if (multiVector.size() != 1) {
+        throw badRequest("missing param '" + TOKEN_FIELD + "' (the MultiVectorField whose token vectors hl.neural.method=maxsim reads; the schema has " + multiVector + ")");
+      }
+      name = multiVector.get(0);
+    }
+    SchemaField field = schema.getFieldOrNull(name);
+    if (field == null || !(field.getType() instanceof MultiVectorField)) {
+      throw badRequest("param '" + TOKEN_FIELD + "': '" + name + "' is not a MultiVectorField, so it holds no token vectors for hl.neural.method=maxsim");
+    }
+    NeuralUpdateProcessorFactory.FieldSource source = NeuralUpdateProcessorFactory.sourceOf(req.getCore(), name);
+    if (source == null) {
+      throw badRequest(
+          "param '" + TOKEN_FIELD + "': no neural update processor fills '" + name
+              + "', so the text its token vectors were encoded from is unknown (hl.neural.method=maxsim maps them back to the text)");
+    }
+    for (String f : fields) {
+      if (!source.sources().contains(f)) {
+        throw badRequest(
+            "param '" + HighlightParams.FIELDS + "': hl.neural.method=maxsim highlights the fields the token vectors of '" + name
+                + "' were encoded from, " + source.sources() + ", not '" + f + "'");
+      }
+    }
+    String model = req.getParams().get(MODEL);
+    if (model != null && !model.equals(source.model())) {
+      throw badRequest(
+          "param '" + MODEL + "': the token vectors of '" + name + "' were encoded by model '" + source.model()
+              + "', whose tokenizer and query vectors hl.neural.method=maxsim must use, not '" + model + "'");
+    }
+    MultiVectorEncoder encoder;
+    try {
+      encoder = NeuralModelRegistry.of(req.getCore()).model(source.model()).multiVectorEncoder();
+    } catch (SolrException e) {
+      throw badRequest("param '" + TOKEN_FIELD + "': " + e.getMessage());
+    }
+    return new TokenSource(name, ((MultiVectorField) field.getType()).getDimension(), source, encoder);
+  }
+
+  private static float[][] encodeQueryTokens(TokenSource tokens, String queryText) {
+    try {
+      return tokens.encoder.encodeQuery(queryText);
+    } catch (ModelOverloadedException e) {
+      throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
+    } catch (TextRejectedException e) {
+      throw badRequest("model '" + tokens.source.model() + "' cannot encode the query text (param '" + TEXT + "'): " + e.getMessage());
+    }
+  }
+
+  /**
+   * Scores one document's sentences by MaxSim over its stored token vectors, which are mapped to
+   * characters by tokenising the document's source text again (no forward pass). Adds a score and
+   * the winning tokens' spans (in the sentence's value) per sentence.
+   */
+  private static void maxSim(
+      TokenSource tokens, float[][] query, SolrIndexSearcher searcher, int docId, Document doc, List<Candidate> sentences,
+      List<Float> scores, List<List<int[]>> matches) throws IOException {
+    SourceText.Joined joined = SourceText.join(tokens.source.sources(), f -> storedValues(doc, f));
+    List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(docId, leaves));
+    MultiVectorValues values = MultiVectorValues.get(leaf.reader(), tokens.field);
+    int[][] spans = null;
+    float[] vectors = null;
+    if (values != null && values.advanceExact(docId - leaf.docBase) && !joined.text().isEmpty()) {
+      spans = tokens.encoder.documentTokenSpans(joined.text());
+      if (spans.length != values.tokenCount()) {
+        // supplied by a client, or encoded by another model or tokenizer version: no evidence to map
+        spans = null;
+      } else {
+        vectors = values.vectors(null);
+      }
+    }
+    List<int[]> ranges = new ArrayList<>(sentences.size());
+    for (Candidate c : sentences) {
+      ranges.add(joinedRange(joined, c));
+    }
+    MaxSimSentences.Result r =
+        spans == null
+            ? new MaxSimSentences.Result(new float[sentences.size()], new int[sentences.size()], emptyLists(sentences.size()))
+            : MaxSimSentences.score(query, vectors, tokens.dimension, spans, ranges);
+    for (int s = 0; s < sentences.size(); s++) {
+      scores.add(r.scores()[s]);
+      List<int[]> inValue = new ArrayList<>();
+      int shift = ranges.get(s)[0] - sentences.get(s).sentence.start();
+      for (int[] span : r.winners().get(s)) {
+        inValue.add(new int[] {span[0] - shift, span[1] - shift});
+      }
+      matches.add(inValue);
+    }
+  }
+
+  private static List<List<int[]>> emptyLists(int n) {
+    List<List<int[]>> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      out.add(List.of());
+    }
+    return out;
+  }
+
+  /** The sentence's character range in the joined source text, or an empty range if its value is not there. */
+  private static int[] joinedRange(SourceText.Joined joined, Candidate c) {
+    for (SourceText.Piece p : joined.pieces()) {
+      if (p.field().equals(c.field) && p.value() == c.sentence.value()) {
+        int start = p.start() + c.sentence.start() - p.valueStart();
+        return new int[] {start, start + c.sentence.end() - c.sentence.start()};
+      }
+    }
+    return new int[] {-1, -1};
+  }
+
+  /** The sentence with each span (in its value) wrapped in {@code pre} and {@code post}. */
+  static String tagged(Sentences.Sentence s, List<int[]> spans, String pre, String post) {
+    StringBuilder out = new StringBuilder();
+    int at = s.start();
+    String value = s.text();
+    for (int[] span : spans) {
+      int from = Math.max(span[0], at);
+      int to = Math.min(span[1], s.end());
+      if (from >= to) {
+        continue;
+      }
+      out.append(value, at - s.start(), from - s.start()).append(pre).append(value, from - s.start(), to - s.start()).append(post);
+      at = to;
+    }
+    out.append(value, at - s.start(), value.length());
+    return out.toString();
   }
 
   private float[] score(Method method, String queryText, List<Candidate> candidates, SolrQueryRequest req) {

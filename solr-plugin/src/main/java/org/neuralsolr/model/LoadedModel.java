@@ -5,6 +5,7 @@ import ai.djl.Model;
 import ai.djl.engine.Engine;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.huggingface.tokenizers.jni.CharSpan;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -200,6 +201,43 @@ public final class LoadedModel implements Closeable {
       throw new IllegalArgumentException("the text produced no tokens");
     }
     return new TokenizedText(ids, typeIds, null, special);
+  }
+
+  /**
+   * The character span {@code [start, end)} in {@code text} of each token {@link #tokenize} (with
+   * {@code specialTokens}) or {@link #tokenIdsWithoutSpecialTokens} (without) gives for it, in the
+   * same order and truncated the same way; {@code {-1, -1}} for a token that covers no character
+   * (special tokens, the appended end-of-sequence token).
+   *
+   * @throws IllegalArgumentException if the tokenizer rejects the text
+   */
+  int[][] charSpans(String text, boolean specialTokens) {
+    if (text.isEmpty() && !specialTokens) {
+      return new int[0][];
+    }
+    String capped = capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP);
+    Encoding encoding;
+    try {
+      encoding = specialTokens ? tokenizer.encode(capped) : tokenizer.encode(capped, false, false);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("the tokenizer rejected the text: " + e.getMessage(), e);
+    }
+    CharSpan[] spans = encoding.getCharTokenSpans();
+    // the tokenizer counts code points; Java strings count UTF-16 units
+    boolean surrogates = capped.codePointCount(0, capped.length()) != capped.length();
+    int n = spans.length + (specialTokens && eosId >= 0 ? 1 : 0);
+    int[][] out = new int[n][];
+    for (int i = 0; i < n; i++) {
+      CharSpan span = i < spans.length ? spans[i] : null;
+      if (span == null || (specialTokens && encoding.getSpecialTokenMask()[i] != 0)) {
+        out[i] = new int[] {-1, -1};
+      } else if (surrogates) {
+        out[i] = new int[] {capped.offsetByCodePoints(0, span.getStart()), capped.offsetByCodePoints(0, span.getEnd())};
+      } else {
+        out[i] = new int[] {span.getStart(), span.getEnd()};
+      }
+    }
+    return out;
   }
 
   private static long[] append(long[] values, long last) {

@@ -158,6 +158,77 @@ public final class MultiVectorEncoder {
   }
 
   /**
+   * The character span {@code [start, end)} in {@code text} of each row {@link #encodeDocuments}
+   * gives for it (same tokenisation, truncation and dropped rows), or {@code {-1, -1}} for a row
+   * that covers no character of the text (markers, special tokens, the document prefix). For
+   * mapping stored token vectors back to the text, e.g. to highlight the tokens that matched.
+   *
+   * @throws TextRejectedException if the tokenizer refused the text
+   */
+  public int[][] documentTokenSpans(String text) {
+    try {
+      return colbert ? colbertDocumentSpans(text) : tokenStateSpans(text);
+    } catch (IllegalArgumentException e) {
+      throw new TextRejectedException(0, e.getMessage(), e);
+    }
+  }
+
+  private int[][] tokenStateSpans(String text) {
+    String prefix = settings.documentPrefix;
+    TokenizedText tokens = served.model.tokenize(prefix + text);
+    int[][] spans = shifted(served.model.charSpans(prefix + text, true), prefix.length());
+    checkSpans(spans.length, tokens.length());
+    List<int[]> kept = new ArrayList<>(spans.length);
+    for (int t = 0; t < tokens.length(); t++) {
+      boolean special = settings.skipSpecialTokens && tokens.specialTokensMask[t] != 0;
+      if (!special && !skipIds.contains(tokens.ids[t])) {
+        kept.add(spans[t]);
+      }
+    }
+    return kept.isEmpty() ? spans : kept.toArray(new int[0][]);
+  }
+
+  private int[][] colbertDocumentSpans(String text) {
+    String prefix = served.model.manifest.documentPrefix;
+    TokenizedText tokens = colbertInput(prefix + text, documentMarkerId, served.model.manifest.maxLength, false);
+    int[][] bare = shifted(served.model.charSpans(prefix + text, false), prefix.length());
+    int[][] spans = new int[tokens.length()][];
+    int first = before.length + 1;
+    int kept = tokens.length() - first - after.length;
+    checkSpans(bare.length, Math.max(bare.length, kept));
+    for (int t = 0; t < spans.length; t++) {
+      spans[t] = t >= first && t < first + kept ? bare[t - first] : new int[] {-1, -1};
+    }
+    List<int[]> rows = new ArrayList<>(spans.length);
+    for (int t = 0; t < spans.length; t++) {
+      if (!skipIds.contains(tokens.ids[t])) {
+        rows.add(spans[t]);
+      }
+    }
+    return rows.isEmpty() ? spans : rows.toArray(new int[0][]);
+  }
+
+  /** Spans moved {@code by} characters to the left; those that fall before 0 (in a prefix) cover nothing. */
+  private static int[][] shifted(int[][] spans, int by) {
+    for (int[] s : spans) {
+      if (s[0] >= 0) {
+        s[0] -= by;
+        s[1] -= by;
+        if (s[0] < 0) {
+          s[0] = s[1] = -1;
+        }
+      }
+    }
+    return spans;
+  }
+
+  private void checkSpans(int spans, int tokens) {
+    if (spans != tokens) {
+      throw new IllegalStateException("model '" + modelName() + "': the tokenizer gave " + spans + " spans for " + tokens + " tokens");
+    }
+  }
+
+  /**
    * True if {@link #encodeDocumentsWithPooled} can serve {@code dense}: the same model, whose dense
    * documents are tokenised exactly as its token-state documents.
    */

@@ -358,23 +358,7 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
 
   /** Values of the source fields, in configured order, joined by single spaces. */
   private static String sourceText(SolrInputDocument doc, List<String> sources) {
-    StringBuilder text = new StringBuilder();
-    for (String source : sources) {
-      Collection<Object> values = doc.getFieldValues(source);
-      if (values == null) {
-        continue;
-      }
-      for (Object v : values) {
-        String s = v == null ? "" : v.toString().strip();
-        if (!s.isEmpty()) {
-          if (text.length() > 0) {
-            text.append(' ');
-          }
-          text.append(s);
-        }
-      }
-    }
-    return text.toString();
+    return SourceText.join(sources, doc::getFieldValues).text();
   }
 
   /** Solr's atomic update operations: a map of only these keys updates a field. */

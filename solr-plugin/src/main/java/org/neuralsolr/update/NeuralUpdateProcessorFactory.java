@@ -16,6 +16,7 @@ import org.apache.solr.schema.IndexSchema;
 import org.apache.solr.schema.SchemaField;
 import org.apache.solr.update.processor.UpdateRequestProcessor;
 import org.apache.solr.update.processor.TolerantUpdateProcessorFactory;
+import org.apache.solr.update.processor.UpdateRequestProcessorChain;
 import org.apache.solr.update.processor.UpdateRequestProcessorFactory;
 import org.apache.solr.util.plugin.SolrCoreAware;
 import org.neuralsolr.model.NeuralModelRegistry;
@@ -157,6 +158,32 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
       }
     }
     return false;
+  }
+
+  /** The model that fills a field and the source fields whose joined values it encodes. */
+  public record FieldSource(String model, List<String> sources) {}
+
+  /**
+   * How {@code field} is filled by the neural update processors of the core's update chains (the
+   * first chain that fills it, in solrconfig.xml order), or null if none does.
+   */
+  public static FieldSource sourceOf(SolrCore core, String field) {
+    for (org.apache.solr.core.PluginInfo chain : core.getSolrConfig().getPluginInfos(UpdateRequestProcessorChain.class.getName())) {
+      UpdateRequestProcessorChain c = core.getUpdateProcessingChain(chain.name);
+      if (c == null) {
+        continue;
+      }
+      for (UpdateRequestProcessorFactory factory : c.getProcessors()) {
+        if (factory instanceof NeuralUpdateProcessorFactory neural) {
+          for (NeuralFieldMapping m : neural.mappings) {
+            if (m.field.equals(field)) {
+              return new FieldSource(m.model, m.sources);
+            }
+          }
+        }
+      }
+    }
+    return null;
   }
 
   List<NeuralFieldMapping> mappings() {

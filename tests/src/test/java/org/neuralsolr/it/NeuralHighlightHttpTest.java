@@ -48,6 +48,12 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     solr.client().commit(CORE);
     solr.client().add(SMALL_CORE, docs);
     solr.client().commit(SMALL_CORE);
+    // token vectors for maxsim: the same documents through the ColBERT chain (title + text encoded)
+    org.apache.solr.client.solrj.request.UpdateRequest add = new org.apache.solr.client.solrj.request.UpdateRequest();
+    add.add(docs.subList(0, 12));
+    add.setParam("update.chain", "neural-colbert");
+    add.process(solr.client(), CORE);
+    solr.client().commit(CORE);
   }
 
   @AfterClass
@@ -157,6 +163,58 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     assertEquals(0, top.get("start"));
     assertEquals("Stem cells renew the blood of the bone marrow.".length(), top.get("end"));
     assertEquals(3, ((List<?>) d.get("sentences")).size());
+  }
+
+  /**
+   * {@code maxsim} reads the stored token vectors: a sentence of the abstract is its own best
+   * snippet, the tokens that won a query token are tagged, and their spans are words of the text.
+   */
+  @SuppressWarnings("unchecked")
+  public void testMaxSimRanksSentencesByStoredTokenVectorsAndTagsTheWinners() throws Exception {
+    SolrInputDocument doc = docs.get(5);
+    String id = (String) doc.getFieldValue("id");
+    String text = (String) doc.getFieldValue("text");
+    String[] parts = text.split("(?<=\\.) (?=[A-Z])");
+    assertTrue("the abstract has several sentences", parts.length >= 3);
+    String sentence = parts[1];
+    SolrQuery q =
+        highlight("{!colbert f=colbert model=bge-small}" + sentence, "hl.neural.method", "maxsim", "hl.neural.details", "true",
+            "hl.tag.pre", "[[", "hl.tag.post", "]]");
+    q.setRows(12);
+    QueryResponse rsp = solr.client().query(CORE, q);
+    assertEquals("the sentence's own abstract is the best hit", id, rsp.getResults().get(0).get("id"));
+    String snippet = rsp.getHighlighting().get(id).get("text").get(0);
+    assertTrue(snippet, snippet.contains("[["));
+    assertEquals(sentence, snippet.replace("[[", "").replace("]]", ""));
+
+    NamedList<Object> top = ((List<NamedList<Object>>) details(rsp, id, "text").get("snippets")).get(0);
+    assertEquals(sentence, text.substring((Integer) top.get("start"), (Integer) top.get("end")));
+    assertTrue((Float) top.get("score") > 0);
+    List<List<Integer>> matches = (List<List<Integer>>) top.get("matches");
+    assertFalse(matches.isEmpty());
+    for (List<Integer> m : matches) {
+      String word = text.substring(m.get(0), m.get(1));
+      assertTrue(word, m.get(0) >= (Integer) top.get("start") && m.get(1) <= (Integer) top.get("end"));
+      assertEquals("a matched token is text, not white space: '" + word + "'", word.strip(), word);
+      assertFalse(word.isEmpty());
+    }
+    List<NamedList<Object>> all = (List<NamedList<Object>>) details(rsp, id, "text").get("sentences");
+    float best = (Float) top.get("score");
+    for (NamedList<Object> s : all) {
+      assertTrue((Float) s.get("score") <= best);
+    }
+
+    // the title is highlighted from the same token vectors (it comes first in the encoded text)
+    SolrQuery titles = highlight("id:" + id, "hl.neural.method", "maxsim", "hl.fl", "title,text", "hl.neural.text", sentence);
+    Map<String, List<String>> both = solr.client().query(CORE, titles).getHighlighting().get(id);
+    assertEquals(doc.getFieldValue("title"), both.get("title").get(0));
+    assertEquals(sentence, both.get("text").get(0));
+  }
+
+  public void testMaxSimErrorsAre400NamingTheParam() {
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.fl", "sentences_ss"), "param 'hl.fl'");
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.neural.field", "vector"), "param 'hl.neural.field'");
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.neural.model", "other"), "param 'hl.neural.model'");
   }
 
   public void testBadParamsAre400NamingTheParam() {
