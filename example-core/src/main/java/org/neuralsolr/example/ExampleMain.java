@@ -68,6 +68,9 @@ public final class ExampleMain {
         "rq", "{!neural_rerank model=" + MODEL + " f=vector reRankDocs=50}",
         "rq.text", "A deficiency of vitamin B12 increases blood levels of homocysteine.",
         "fl", "id,title,score"));
+    printQuery(solr, base, "Each hit's sentence that answers the query best (neural highlighting):", query(
+        "q", "{!dense f=vector model=" + MODEL + " topK=10}A deficiency of vitamin B12 increases blood levels of homocysteine.",
+        "fl", "id,title,score", "hl", "true", "hl.method", "neural", "hl.fl", "text"));
     printQuery(solr, base, "Explain a dense query (debugQuery):", query(
         "q", "{!dense f=vector model=" + MODEL + " topK=3}ADAR1 binds to Dicer to cleave pre-miRNA.",
         "fl", "id,title,score", "debugQuery", "true"));
@@ -115,6 +118,11 @@ public final class ExampleMain {
         break;
       }
       System.out.printf(Locale.ROOT, "    %-10s %.4f  %s%n", d.get("id"), (Float) d.get("score"), abbreviate(String.valueOf(d.get("title"))));
+      if (rsp.getHighlighting() != null && rsp.getHighlighting().get(d.get("id")) != null) {
+        for (String snippet : rsp.getHighlighting().get(d.get("id")).getOrDefault("text", List.of())) {
+          System.out.println("               » " + abbreviate(snippet));
+        }
+      }
     }
     System.out.println();
   }

@@ -54,6 +54,8 @@ public class NeuralHighlighter extends SolrHighlighter {
   public static final String MODEL = "hl.neural.model";
   public static final String TEXT = "hl.neural.text";
   public static final String DETAILS = "hl.neural.details";
+  /** Per field: a multi-valued stored field listing the field's sentences, in order. */
+  public static final String SENTENCES = "hl.neural.sentences";
   /** {@code maxsim}: the MultiVectorField holding the token vectors. */
   public static final String TOKEN_FIELD = "hl.neural.field";
   /** The response section holding each snippet's score and offsets. */
@@ -138,6 +140,15 @@ public class NeuralHighlighter extends SolrHighlighter {
         throw badRequest("field '" + name + "' is not stored (param '" + HighlightParams.FIELDS + "'): the neural highlighter reads the stored text");
       }
       schemaFields.add(f);
+      String listed = params.getFieldParam(name, SENTENCES);
+      if (listed != null) {
+        SchemaField l = schema.getFieldOrNull(listed);
+        if (l == null || !l.stored() || !l.multiValued() || f.multiValued()) {
+          throw badRequest(
+              "param '" + SENTENCES + "': '" + listed + "' must be a stored multi-valued field listing the sentences of the single-valued field '"
+                  + name + "'");
+        }
+      }
       int snippets = params.getFieldInt(name, HighlightParams.SNIPPETS, 1);
       if (snippets < 1) {
         throw badRequest("param '" + HighlightParams.SNIPPETS + "' must be at least 1, got " + snippets);
@@ -150,6 +161,11 @@ public class NeuralHighlighter extends SolrHighlighter {
     SolrIndexSearcher searcher = req.getSearcher();
     Set<String> toRead = new HashSet<>(Arrays.asList(fields));
     toRead.add(schema.getUniqueKeyField().getName());
+    for (String name : fields) {
+      if (params.getFieldParam(name, SENTENCES) != null) {
+        toRead.add(params.getFieldParam(name, SENTENCES));
+      }
+    }
     if (tokens != null) {
       toRead.addAll(tokens.source.sources());
     }
@@ -166,7 +182,13 @@ public class NeuralHighlighter extends SolrHighlighter {
       keys.add(key);
       int first = candidates.size();
       for (SchemaField f : schemaFields) {
-        for (Sentences.Sentence s : Sentences.of(storedValues(doc, f.getName()), f.multiValued())) {
+        String listed = params.getFieldParam(f.getName(), SENTENCES);
+        List<String> values = storedValues(doc, f.getName());
+        List<Sentences.Sentence> split =
+            listed == null
+                ? Sentences.of(values, f.multiValued())
+                : Sentences.located(values.isEmpty() ? "" : values.get(0), storedValues(doc, listed));
+        for (Sentences.Sentence s : split) {
           candidates.add(new Candidate(key, f.getName(), s));
         }
       }

@@ -12,7 +12,8 @@ import java.util.Locale;
  * space and an upper-case letter, and at paragraph separators; abbreviations such as "e.g." followed
  * by a lower-case word do not break); white space around a sentence is not part of it. Each value of
  * a multi-valued field is one sentence, unsplit, so a schema that keeps its own sentence split (a
- * multi-valued stored field) is highlighted by that split.
+ * multi-valued stored field) is highlighted by that split; or such a field may give the split of a
+ * single-valued text field ({@link #located}).
  */
 final class Sentences {
   /** One sentence: its position among the document's sentences and its character span. */
@@ -42,6 +43,25 @@ final class Sentences {
         if (start < end) {
           sentences.add(new Sentence(sentences.size(), v, start, end, text.substring(start, end)));
         }
+      }
+    }
+    return sentences;
+  }
+
+  /**
+   * The sentences of a single-valued field's text as another field lists them ({@code
+   * hl.neural.sentences}): each listed sentence, stripped, is looked for in the text after the
+   * previous one, and keeps its position in the list as its index; one not found there is left out.
+   */
+  static List<Sentence> located(String text, List<String> listed) {
+    List<Sentence> sentences = new ArrayList<>();
+    int from = 0;
+    for (int i = 0; i < listed.size(); i++) {
+      String sentence = listed.get(i).strip();
+      int at = sentence.isEmpty() ? -1 : text.indexOf(sentence, from);
+      if (at >= 0) {
+        sentences.add(new Sentence(i, 0, at, at + sentence.length(), sentence));
+        from = at + sentence.length();
       }
     }
     return sentences;

@@ -95,7 +95,7 @@ public final class NeuralEval {
     Map<String, String> settings;
     try {
       o = Options.parse(args);
-      pipeline = o.resultsDir != null ? null : Pipelines.get(o.pipeline);
+      pipeline = o.resultsDir != null || o.task != null ? null : Pipelines.get(o.pipeline);
       settings = pipeline == null ? null : pipeline.settings(o.params);
       if (settings != null) {
         Pipeline.topK(settings);
@@ -156,6 +156,10 @@ public final class NeuralEval {
 
   private static void evaluate(Options o, Pipeline pipeline, Map<String, String> settings, Path root, PrintStream out, PrintStream err)
       throws Exception {
+    if ("localize".equals(o.task)) {
+      LocalizeTask.run(o, root, out, err);
+      return;
+    }
     if (o.resultsDir != null) {
       Path written = o.out != null ? o.out : root.resolve("docs/RESULTS.md");
       ResultsTable.write(o.resultsDir, written);
@@ -976,6 +980,7 @@ public final class NeuralEval {
   static final class Options {
     static final String USAGE =
         "usage: neural-eval --dataset DIR --pipeline NAME [--split test] [--solr URL] [--out FILE] [--param key=value]... [--baseline REPORT.json]\n"
+            + "       neural-eval --dataset DIR --task localize [--split test] [--out FILE] [--param method=dense|maxsim|cross-encoder] [--param model=NAME package=REF]\n"
             + "       neural-eval --results DIR [--out FILE]   (regenerate the results table from JSON reports)\n"
             + "pipelines: " + Pipeline.names();
     String[] args;
@@ -986,6 +991,8 @@ public final class NeuralEval {
     Path out;
     Path resultsDir;
     Path baseline;
+    /** {@code localize}: the neural highlighter's evidence finding instead of retrieval; null: retrieval. */
+    String task;
     final Map<String, String> params = new LinkedHashMap<>();
 
     /** A command line the tool cannot read: the usage is printed after the reason. */
@@ -1010,6 +1017,12 @@ public final class NeuralEval {
             break;
           case "--pipeline":
             o.pipeline = v;
+            break;
+          case "--task":
+            if (!v.equals("localize")) {
+              throw new CommandLineException("--task must be localize, got '" + v + "'");
+            }
+            o.task = v;
             break;
           case "--split":
             o.split = v;
@@ -1037,7 +1050,10 @@ public final class NeuralEval {
             throw new CommandLineException("unknown option " + a);
         }
       }
-      if (o.resultsDir == null && (o.dataset == null || o.pipeline == null)) {
+      if (o.task != null && (o.dataset == null || o.pipeline != null)) {
+        throw new CommandLineException("--task localize needs --dataset and no --pipeline");
+      }
+      if (o.resultsDir == null && o.task == null && (o.dataset == null || o.pipeline == null)) {
         throw new CommandLineException("--dataset and --pipeline are required");
       }
       return o;

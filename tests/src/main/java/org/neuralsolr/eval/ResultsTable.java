@@ -23,13 +23,14 @@ final class ResultsTable {
 
   static void write(Path reportsDir, Path out) throws IOException {
     List<Map<String, Object>> reports = new ArrayList<>();
+    List<Map<String, Object>> localize = new ArrayList<>();
     try (Stream<Path> files = Files.list(reportsDir)) {
       for (Path f : files.filter(p -> p.toString().endsWith(".json")).sorted().toList()) {
         @SuppressWarnings("unchecked")
         Map<String, Object> r = (Map<String, Object>) Utils.fromJSONString(Files.readString(f));
         if ("neural-eval".equals(r.get("tool"))) {
           r.put("_file", f.getFileName().toString());
-          reports.add(r);
+          ("localize".equals(r.get("task")) ? localize : reports).add(r);
         }
       }
     }
@@ -72,6 +73,32 @@ final class ResultsTable {
           .append(" | ").append(map(queries, "latencyMs").get("p50"))
           .append(" | ").append(machine)
           .append(" |\n");
+    }
+    if (!localize.isEmpty()) {
+      md.append("\n## Localisation: the neural highlighter's evidence sentences\n\n");
+      md.append("`./neural-eval --task localize`: for each claim and relevant abstract with evidence sentences, the\n");
+      md.append("abstract's sentences ranked by `hl.method=neural`; top-1: the best sentence is evidence; MRR of the\n");
+      md.append("first evidence sentence; random: the expected value of both for a uniformly random ranking.\n\n");
+      md.append("| dataset | method | settings | cases | top-1 | MRR | random top-1 | random MRR | reference top-1 / MRR | highlight request p50 ms | machine |\n");
+      md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
+      for (Map<String, Object> r : localize) {
+        Map<String, Object> s = map(r, "settings");
+        String machine = Machine.summary(map(r, "machine"));
+        machines.add(machine);
+        double[] ref = LocalizeTask.REFERENCE.get(s.get("method"));
+        md.append("| ").append(r.get("dataset"))
+            .append(" | ").append(s.get("method"))
+            .append(" | ").append(s.get("model")).append(", ").append(s.get("package"))
+            .append(" | ").append(r.get("cases"))
+            .append(" | ").append(f4(r.get("top1")))
+            .append(" | ").append(f4(r.get("mrr")))
+            .append(" | ").append(f4(map(r, "random").get("top1")))
+            .append(" | ").append(f4(map(r, "random").get("mrr")))
+            .append(" | ").append(ref == null ? "" : String.format(Locale.ROOT, "%.3f / %.3f (%s)", ref[0], ref[1], LocalizeTask.REFERENCE_SOURCE))
+            .append(" | ").append(map(r, "highlightRequestMs").get("p50"))
+            .append(" | ").append(machine)
+            .append(" |\n");
+      }
     }
     md.append("\nMachines: ").append(String.join("; ", machines)).append(".\n");
     Files.createDirectories(out.toAbsolutePath().getParent());

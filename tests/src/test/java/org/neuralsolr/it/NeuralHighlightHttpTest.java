@@ -44,6 +44,11 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     SolrInputDocument split = new SolrInputDocument("id", "split-1", "title", "Stem cells");
     split.addField("sentences_ss", List.of("The weather was sunny in Paris.", "Stem cells renew the blood of the bone marrow.", "Prices rose."));
     docs.add(split);
+    // a text whose sentence split another field lists (its second entry joins two sentences)
+    SolrInputDocument listed = new SolrInputDocument("id", "listed-1", "title", "Listed");
+    listed.addField("text", "  Prices rose in May. The weather was sunny in Paris. Stem cells renew the blood.");
+    listed.addField("sentences_ss", List.of("Prices rose in May.", "The weather was sunny in Paris. Stem cells renew the blood."));
+    docs.add(listed);
     solr.client().add(CORE, docs);
     solr.client().commit(CORE);
     solr.client().add(SMALL_CORE, docs);
@@ -215,6 +220,20 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.fl", "sentences_ss"), "param 'hl.fl'");
     assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.neural.field", "vector"), "param 'hl.neural.field'");
     assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.neural.model", "other"), "param 'hl.neural.model'");
+  }
+
+  /** {@code hl.neural.sentences}: another field lists the text's sentences; offsets are in the text. */
+  public void testAListedSplitIsLocatedInTheText() throws Exception {
+    SolrQuery q = highlight("id:listed-1", "hl.neural.text", "blood stem cells", "f.text.hl.neural.sentences", "sentences_ss", "hl.neural.details", "true");
+    QueryResponse rsp = solr.client().query(CORE, q);
+    assertEquals(List.of("The weather was sunny in Paris. Stem cells renew the blood."), rsp.getHighlighting().get("listed-1").get("text"));
+    @SuppressWarnings("unchecked")
+    List<NamedList<Object>> all = (List<NamedList<Object>>) details(rsp, "listed-1", "text").get("sentences");
+    assertEquals(2, all.size());
+    assertEquals(1, all.get(1).get("sentence"));
+    assertEquals(22, all.get(1).get("start"));
+    assertEquals(2, all.get(0).get("start"));
+    assertBadRequest(CORE, highlight("id:listed-1", "hl.neural.text", "cells", "f.text.hl.neural.sentences", "title"), "param 'hl.neural.sentences'");
   }
 
   public void testBadParamsAre400NamingTheParam() {

@@ -17,6 +17,7 @@ import org.apache.solr.cloud.SolrCloudTestCase;
 import org.apache.solr.common.SolrDocument;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.SolrInputDocument;
+import org.apache.solr.common.util.NamedList;
 import org.apache.solr.embedded.JettySolrRunner;
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
@@ -105,6 +106,45 @@ public class SolrCloudRerankTest extends SolrCloudTestCase {
         }
       }
     }
+  }
+
+  /**
+   * {@code hl.method=neural hl.neural.method=cross-encoder}: the fixture cross-encoder scores each
+   * hit's sentences; 2 shards return 1 shard's snippets and scores.
+   */
+  @SuppressWarnings("unchecked")
+  public void testCrossEncoderHighlightingOnTwoShardsEqualsOneShard() throws Exception {
+    SolrQuery q = new SolrQuery("cells").setFields("id", "score").setRows(5);
+    q.set("df", "contents").set("sort", "score desc,id asc");
+    q.set("hl", "true").set("hl.method", "neural").set("hl.fl", "text").set("hl.snippets", "2");
+    q.set("hl.neural.method", "cross-encoder").set("hl.neural.model", "ce").set("hl.neural.text", "stem cells in the bone marrow");
+    q.set("hl.neural.details", "true");
+    QueryResponse two = cluster.getSolrClient().query("two", q);
+    QueryResponse one = cluster.getSolrClient().query("one", q);
+    assertEquals(5, two.getHighlighting().size());
+    assertEquals(one.getHighlighting(), two.getHighlighting());
+    NamedList<Object> twoDetails = (NamedList<Object>) two.getResponse().get("neuralHighlighting");
+    NamedList<Object> oneDetails = (NamedList<Object>) one.getResponse().get("neuralHighlighting");
+    assertEquals(oneDetails.size(), twoDetails.size());
+    java.util.Set<Float> scores = new java.util.HashSet<>();
+    for (int d = 0; d < twoDetails.size(); d++) {
+      assertEquals(oneDetails.getName(d), twoDetails.getName(d));
+      List<NamedList<Object>> twoSentences = sentences(twoDetails.getVal(d));
+      List<NamedList<Object>> oneSentences = sentences(oneDetails.getVal(d));
+      assertEquals(oneSentences.size(), twoSentences.size());
+      for (int i = 0; i < twoSentences.size(); i++) {
+        // another batching (each shard scores its own hits' sentences) may move the last bits
+        assertEquals((Float) oneSentences.get(i).get("score"), (Float) twoSentences.get(i).get("score"), 1e-5);
+        scores.add((Float) twoSentences.get(i).get("score"));
+      }
+    }
+    assertTrue("the cross-encoder scores sentences differently: " + scores, scores.size() > 5);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<NamedList<Object>> sentences(Object docDetails) {
+    NamedList<Object> text = (NamedList<Object>) ((NamedList<Object>) docDetails).get("text");
+    return (List<NamedList<Object>>) text.get("sentences");
   }
 
   @SuppressWarnings("unchecked")
