@@ -32,6 +32,11 @@ public final class ModelStats {
     return tokens.sum();
   }
 
+  /** Tokens the forward passes computed, padding included (rows × longest text per pass). */
+  public long paddedTokens() {
+    return paddedTokens.sum();
+  }
+
   /** Real tokens over padded tokens: how much of the computed work was not padding. */
   public double paddingEfficiency() {
     long padded = paddedTokens.sum();
