@@ -25,7 +25,9 @@ import org.neuralsolr.NativeLibraryThreadsFilter;
  * mixed inputs of 8 to 8,192 tokens every forward pass the scheduler runs keeps to its padded-token
  * budget (the input and output tensors are bounded by it, and so is attention's rows × length²
  * by budget × maxLength), in length order and in arrival order alike, while each text's vector is
- * the one it has alone.
+ * the one it has alone. What length order saves in padding is measured by {@code ./neural-bench
+ * long}, not here: on this input, whose mid-length texts happen to arrive shortest first, arrival
+ * order pads less.
  */
 @ThreadLeakFilters(
     defaultFilters = true,
@@ -36,7 +38,12 @@ public class LongInputBatchingTest extends SolrTestCase {
   private static final float TOLERANCE = 1e-4f;
   private static final int MAX_LENGTH = 8192;
   private static final int MAX_BATCH_SIZE = 256;
-  private static final int MAX_BATCH_TOKENS = 16_384;
+  /**
+   * The padded-token budget: 8,192 rather than the default 16,384, so that the 8,192-token text
+   * runs alone and the test's attention scratch (rows × heads-at-a-time × length² floats) stays near
+   * 1 GiB on a shared test machine; {@link BatchSchedulerTest} covers the default's shapes.
+   */
+  private static final int MAX_BATCH_TOKENS = 8192;
   private static LoadedModel model;
   private static Map<String, Object> longText;
   /** The full-length text's token ids: 8,191 pieces and the EOS token. */
@@ -129,7 +136,6 @@ public class LongInputBatchingTest extends SolrTestCase {
   public void testMixedLengthsKeepEveryForwardPassWithinTheBudget() {
     List<TokenizedText> texts = mixedLengths();
     List<float[]> byLength = null;
-    double[] efficiency = new double[2];
     for (SchedulerConfig.BatchOrder order : SchedulerConfig.BatchOrder.values()) {
       List<Pass> passes = Collections.synchronizedList(new ArrayList<>());
       BatchScheduler.Forward recording =
@@ -163,7 +169,6 @@ public class LongInputBatchingTest extends SolrTestCase {
       assertTrue(order + ": peak tensor " + peakOutput, peakOutput <= (long) MAX_BATCH_TOKENS * model.manifest.dimension);
       assertTrue(order + ": peak batch " + stats.peakBatchTokens(), stats.peakBatchTokens() <= MAX_BATCH_TOKENS);
       assertEquals(texts.size(), stats.texts());
-      efficiency[order.ordinal()] = stats.paddingEfficiency();
       if (order == SchedulerConfig.BatchOrder.LENGTH) {
         byLength = vectors;
         // every text's vector is the one it has alone; the full-length one is PyTorch's
@@ -181,9 +186,6 @@ public class LongInputBatchingTest extends SolrTestCase {
         }
       }
     }
-    double lengthAware = efficiency[SchedulerConfig.BatchOrder.LENGTH.ordinal()];
-    double arrival = efficiency[SchedulerConfig.BatchOrder.ARRIVAL.ordinal()];
-    assertTrue("padding efficiency by length " + lengthAware + ", by arrival " + arrival, lengthAware > arrival);
   }
 
   private static float[] lastTokenNormalized(BatchOutput out, int row, TokenizedText text) {
