@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * share a batch and padding stays small, cuts it into batches bounded by {@code maxBatchSize}
  * texts and {@code maxBatchTokens} padded tokens, runs them, and hands each text's rows to the
  * caller's {@link Reducer} (pooling, sparsification...) on the worker thread, so only the reduced
- * result is kept. The queue is bounded by {@code maxQueuedTexts}: a caller waits for room at most
+ * result is kept. The token budget bounds every forward pass whatever the lengths: one
+ * 8,192-token document does not run with 255 short texts padded to its length.
+ * ({@code batchOrder=arrival} skips the sort, to measure what it saves.) The queue is bounded by {@code maxQueuedTexts}: a caller waits for room at most
  * {@code queueTimeoutMillis}, then gets a {@link ModelOverloadedException}.
  *
  * <p>Work comes in two {@link Lane}s, each with its own worker. A search waits for its query's
