@@ -25,9 +25,10 @@ import org.slf4j.LoggerFactory;
  * texts and {@code maxBatchTokens} padded tokens, runs them, and hands each text's rows to the
  * caller's {@link Reducer} (pooling, sparsification...) on the worker thread, so only the reduced
  * result is kept. The token budget bounds every forward pass whatever the lengths: one
- * 8,192-token document does not run with 255 short texts padded to its length.
- * ({@code batchOrder=arrival} skips the sort, to measure what it saves.) The queue is bounded by {@code maxQueuedTexts}: a caller waits for room at most
- * {@code queueTimeoutMillis}, then gets a {@link ModelOverloadedException}.
+ * 8,192-token document does not run with 255 short texts padded to its length ({@code
+ * batchOrder=arrival} skips the sort, to measure what it saves). The queue is bounded by {@code
+ * maxQueuedTexts}: a caller waits for room at most {@code queueTimeoutMillis}, then gets a {@link
+ * ModelOverloadedException}.
  *
  * <p>Work comes in two {@link Lane}s, each with its own worker. A search waits for its query's
  * encoding, while a forward pass over an ingest batch can take a second or more on a small machine, and a
