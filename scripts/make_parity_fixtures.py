@@ -393,6 +393,7 @@ LLAMA_KV_HEADS = 2
 LLAMA_MAX_POSITIONS = 64
 LLAMA_RMS_EPS = 1e-5
 LLAMA_ROPE_THETA = 10000.0
+LLAMA_EMBED_MAX_POSITIONS = 8192  # tiny-llama-embed reads inputs this long (its manifests' maxPositions)
 
 
 class BertEmbeddings(nn.Module):
@@ -1240,17 +1241,52 @@ def make_tiny_llama(out, tok_nospecial, tok_json):
 class TinyLlamaEmbed(TinyLlama):
     """TinyLlama's decoder as an embedder (a decoder LLM embedder such as e5-mistral): no LM head,
     output the final RMSNorm's hidden states [B, T, H], as transformers' LlamaModel does. Position
-    ids are an input, so left-padded rows can count positions from their first real token."""
+    ids are an input, so left-padded rows can count positions from their first real token.
+
+    Unlike TinyLlama it reads long inputs, up to LLAMA_EMBED_MAX_POSITIONS tokens (the manifests'
+    maxPositions): the rotary angles and the causal mask are computed from the inputs, as newer
+    transformers versions do, instead of being tables of the model's size (an 8,192 x 8,192 mask
+    would be 64 MiB of the file), and attention runs one head at a time, so that a row of 8,192
+    tokens holds one [T, T] score matrix at a time (256 MiB) rather than one per head."""
+
+    def __init__(self, vocab_size):
+        super().__init__(vocab_size)
+        del self.cos_cached, self.sin_cached, self.causal
+        d = H // HEADS
+        inv_freq = 1.0 / (LLAMA_ROPE_THETA ** (torch.arange(0, d, 2, dtype=torch.float32) / d))
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
 
     def forward(self, input_ids, attention_mask, position_ids):
         t = input_ids.size(1)
         x = self.embed_tokens(input_ids)
-        cos = self.cos_cached[position_ids].unsqueeze(1)   # [B, 1, T, d]: per row, as HF gathers them
-        sin = self.sin_cached[position_ids].unsqueeze(1)
-        allowed = self.causal[:t, :t][None, None, None, :, :] & (attention_mask[:, None, None, None, :] > 0)
+        angles = position_ids.unsqueeze(-1).float() * self.inv_freq     # [B, T, d/2]
+        emb = torch.cat((angles, angles), dim=-1)
+        cos, sin = emb.cos().unsqueeze(1), emb.sin().unsqueeze(1)        # [B, 1, T, d]
+        steps = torch.arange(t, device=input_ids.device)
+        causal = steps.unsqueeze(0) <= steps.unsqueeze(1)                # [T, T]: key j <= query i
+        allowed = causal[None, :, :] & (attention_mask[:, None, :] > 0)  # [B, T, T]
         for layer in self.layers:
-            x = layer(x, cos, sin, allowed, self.neg)
+            x = x + attention_by_head(layer.self_attn, layer.input_layernorm(x), cos, sin, allowed, self.neg)
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
         return self.norm(x)
+
+
+def attention_by_head(attn, x, cos, sin, allowed, neg):
+    """LlamaAttention.forward computed one query head at a time (same weights, same result)."""
+    b, t = x.size(0), x.size(1)
+    d, kvh, rep = attn.head_dim, LLAMA_KV_HEADS, HEADS // LLAMA_KV_HEADS
+    q = attn.q_proj(x).view(b, t, HEADS, d).transpose(1, 2)   # [B, nh, T, d]
+    k = attn.k_proj(x).view(b, t, kvh, d).transpose(1, 2)     # [B, kvh, T, d]
+    v = attn.v_proj(x).view(b, t, kvh, d).transpose(1, 2)
+    q = q * cos + rotate_half(q) * sin
+    k = k * cos + rotate_half(k) * sin
+    heads = []
+    for h in range(HEADS):
+        kv = h // rep  # grouped-query attention, as transformers' repeat_kv
+        scores = torch.matmul(q[:, h], k[:, kv].transpose(-1, -2)) / math.sqrt(d)   # [B, T, T]
+        scores = torch.where(allowed, scores, neg)
+        heads.append(torch.matmul(torch.softmax(scores, dim=-1), v[:, kv]))        # [B, T, d]
+    return attn.o_proj(torch.stack(heads, dim=2).reshape(b, t, H))
 
 
 EMBED_TEXTS = [
@@ -1262,7 +1298,9 @@ EMBED_TEXTS = [
 ]
 EMBED_EOS = "[SEP]"
 EMBED_QUERY_INSTRUCTION = "Instruct: given a question, retrieve passages that answer it\nQuery: {text}"
+EMBED_DOCUMENT_INSTRUCTION = "Passage for retrieval: {text}"
 EMBED_INPUTS = ["input_ids", "attention_mask", "position_ids"]
+EMBED_LONG_MAX_LENGTH = LLAMA_EMBED_MAX_POSITIONS  # the neural-model-long*.json manifests' maxLength
 
 
 def embed_batch(encs, left):
@@ -1323,7 +1361,28 @@ def make_tiny_llama_embed(out, tok_nospecial, tok_json):
         qfull = len(tok.encode(EMBED_QUERY_INSTRUCTION.replace("{text}", text))["ids"]) + 1
         r["query"] = {"truncated": qfull > max_length, "inputIds": qids}
         r["query"].update(qp)
+        dtext = EMBED_DOCUMENT_INSTRUCTION.replace("{text}", text)
+        dids = encode(dtext)
+        _, dp = pooled(dids)
+        r["document"] = {"instruction": "passage",
+                         "truncated": len(tok.encode(dtext)["ids"]) + 1 > max_length, "inputIds": dids}
+        r["document"].update(dp)
         records.append(r)
+
+    # a text longer than the model's limit, read through the long manifests (maxLength = maxPositions)
+    unit = LONG_PASSAGE + " "
+    repeat = EMBED_LONG_MAX_LENGTH // len(tok.encode(unit)["ids"]) + 2
+    long_ids = tok.encode(unit * repeat, max_length=EMBED_LONG_MAX_LENGTH - 1)["ids"] + [eos]
+    assert len(long_ids) == EMBED_LONG_MAX_LENGTH, len(long_ids)
+    _, long_pooled = pooled(long_ids)
+    with torch.no_grad():
+        traced_long = reloaded(*embed_batch([long_ids], False)[:3])[0, -1]
+    long_diff = max(abs(a - b) for a, b in zip(vec(traced_long), long_pooled["lastToken"]))
+    assert long_diff < 1e-4, f"{name}: TorchScript differs from eager on {len(long_ids)} tokens by {long_diff}"
+    long_record = {"unit": unit, "repeat": repeat, "maxLength": EMBED_LONG_MAX_LENGTH,
+                   "inputIdsHead": long_ids[:16], "inputIdsTail": long_ids[-16:],
+                   "length": len(long_ids)}
+    long_record.update(long_pooled)
 
     # both paddings, both pooling modes, eager and TorchScript: a batch row equals its text alone
     worst = 0.0
@@ -1355,13 +1414,18 @@ def make_tiny_llama_embed(out, tok_nospecial, tok_json):
         "fixture": name, "kind": "dense", "maxLength": max_length, "tolerance": TOLERANCE,
         "output": "last_hidden_state", "eosToken": EMBED_EOS,
         "queryInstruction": EMBED_QUERY_INSTRUCTION,
+        "documentInstruction": EMBED_DOCUMENT_INSTRUCTION,
         "notes": "A Llama decoder as an embedder: last_hidden_state [B, T, 24] after the final "
                  "RMSNorm; inputs input_ids, attention_mask, position_ids. Each text is tokenised "
                  "with no special tokens, truncated to maxLength - 1 pieces, and " + EMBED_EOS +
                  " (the manifests' eosToken) appended. texts[i] is run alone; lastToken = the last "
                  "row (the appended EOS), mean = average of all rows, lastTokenNormalized = "
                  "lastToken / its L2 norm (the manifests' pooling). texts[i].query is the same for "
-                 "the text inside queryInstruction (the manifests' default query instruction 'qa'). "
+                 "the text inside queryInstruction (the manifests' default query instruction 'qa'); "
+                 "texts[i].document for the text inside documentInstruction (the manifests' "
+                 "document instruction 'passage', which is not a default). longText is unit "
+                 "repeated `repeat` times, read by the neural-model-long*.json manifests "
+                 "(maxLength 8192 = maxPositions): truncated to 8191 pieces plus the EOS token. "
                  "rightBatch / leftBatch hold the texts padded on either side (id 0, mask 0, "
                  "position 0 on padding; positions count from each row's first real token); run "
                  "as one batch, each row's real tokens pool to the values of the text alone (checked "
@@ -1369,19 +1433,26 @@ def make_tiny_llama_embed(out, tok_nospecial, tok_json):
         "texts": records,
         "rightBatch": batch_record(doc_ids, False),
         "leftBatch": batch_record(doc_ids, True),
+        "longText": long_record,
     }
     write_json(d / "reference.json", ref)
-    common = {"dimension": H, "pooling": "last-token", "normalize": True, "eosToken": EMBED_EOS,
+    common = {"maxPositions": LLAMA_EMBED_MAX_POSITIONS, "dimension": H, "pooling": "last-token",
+              "normalize": True, "eosToken": EMBED_EOS,
               "instructions": {"query": {"default": "qa",
                                          "templates": {"qa": EMBED_QUERY_INSTRUCTION,
-                                                       "plain": "{text}"}}}}
+                                                       "plain": "{text}"}},
+                               "document": {"templates": {"passage": EMBED_DOCUMENT_INSTRUCTION}}}}
     write_package(d, name, "dense", max_length, EMBED_INPUTS, "last_hidden_state",
                   dict(common, paddingSide="left"))
     for engine, f, suffix in (("onnx", "model.onnx", ""), ("pytorch", "model.pt", "-torchscript")):
         m = manifest(name + "-right", "dense", engine, f, d, max_length, EMBED_INPUTS,
                      "last_hidden_state", dict(common, paddingSide="right"))
         write_json(d / f"neural-model-right{suffix}.json", m)
-    return d, f"padded batches vs single max diff {worst:.2e}; left read as right {misread:.2f}"
+        m = manifest(name + "-long", "dense", engine, f, d, EMBED_LONG_MAX_LENGTH, EMBED_INPUTS,
+                     "last_hidden_state", dict(common, paddingSide="right"))
+        write_json(d / f"neural-model-long{suffix}.json", m)
+    return d, (f"padded batches vs single max diff {worst:.2e}; left read as right {misread:.2f}; "
+               f"TorchScript vs eager on {len(long_ids)} tokens {long_diff:.2e}")
 
 
 def make_tokenizer_cases(out, tok, tok_plain):

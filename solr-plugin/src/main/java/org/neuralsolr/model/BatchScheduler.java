@@ -24,8 +24,11 @@ import org.slf4j.LoggerFactory;
  * share a batch and padding stays small, cuts it into batches bounded by {@code maxBatchSize}
  * texts and {@code maxBatchTokens} padded tokens, runs them, and hands each text's rows to the
  * caller's {@link Reducer} (pooling, sparsification...) on the worker thread, so only the reduced
- * result is kept. The queue is bounded by {@code maxQueuedTexts}: a caller waits for room at most
- * {@code queueTimeoutMillis}, then gets a {@link ModelOverloadedException}.
+ * result is kept. The token budget bounds every forward pass whatever the lengths: one
+ * 8,192-token document does not run with 255 short texts padded to its length ({@code
+ * batchOrder=arrival} skips the sort, to measure what it saves). The queue is bounded by {@code
+ * maxQueuedTexts}: a caller waits for room at most {@code queueTimeoutMillis}, then gets a {@link
+ * ModelOverloadedException}.
  *
  * <p>Work comes in two {@link Lane}s, each with its own worker. A search waits for its query's
  * encoding, while a forward pass over an ingest batch can take a second or more on a small machine, and a
@@ -288,17 +291,29 @@ public final class BatchScheduler implements Closeable {
     }
   }
 
-  /** {@code taken} sorted by length and cut into batches within the limits. */
+  /**
+   * {@code taken} sorted by length (longest first; {@link SchedulerConfig.BatchOrder#ARRIVAL}
+   * leaves it as it came) and cut into batches within the limits: a batch takes the next text while
+   * it stays within {@code maxBatchSize} texts and its rows × its longest text (what the forward
+   * pass pads to) within {@code maxBatchTokens}. So a batch's tensors are bounded by the budget
+   * whatever the lengths, and only a text longer than the budget alone exceeds it, in a batch of
+   * its own.
+   */
   private List<List<Task<?>>> group(List<Task<?>> taken) {
-    taken.sort(Comparator.comparingInt((Task<?> t) -> t.text.length()).reversed());
+    if (config.batchOrder == SchedulerConfig.BatchOrder.LENGTH) {
+      taken.sort(Comparator.comparingInt((Task<?> t) -> t.text.length()).reversed());
+    }
     List<List<Task<?>>> batches = new ArrayList<>();
     int start = 0;
     while (start < taken.size()) {
       int longest = taken.get(start).text.length();
       int end = start + 1;
-      while (end < taken.size()
-          && end - start < config.maxBatchSize
-          && (long) (end - start + 1) * longest <= config.maxBatchTokens) {
+      while (end < taken.size() && end - start < config.maxBatchSize) {
+        int widened = Math.max(longest, taken.get(end).text.length());
+        if ((long) (end - start + 1) * widened > config.maxBatchTokens) {
+          break;
+        }
+        longest = widened;
         end++;
       }
       batches.add(new ArrayList<>(taken.subList(start, end)));
@@ -307,14 +322,15 @@ public final class BatchScheduler implements Closeable {
     return batches;
   }
 
-  /** Runs one batch, longest text first (as {@link #group} sorts them). */
+  /** Runs one batch, padded to its longest text. */
   private void runBatch(List<Task<?>> batch) {
-    int longest = batch.get(0).text.length();
+    int longest = 0;
     List<TokenizedText> texts = new ArrayList<>(batch.size());
     long realTokens = 0;
     for (Task<?> t : batch) {
       texts.add(t.text);
       realTokens += t.text.length();
+      longest = Math.max(longest, t.text.length());
     }
     long start = System.nanoTime();
     BatchOutput output;
@@ -334,6 +350,7 @@ public final class BatchScheduler implements Closeable {
     stats.texts.add(batch.size());
     stats.tokens.add(realTokens);
     stats.paddedTokens.add((long) batch.size() * longest);
+    stats.peakBatchTokens.accumulate((long) batch.size() * longest);
     for (int row = 0; row < batch.size(); row++) {
       batch.get(row).complete(output, row);
     }

@@ -20,7 +20,7 @@ public final class ModelManifest {
   private static final Set<String> KNOWN_KEYS =
       Set.of(
           "name", "kind", "engine", "modelFile", "sha256", "tokenizerFile", "tokenizerSha256",
-          "maxLength", "inputs", "output", "dimension", "pooling", "normalize", "queryPrefix",
+          "maxLength", "maxPositions", "inputs", "output", "dimension", "pooling", "normalize", "queryPrefix",
           "documentPrefix", "instructions", "paddingSide", "eosToken", "device", "description", "license",
           "source",
           // kind-specific sections, read by the encoders of those kinds
@@ -64,6 +64,12 @@ public final class ModelManifest {
   final String tokenizerFile;
   final String tokenizerSha256;
   public final int maxLength;
+  /**
+   * The longest input the model itself reads ({@code maxPositions}: its config's {@code
+   * max_position_embeddings}), or 0 when the manifest does not say; {@code maxLength} may be set up
+   * to it and not beyond, where the position table ends or the model was never trained.
+   */
+  public final int maxPositions;
   final List<String> inputs;
   final String output;
   /** Size of the output's last axis, or 0 when the kind does not need it. */
@@ -96,6 +102,12 @@ public final class ModelManifest {
     this.tokenizerFile = requireString("tokenizerFile");
     this.tokenizerSha256 = requireSha("tokenizerSha256");
     this.maxLength = requireInt("maxLength", 2, 1 << 20);
+    this.maxPositions = json.containsKey("maxPositions") ? requireInt("maxPositions", 2, 1 << 20) : 0;
+    if (maxPositions > 0 && maxLength > maxPositions) {
+      throw new IllegalArgumentException(
+          "'maxLength' " + maxLength + " is above the model's own limit 'maxPositions' " + maxPositions
+              + "; set 'maxLength' to at most " + maxPositions);
+    }
     this.inputs = requireInputs();
     this.output = requireString("output");
     boolean needsDimension = kind == ModelKind.DENSE || kind == ModelKind.MULTIVECTOR;

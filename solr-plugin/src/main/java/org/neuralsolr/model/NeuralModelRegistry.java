@@ -260,6 +260,7 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
       solrMetricsContext.gauge(() -> m.stats().meanBatchSize(), true, "meanBatchSize", path);
       solrMetricsContext.gauge(() -> m.stats().tokens(), true, "tokens", path);
       solrMetricsContext.gauge(() -> m.stats().paddingEfficiency(), true, "paddingEfficiency", path);
+      solrMetricsContext.gauge(() -> m.stats().peakBatchTokens(), true, "peakBatchTokens", path);
       solrMetricsContext.gauge(() -> m.stats().encodeMillis(), true, "encodeTimeMs", path);
       solrMetricsContext.gauge(() -> m.queueDepth(), true, "queueDepth", path);
       solrMetricsContext.gauge(() -> m.stats().rejected(), true, "rejectedTexts", path);

@@ -1,5 +1,6 @@
 package org.neuralsolr.model;
 
+import java.util.Locale;
 import java.util.Objects;
 import org.apache.solr.common.util.NamedList;
 
@@ -8,9 +9,44 @@ import org.apache.solr.common.util.NamedList;
  * models) or per model.
  */
 public final class SchedulerConfig {
+  /** The order in which the texts a worker takes are cut into batches. */
+  public enum BatchOrder {
+    /**
+     * Longest first, so that texts of similar length share a batch and padding stays small (the
+     * default): one 8,192-token document then runs with the other long ones, not with 255 short
+     * texts padded to its length.
+     */
+    LENGTH,
+    /**
+     * As the texts arrived. Only for measuring what length-aware batching saves ({@code
+     * ./neural-bench long}); batches still keep to {@code maxBatchTokens}.
+     */
+    ARRIVAL;
+
+    static BatchOrder fromSetting(String value) {
+      switch (value.trim()) {
+        case "length":
+          return LENGTH;
+        case "arrival":
+          return ARRIVAL;
+        default:
+          throw new IllegalArgumentException("scheduler setting 'batchOrder' must be length or arrival, got '" + value + "'");
+      }
+    }
+
+    @Override
+    public String toString() {
+      return name().toLowerCase(Locale.ROOT);
+    }
+  }
+
   /** Texts in one forward pass. */
   final int maxBatchSize;
-  /** Padded tokens (texts × longest text) in one forward pass; bounds activation memory. */
+  /**
+   * Padded tokens (texts × longest text) in one forward pass; bounds activation memory whatever
+   * the lengths. A single text longer than this runs alone (it is at most the model's {@code
+   * maxLength}).
+   */
   final int maxBatchTokens;
   /**
    * How long the worker waits for more texts before running a batch that is not full. 0 (the
@@ -22,9 +58,16 @@ public final class SchedulerConfig {
   final int maxQueuedTexts;
   /** How long a caller waits for room in a full queue before getting an overload error (503). */
   final long queueTimeoutMillis;
+  /** How taken texts are ordered before they are cut into batches; {@link BatchOrder#LENGTH} unless set. */
+  final BatchOrder batchOrder;
 
   public SchedulerConfig(
       int maxBatchSize, int maxBatchTokens, long maxWaitMillis, int maxQueuedTexts, long queueTimeoutMillis) {
+    this(maxBatchSize, maxBatchTokens, maxWaitMillis, maxQueuedTexts, queueTimeoutMillis, BatchOrder.LENGTH);
+  }
+
+  public SchedulerConfig(
+      int maxBatchSize, int maxBatchTokens, long maxWaitMillis, int maxQueuedTexts, long queueTimeoutMillis, BatchOrder batchOrder) {
     if (maxBatchSize < 1 || maxBatchTokens < 1 || maxWaitMillis < 0 || maxQueuedTexts < maxBatchSize || queueTimeoutMillis < 0) {
       throw new IllegalArgumentException(
           "scheduler limits must be positive and maxQueuedTexts >= maxBatchSize: " + describe(maxBatchSize, maxBatchTokens, maxWaitMillis, maxQueuedTexts, queueTimeoutMillis));
@@ -34,6 +77,7 @@ public final class SchedulerConfig {
     this.maxWaitMillis = maxWaitMillis;
     this.maxQueuedTexts = maxQueuedTexts;
     this.queueTimeoutMillis = queueTimeoutMillis;
+    this.batchOrder = Objects.requireNonNull(batchOrder);
   }
 
   public static final SchedulerConfig DEFAULTS = new SchedulerConfig(32, 16384, 0, 4096, 10_000);
@@ -46,7 +90,7 @@ public final class SchedulerConfig {
     for (int i = 0; i < args.size(); i++) {
       String key = args.getName(i);
       if (!key.equals("maxBatchSize") && !key.equals("maxBatchTokens") && !key.equals("maxWaitMillis")
-          && !key.equals("maxQueuedTexts") && !key.equals("queueTimeoutMillis")) {
+          && !key.equals("maxQueuedTexts") && !key.equals("queueTimeoutMillis") && !key.equals("batchOrder")) {
         throw new IllegalArgumentException("unknown scheduler setting '" + key + "'");
       }
     }
@@ -55,7 +99,8 @@ public final class SchedulerConfig {
         intArg(args, "maxBatchTokens", base.maxBatchTokens),
         intArg(args, "maxWaitMillis", (int) base.maxWaitMillis),
         intArg(args, "maxQueuedTexts", base.maxQueuedTexts),
-        intArg(args, "queueTimeoutMillis", (int) base.queueTimeoutMillis));
+        intArg(args, "queueTimeoutMillis", (int) base.queueTimeoutMillis),
+        args.get("batchOrder") == null ? base.batchOrder : BatchOrder.fromSetting(args.get("batchOrder").toString()));
   }
 
   private static int intArg(NamedList<?> args, String key, int fallback) {
@@ -84,16 +129,16 @@ public final class SchedulerConfig {
     }
     SchedulerConfig c = (SchedulerConfig) o;
     return maxBatchSize == c.maxBatchSize && maxBatchTokens == c.maxBatchTokens && maxWaitMillis == c.maxWaitMillis
-        && maxQueuedTexts == c.maxQueuedTexts && queueTimeoutMillis == c.queueTimeoutMillis;
+        && maxQueuedTexts == c.maxQueuedTexts && queueTimeoutMillis == c.queueTimeoutMillis && batchOrder == c.batchOrder;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(maxBatchSize, maxBatchTokens, maxWaitMillis, maxQueuedTexts, queueTimeoutMillis);
+    return Objects.hash(maxBatchSize, maxBatchTokens, maxWaitMillis, maxQueuedTexts, queueTimeoutMillis, batchOrder);
   }
 
   @Override
   public String toString() {
-    return describe(maxBatchSize, maxBatchTokens, maxWaitMillis, maxQueuedTexts, queueTimeoutMillis);
+    return describe(maxBatchSize, maxBatchTokens, maxWaitMillis, maxQueuedTexts, queueTimeoutMillis) + " batchOrder=" + batchOrder;
   }
 }

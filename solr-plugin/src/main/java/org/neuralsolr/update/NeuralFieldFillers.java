@@ -34,7 +34,8 @@ final class NeuralFieldFillers {
       try {
         encoder.checkInstruction(TextRole.DOCUMENT, mapping.instruction);
       } catch (UnknownInstructionException e) {
-        throw new IllegalArgumentException("field '" + field.getName() + "': 'instruction': model '" + model + "': " + e.getMessage(), e);
+        // no cause: Solr reports a failed core by its root cause, which must name the setting
+        throw new IllegalArgumentException("field '" + field.getName() + "': 'instruction': model '" + model + "': " + e.getMessage());
       }
       return new DenseFieldFiller(type, encoder, mapping.instruction);
     }

@@ -246,6 +246,77 @@ public class BatchSchedulerTest extends LuceneTestCase {
     }
   }
 
+  /** One long text among short ones, in the order they arrive: long, 255 short, long. */
+  private static List<TokenizedText> longAmongShort(int longLength) {
+    List<TokenizedText> texts = new ArrayList<>();
+    texts.add(text(0, longLength));
+    for (int i = 1; i <= 255; i++) {
+      texts.add(text(i, 8 + i % 9));
+    }
+    texts.add(text(256, longLength / 2));
+    return texts;
+  }
+
+  public void testALongTextNeverSharesABatchWithTheShortOnesAndEveryBatchKeepsToTheBudget() {
+    for (SchedulerConfig.BatchOrder order : SchedulerConfig.BatchOrder.values()) {
+      RecordingForward forward = new RecordingForward();
+      ModelStats stats = new ModelStats();
+      SchedulerConfig config = new SchedulerConfig(256, 16_384, 0, 1024, 1000, order);
+      try (BatchScheduler scheduler = new BatchScheduler("t", forward, config, stats)) {
+        List<TokenizedText> texts = longAmongShort(8192);
+        texts.add(text(257, 20_000)); // longer than the budget: alone
+        List<Integer> results = scheduler.run(texts, FIRST_ID, BatchScheduler.Lane.BULK);
+        for (int i = 0; i < texts.size(); i++) {
+          assertEquals(Integer.valueOf(i), results.get(i));
+        }
+      }
+      long peak = 0;
+      for (List<Integer> batch : forward.batchLengths) {
+        long padded = (long) batch.size() * Collections.max(batch);
+        assertTrue(order + ": batch " + batch, batch.size() == 1 || padded <= 16_384);
+        if (batch.contains(8192)) {
+          assertTrue(order + ": the 8,192-token text shares a batch with " + batch, batch.size() <= 2);
+        }
+        peak = Math.max(peak, padded);
+      }
+      assertEquals(order.toString(), peak, stats.peakBatchTokens());
+      assertEquals(20_000, peak);
+    }
+  }
+
+  public void testArrivalOrderPadsMoreThanLengthOrder() {
+    double[] efficiency = new double[2];
+    for (SchedulerConfig.BatchOrder order : SchedulerConfig.BatchOrder.values()) {
+      ModelStats stats = new ModelStats();
+      RecordingForward forward = new RecordingForward();
+      try (BatchScheduler scheduler = new BatchScheduler("t", forward, new SchedulerConfig(32, 16_384, 0, 1024, 1000, order), stats)) {
+        List<TokenizedText> texts = new ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+          texts.add(text(i, i % 2 == 0 ? 10 : 300)); // alternating
+        }
+        scheduler.run(texts, FIRST_ID, BatchScheduler.Lane.BULK);
+      }
+      efficiency[order.ordinal()] = stats.paddingEfficiency();
+      if (order == SchedulerConfig.BatchOrder.ARRIVAL) {
+        assertEquals("batches in arrival order: " + forward.batchLengths, List.of(10, 300, 10), forward.batchLengths.get(0).subList(0, 3));
+      }
+    }
+    assertEquals(1.0, efficiency[SchedulerConfig.BatchOrder.LENGTH.ordinal()], 1e-9);
+    assertEquals((10 + 300) / 600.0, efficiency[SchedulerConfig.BatchOrder.ARRIVAL.ordinal()], 1e-9);
+  }
+
+  public void testBatchOrderSetting() {
+    org.apache.solr.common.util.NamedList<Object> args = new org.apache.solr.common.util.NamedList<>();
+    assertEquals(SchedulerConfig.BatchOrder.LENGTH, SchedulerConfig.fromNamedList(args, SchedulerConfig.DEFAULTS).batchOrder);
+    args.add("batchOrder", "arrival");
+    SchedulerConfig arrival = SchedulerConfig.fromNamedList(args, SchedulerConfig.DEFAULTS);
+    assertEquals(SchedulerConfig.BatchOrder.ARRIVAL, arrival.batchOrder);
+    assertFalse(arrival.equals(SchedulerConfig.DEFAULTS)); // models with different orders are not shared
+    args.setVal(0, "shortest");
+    IllegalArgumentException e = expectThrows(IllegalArgumentException.class, () -> SchedulerConfig.fromNamedList(args, SchedulerConfig.DEFAULTS));
+    assertEquals("scheduler setting 'batchOrder' must be length or arrival, got 'shortest'", e.getMessage());
+  }
+
   public void testForwardFailureReachesEveryCallerOfTheBatch() {
     RecordingForward forward = new RecordingForward();
     forward.failure = new IllegalStateException("boom");

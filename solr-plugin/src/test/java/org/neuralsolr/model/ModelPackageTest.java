@@ -86,6 +86,10 @@ public class ModelPackageTest extends LuceneTestCase {
     assertManifestError(manifest.replace("\"pooling\": \"cls\"", "\"pooling\": \"max\""), "unknown pooling 'max'");
     assertManifestError(manifest.replace("\"engine\": \"onnx\"", "\"engine\": \"tensorflow\""), "unknown engine");
     assertManifestError(manifest.replace("\"maxLength\": 32", "\"maxLength\": 0"), "'maxLength' must be in");
+    assertManifestError(
+        manifest.replace("\"maxLength\": 32", "\"maxLength\": 65, \"maxPositions\": 64"),
+        "'maxLength' 65 is above the model's own limit 'maxPositions' 64; set 'maxLength' to at most 64");
+    assertManifestError(manifest.replace("\"maxLength\": 32", "\"maxLength\": 32, \"maxPositions\": 1"), "'maxPositions' must be in");
     assertManifestError(manifest.replace("\"dimension\": 24,", ""), "'dimension' must be an integer");
     assertManifestError(manifest.replace("\"name\"", "\"nmae\""), "unknown key 'nmae'");
     assertManifestError(manifest.replace("\"input_ids\", ", "\"tokens\", "), "'inputs' holds 'tokens'");

@@ -120,13 +120,30 @@ public class TinyLlamaEmbedParityTest extends SolrTestCase {
     }
   }
 
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> document(Map<String, Object> text) {
+    return (Map<String, Object>) text.get("document");
+  }
+
   public void testUnknownInstructionNamesTheKnownOnes() {
     DenseEncoder encoder = models.get(0).denseEncoder();
     UnknownInstructionException e =
         expectThrows(UnknownInstructionException.class, () -> encoder.encodeQuery("hi", "web"));
     assertTrue(e.getMessage(), e.getMessage().contains("'web'") && e.getMessage().contains("known: qa, plain"));
     e = expectThrows(UnknownInstructionException.class, () -> encoder.encode(List.of("hi"), TextRole.DOCUMENT, "qa"));
-    assertTrue(e.getMessage(), e.getMessage().contains("no instruction templates"));
+    assertTrue(e.getMessage(), e.getMessage().contains("'qa' for documents") && e.getMessage().contains("known: passage"));
+  }
+
+  public void testDocumentsGetTheInstructionNamedAndNoneByDefault() {
+    for (ServedModel m : models) {
+      float[][] plain = m.denseEncoder().encode(strings, TextRole.DOCUMENT);
+      float[][] passage = m.denseEncoder().encode(strings, TextRole.DOCUMENT, "passage");
+      for (int i = 0; i < texts.size(); i++) {
+        String what = m.manifest().name + " document: " + strings.get(i);
+        assertClose(what, ParityFixtures.floats(texts.get(i).get("lastTokenNormalized")), plain[i]);
+        assertClose(what + " (passage)", ParityFixtures.floats(document(texts.get(i)).get("lastTokenNormalized")), passage[i]);
+      }
+    }
   }
 
   /**

@@ -45,6 +45,9 @@ import org.neuralsolr.example.LocalSolr;
  *       every kind and ingest batches: per request type throughput, p50, p99, 503s and errors, the
  *       {@code {!dense}} p50 under ingest over idle, and acknowledged documents lost ({@link
  *       LoadBench}).
+ *   <li>{@code long}: ingest of documents of 64 to 8,192 tokens on a decoder embedder (the {@code
+ *       tiny-llama-embed} fixture), length-aware batching over arrival-order batching: padded-token
+ *       efficiency and docs/s ({@link LongBench}).
  * </ul>
  */
 public final class NeuralBench {
@@ -56,7 +59,7 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "sparse-bm25", "sparse-proxy", "load", "load-tight");
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "sparse-bm25", "sparse-proxy", "load", "load-tight", "long");
     List<String> names = args.length == 0 ? all : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
@@ -94,6 +97,9 @@ public final class NeuralBench {
           case "load":
           case "load-tight":
             results.put(name, LoadBench.run(root, data, name.equals("load-tight"), Integer.getInteger("neural.load.seconds", 60)));
+            break;
+          case "long":
+            results.put(name, LongBench.run(root));
             break;
           case "sparse-bm25":
           case "sparse-proxy":
