@@ -19,6 +19,7 @@ import java.io.Closeable;
 import java.lang.invoke.MethodHandles;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * means (pooling, sparsification...) is the encoders' business.
  *
  * <p>Thread-safe: forward passes may run concurrently (ONNX Runtime sessions and TorchScript
- * modules are), though {@link BatchScheduler} runs one batch at a time per model.
+ * modules are; {@link BatchScheduler} runs one per lane). {@link #close} waits for the passes and
+ * tokenizer calls in flight and refuses later ones, so native memory is never freed under them.
  */
 public final class LoadedModel implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
@@ -53,6 +55,15 @@ public final class LoadedModel implements Closeable {
   private final TokenVocabulary vocabulary;
   /** The manifest's {@code eosToken}'s id, appended to every tokenised text, or -1. */
   private final long eosId;
+  /**
+   * Held shared by every call into the engine or the tokenizer, exclusively by {@link #close}: a
+   * scheduler worker can outlive {@link BatchScheduler#close}'s wait when a pass runs long, and a
+   * query thread may tokenise while the core shuts down; freeing the native session under either
+   * crashed the JVM (SIGSEGV in libonnxruntime on a bulk worker at shutdown).
+   */
+  private final ReentrantReadWriteLock open = new ReentrantReadWriteLock();
+  /** Guarded by {@link #open}'s write lock. */
+  private boolean closed;
 
   private LoadedModel(
       ModelPackage modelPackage,
@@ -182,6 +193,12 @@ public final class LoadedModel implements Closeable {
    * @throws IllegalArgumentException if the tokenizer rejects the text
    */
   TokenizedText tokenize(String text) {
+    try (InUse use = inUse()) {
+      return tokenizeOpen(text);
+    }
+  }
+
+  private TokenizedText tokenizeOpen(String text) {
     String capped = capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP);
     Encoding encoding;
     try {
@@ -215,6 +232,12 @@ public final class LoadedModel implements Closeable {
     if (text.isEmpty() && !specialTokens) {
       return new int[0][];
     }
+    try (InUse use = inUse()) {
+      return charSpansOpen(text, specialTokens);
+    }
+  }
+
+  private int[][] charSpansOpen(String text, boolean specialTokens) {
     String capped = capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP);
     Encoding encoding;
     try {
@@ -256,10 +279,12 @@ public final class LoadedModel implements Closeable {
   TokenizedText tokenizePair(String first, String second) {
     int cap = manifest.maxLength * CHARS_PER_TOKEN_CAP;
     Encoding encoding;
-    try {
-      encoding = tokenizer.encode(capChars(first, cap), capChars(second, cap));
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("the tokenizer rejected the pair: " + e.getMessage(), e);
+    try (InUse use = inUse()) {
+      try {
+        encoding = tokenizer.encode(capChars(first, cap), capChars(second, cap));
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("the tokenizer rejected the pair: " + e.getMessage(), e);
+      }
     }
     return new TokenizedText(encoding.getIds(), encoding.getTypeIds());
   }
@@ -272,10 +297,12 @@ public final class LoadedModel implements Closeable {
     if (text.isEmpty()) {
       return new long[0];
     }
-    try {
-      return tokenizer.encode(capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP), false, false).getIds();
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("the tokenizer rejected the text: " + e.getMessage(), e);
+    try (InUse use = inUse()) {
+      try {
+        return tokenizer.encode(capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP), false, false).getIds();
+      } catch (RuntimeException e) {
+        throw new IllegalArgumentException("the tokenizer rejected the text: " + e.getMessage(), e);
+      }
     }
   }
 
@@ -292,9 +319,14 @@ public final class LoadedModel implements Closeable {
    * BERT): the ids of the empty text's encoding, split at {@code [before, after]}.
    */
   long[][] specialTokensAround() {
-    long[] ids = tokenizer.encode("").getIds();
-    long[] withOne = tokenizer.encode("a").getIds();
-    long[] bare = tokenizer.encode("a", false, false).getIds();
+    long[] ids;
+    long[] withOne;
+    long[] bare;
+    try (InUse use = inUse()) {
+      ids = tokenizer.encode("").getIds();
+      withOne = tokenizer.encode("a").getIds();
+      bare = tokenizer.encode("a", false, false).getIds();
+    }
     // the position where the text's own tokens start in the encoding of "a"
     int before = 0;
     while (before < withOne.length && (bare.length == 0 || withOne[before] != bare[0])) {
@@ -319,6 +351,12 @@ public final class LoadedModel implements Closeable {
    * first real token, as Hugging Face computes them from the attention mask.
    */
   BatchOutput forward(List<TokenizedText> batch) {
+    try (InUse use = inUse()) {
+      return forwardOpen(batch);
+    }
+  }
+
+  private BatchOutput forwardOpen(List<TokenizedText> batch) {
     int rows = batch.size();
     int width = 0;
     for (TokenizedText t : batch) {
@@ -412,9 +450,41 @@ public final class LoadedModel implements Closeable {
     return loadMillis;
   }
 
+  /** A call into the engine or the tokenizer in flight; see {@link #open}. */
+  private final class InUse implements AutoCloseable {
+    @Override
+    public void close() {
+      open.readLock().unlock();
+    }
+  }
+
+  /**
+   * Marks a call into native code as in flight until the returned handle closes.
+   *
+   * @throws IllegalStateException if the model is closed
+   */
+  private InUse inUse() {
+    open.readLock().lock();
+    if (closed) {
+      open.readLock().unlock();
+      throw new IllegalStateException("model '" + manifest.name + "' is closed");
+    }
+    return new InUse();
+  }
+
+  /** Waits for the forward passes and tokenizer calls in flight, then frees the native session. */
   @Override
   public void close() {
-    tokenizer.close();
-    model.close();
+    open.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      tokenizer.close();
+      model.close();
+    } finally {
+      open.writeLock().unlock();
+    }
   }
 }
