@@ -9,8 +9,10 @@ import org.apache.lucene.codecs.DocValuesConsumer;
 import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.codecs.DocValuesProducer;
 import org.apache.lucene.codecs.FilterCodec;
+import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.lucene912.Lucene912Codec;
 import org.apache.lucene.codecs.perfield.PerFieldDocValuesFormat;
+import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.MergeState;
 import org.apache.lucene.index.SegmentReadState;
@@ -43,6 +45,10 @@ import org.slf4j.LoggerFactory;
  * of the core encodes with it, so merges copy codes verbatim and a merged segment stores one
  * codebook. After a restart the first flush seeds the core's codebooks
  * from the last commit (see {@link CoreCodebooks}), so a restarted core keeps its codebook.
+ *
+ * <p>A {@link QuantizedDenseVectorField} is written with Lucene's scalar-quantised HNSW format
+ * (int7 or int4, its {@code hnswMaxConnections} and {@code hnswBeamWidth} kept); that format is
+ * recorded by its SPI name, so the plain factory reads it back too.
  *
  * <p>Everything else (postings, other doc values, vectors, {@code compressionMode}) is exactly
  * {@code SchemaCodecFactory}'s, and the index it writes is readable by the plain factory: the
@@ -199,6 +205,7 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
   private final class SharedCodebookCodec extends FilterCodec {
     private final DocValuesFormat multiVector = new SeedingMultiVectorFormat();
     private final DocValuesFormat perField;
+    private final KnnVectorsFormat perFieldVectors;
 
     SharedCodebookCodec(Lucene912Codec schemaCodec) {
       super(schemaCodec.getName(), schemaCodec);
@@ -214,11 +221,27 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
               return schemaCodec.getDocValuesFormatForField(field);
             }
           };
+      this.perFieldVectors =
+          new PerFieldKnnVectorsFormat() {
+            @Override
+            public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+              SchemaField f = core.getLatestSchema().getFieldOrNull(field);
+              if (f != null && f.getType() instanceof QuantizedDenseVectorField) {
+                return ((QuantizedDenseVectorField) f.getType()).knnVectorsFormat();
+              }
+              return schemaCodec.getKnnVectorsFormatForField(field);
+            }
+          };
     }
 
     @Override
     public DocValuesFormat docValuesFormat() {
       return perField;
+    }
+
+    @Override
+    public KnnVectorsFormat knnVectorsFormat() {
+      return perFieldVectors;
     }
   }
 
