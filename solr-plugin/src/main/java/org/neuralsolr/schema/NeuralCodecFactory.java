@@ -26,6 +26,7 @@ import org.apache.solr.metrics.SolrMetricsContext;
 import org.apache.solr.schema.SchemaField;
 import org.apache.solr.search.SolrIndexSearcher;
 import org.apache.solr.util.RefCounted;
+import org.neuralsolr.codecs.dense.DenseVectorStats;
 import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -60,7 +61,9 @@ import org.slf4j.LoggerFactory;
  * field, its configured nbits, its token vectors against the threshold, and that an optimize trains
  * it; and the factory is the core's info bean {@value #BEAN_NAME} (category INDEX), whose metrics
  * {@code untrainedTokenVectors} and {@code untrainedFields} (per field: segments, token vectors,
- * configured nbits, trainingThreshold) count what the core's current searcher holds untrained.
+ * configured nbits, trainingThreshold) count what the core's current searcher holds untrained. Its
+ * metric {@code denseVectors} gives, per vector field, the vector data's bytes per vector
+ * (quantised and float32) and the quantisation.
  */
 public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBean {
   private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
@@ -98,6 +101,41 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
         category,
         scope);
     metricsContext.gauge(this::untrainedFieldsMetric, true, "untrainedFields", category, scope);
+    metricsContext.gauge(this::denseVectorsMetric, true, "denseVectors", category, scope);
+  }
+
+  /**
+   * Per vector field of the current searcher: its vectors, the bytes per vector of the vector data
+   * the graph is searched with (quantised {@code .veq}, or float32 {@code .vec}) and of the float32
+   * data, and the quantisation; the graph itself is not counted (see {@link DenseVectorStats}).
+   */
+  private Map<String, Object> denseVectorsMetric() {
+    SolrCore c = core;
+    RefCounted<SolrIndexSearcher> searcher = c == null ? null : c.getRegisteredSearcher();
+    if (searcher == null) {
+      return Map.of();
+    }
+    Map<String, Object> fields = new LinkedHashMap<>();
+    try {
+      for (DenseVectorStats.Field f : DenseVectorStats.of(searcher.get().getIndexReader()).values()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        SchemaField sf = c.getLatestSchema().getFieldOrNull(f.name());
+        m.put(
+            "quantization",
+            sf != null && sf.getType() instanceof QuantizedDenseVectorField
+                ? ((QuantizedDenseVectorField) sf.getType()).getQuantization().toString()
+                : f.quantized() ? "quantized" : "float32");
+        m.put("vectors", f.vectors());
+        m.put("bytesPerVector", Math.round(f.bytesPerVector() * 100) / 100.0);
+        m.put("floatBytesPerVector", Math.round(f.floatBytesPerVector() * 100) / 100.0);
+        fields.put(f.name(), m);
+      }
+    } catch (java.io.IOException e) {
+      log.debug("could not measure the dense vector fields", e);
+    } finally {
+      searcher.decref();
+    }
+    return fields;
   }
 
   @Override
