@@ -9,8 +9,10 @@ import org.apache.lucene.codecs.DocValuesConsumer;
 import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.codecs.DocValuesProducer;
 import org.apache.lucene.codecs.FilterCodec;
+import org.apache.lucene.codecs.KnnVectorsFormat;
 import org.apache.lucene.codecs.lucene912.Lucene912Codec;
 import org.apache.lucene.codecs.perfield.PerFieldDocValuesFormat;
+import org.apache.lucene.codecs.perfield.PerFieldKnnVectorsFormat;
 import org.apache.lucene.index.FieldInfo;
 import org.apache.lucene.index.MergeState;
 import org.apache.lucene.index.SegmentReadState;
@@ -24,6 +26,7 @@ import org.apache.solr.metrics.SolrMetricsContext;
 import org.apache.solr.schema.SchemaField;
 import org.apache.solr.search.SolrIndexSearcher;
 import org.apache.solr.util.RefCounted;
+import org.neuralsolr.codecs.dense.DenseVectorStats;
 import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +47,10 @@ import org.slf4j.LoggerFactory;
  * codebook. After a restart the first flush seeds the core's codebooks
  * from the last commit (see {@link CoreCodebooks}), so a restarted core keeps its codebook.
  *
+ * <p>A {@link QuantizedDenseVectorField} is written with Lucene's scalar-quantised HNSW format
+ * (int7 or int4, its {@code hnswMaxConnections} and {@code hnswBeamWidth} kept); that format is
+ * recorded by its SPI name, so the plain factory reads it back too.
+ *
  * <p>Everything else (postings, other doc values, vectors, {@code compressionMode}) is exactly
  * {@code SchemaCodecFactory}'s, and the index it writes is readable by the plain factory: the
  * multi-vector format is recorded by its SPI name as before and reading never needs the codebook
@@ -54,7 +61,9 @@ import org.slf4j.LoggerFactory;
  * field, its configured nbits, its token vectors against the threshold, and that an optimize trains
  * it; and the factory is the core's info bean {@value #BEAN_NAME} (category INDEX), whose metrics
  * {@code untrainedTokenVectors} and {@code untrainedFields} (per field: segments, token vectors,
- * configured nbits, trainingThreshold) count what the core's current searcher holds untrained.
+ * configured nbits, trainingThreshold) count what the core's current searcher holds untrained. Its
+ * metric {@code denseVectors} gives, per vector field, the vector data's bytes per vector
+ * (quantised and float32) and the quantisation.
  */
 public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBean {
   private static final Logger log = LoggerFactory.getLogger(MethodHandles.lookup().lookupClass());
@@ -92,6 +101,41 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
         category,
         scope);
     metricsContext.gauge(this::untrainedFieldsMetric, true, "untrainedFields", category, scope);
+    metricsContext.gauge(this::denseVectorsMetric, true, "denseVectors", category, scope);
+  }
+
+  /**
+   * Per vector field of the current searcher: its vectors, the bytes per vector of the vector data
+   * the graph is searched with (quantised {@code .veq}, or float32 {@code .vec}) and of the float32
+   * data, and the quantisation; the graph itself is not counted (see {@link DenseVectorStats}).
+   */
+  private Map<String, Object> denseVectorsMetric() {
+    SolrCore c = core;
+    RefCounted<SolrIndexSearcher> searcher = c == null ? null : c.getRegisteredSearcher();
+    if (searcher == null) {
+      return Map.of();
+    }
+    Map<String, Object> fields = new LinkedHashMap<>();
+    try {
+      for (DenseVectorStats.Field f : DenseVectorStats.of(searcher.get().getIndexReader()).values()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        SchemaField sf = c.getLatestSchema().getFieldOrNull(f.name());
+        m.put(
+            "quantization",
+            sf != null && sf.getType() instanceof QuantizedDenseVectorField
+                ? ((QuantizedDenseVectorField) sf.getType()).getQuantization().toString()
+                : f.quantized() ? "quantized" : "float32");
+        m.put("vectors", f.vectors());
+        m.put("bytesPerVector", Math.round(f.bytesPerVector() * 100) / 100.0);
+        m.put("floatBytesPerVector", Math.round(f.floatBytesPerVector() * 100) / 100.0);
+        fields.put(f.name(), m);
+      }
+    } catch (java.io.IOException e) {
+      log.debug("could not measure the dense vector fields", e);
+    } finally {
+      searcher.decref();
+    }
+    return fields;
   }
 
   @Override
@@ -199,6 +243,7 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
   private final class SharedCodebookCodec extends FilterCodec {
     private final DocValuesFormat multiVector = new SeedingMultiVectorFormat();
     private final DocValuesFormat perField;
+    private final KnnVectorsFormat perFieldVectors;
 
     SharedCodebookCodec(Lucene912Codec schemaCodec) {
       super(schemaCodec.getName(), schemaCodec);
@@ -214,11 +259,27 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
               return schemaCodec.getDocValuesFormatForField(field);
             }
           };
+      this.perFieldVectors =
+          new PerFieldKnnVectorsFormat() {
+            @Override
+            public KnnVectorsFormat getKnnVectorsFormatForField(String field) {
+              SchemaField f = core.getLatestSchema().getFieldOrNull(field);
+              if (f != null && f.getType() instanceof QuantizedDenseVectorField) {
+                return ((QuantizedDenseVectorField) f.getType()).knnVectorsFormat();
+              }
+              return schemaCodec.getKnnVectorsFormatForField(field);
+            }
+          };
     }
 
     @Override
     public DocValuesFormat docValuesFormat() {
       return perField;
+    }
+
+    @Override
+    public KnnVectorsFormat knnVectorsFormat() {
+      return perFieldVectors;
     }
   }
 

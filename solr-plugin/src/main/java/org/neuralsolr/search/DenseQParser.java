@@ -14,6 +14,7 @@ import org.apache.solr.schema.SchemaField;
 import org.apache.solr.search.QueryParsing;
 import org.apache.solr.search.SyntaxError;
 import org.apache.solr.search.neural.AbstractVectorQParserBase;
+import org.neuralsolr.codecs.dense.RescoredKnnFloatVectorQuery;
 import org.neuralsolr.model.DenseEncoder;
 import org.neuralsolr.model.ModelOverloadedException;
 import org.neuralsolr.model.NeuralModelRegistry;
@@ -26,6 +27,7 @@ class DenseQParser extends AbstractVectorQParserBase {
   static final String MODEL = "model";
   static final String TOP_K = "topK";
   static final String INSTRUCTION = "instruction";
+  static final String RESCORE = "rescore";
   static final int DEFAULT_TOP_K = 10;
 
   private final DenseQParserPlugin plugin;
@@ -33,6 +35,8 @@ class DenseQParser extends AbstractVectorQParserBase {
   /** The query instruction template asked for, or null for the manifest's default. */
   private String instruction;
   private int topK;
+  /** Candidates taken from the graph and re-scored with the float32 vectors, or 0: no re-scoring. */
+  private int rescore;
   private double encodeMillis;
   /** The coordinator encoded the text and sent the vector along. */
   private boolean vectorReceived;
@@ -66,6 +70,7 @@ class DenseQParser extends AbstractVectorQParserBase {
       throw badRequest("the query text is empty");
     }
     topK = parseTopK();
+    rescore = parseRescore();
     instruction = localParams.get(INSTRUCTION);
 
     SchemaField field = req.getSchema().getFieldOrNull(fieldName);
@@ -112,7 +117,28 @@ class DenseQParser extends AbstractVectorQParserBase {
       vectorReceived = true;
       plugin.countReceivedVector();
     }
+    if (rescore > 0) {
+      return new RescoredKnnFloatVectorQuery(fieldName, vector, topK, rescore, getFilterQuery());
+    }
     return new KnnFloatVectorQuery(fieldName, vector, topK, getFilterQuery());
+  }
+
+  /** {@code rescore=N}: the graph's top N (topK to maxTopK) re-scored exactly; absent, none. */
+  private int parseRescore() {
+    String value = localParams.get(RESCORE);
+    if (value == null) {
+      return 0;
+    }
+    int n;
+    try {
+      n = Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw badRequest("param '" + RESCORE + "' must be an integer, got '" + value + "'");
+    }
+    if (n < topK || n > plugin.maxTopK()) {
+      throw badRequest("param '" + RESCORE + "' must be between topK (" + topK + ") and " + plugin.maxTopK() + " (maxTopK), got " + n);
+    }
+    return n;
   }
 
   private int parseTopK() {
@@ -142,6 +168,9 @@ class DenseQParser extends AbstractVectorQParserBase {
     NamedList<Object> dense = new SimpleOrderedMap<>();
     dense.add("model", modelName);
     dense.add("topK", topK);
+    if (rescore > 0) {
+      dense.add("rescore", rescore);
+    }
     if (instruction != null) {
       dense.add("instruction", instruction);
     }

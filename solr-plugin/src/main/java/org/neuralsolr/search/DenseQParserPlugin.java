@@ -14,7 +14,9 @@ import org.apache.solr.search.QParser;
  * DenseVectorField}. Filters ({@code fq}) are applied as kNN pre-filters, exactly as Solr's own
  * {@code {!knn}} does (including its {@code preFilter}, {@code includeTags} and {@code excludeTags}
  * local params). {@code instruction=NAME} picks one of the model manifest's query instruction
- * templates (LLM embedders); without it the manifest's default applies.
+ * templates (LLM embedders); without it the manifest's default applies. {@code rescore=N} (topK to
+ * maxTopK) takes the graph's top N and re-scores them with the float32 vectors (for a {@code
+ * QuantizedDenseVectorField}, whose graph scores are int7 or int4), keeping the best topK.
  *
  * <pre>{@code
  * <queryParser name="dense" class="org.neuralsolr.search.DenseQParserPlugin">

@@ -237,6 +237,18 @@ public final class NeuralEval {
           report.put("untrainedTokenVectors", ((Map<?, ?>) queried).get("untrainedTokenVectors"));
         }
       }
+      Object vectorData = indexStats.get("vectorData");
+      if (vectorData != null && settings.containsKey("field") && Pipelines.DENSE_QUANTIZED_INDEX.equals(pipeline.index)) {
+        Map<?, ?> queried = (Map<?, ?>) ((Map<?, ?>) vectorData).get(settings.get("field"));
+        Map<?, ?> float32 = (Map<?, ?>) ((Map<?, ?>) vectorData).get("vector");
+        if (queried != null && float32 != null) {
+          double bytes = ((Number) queried.get("bytesPerVector")).doubleValue();
+          double floatBytes = ((Number) float32.get("bytesPerVector")).doubleValue();
+          report.put("bytes_per_vector", bytes);
+          report.put("float32_bytes_per_vector", floatBytes);
+          report.put("vector_bytes_ratio", round4(bytes / floatBytes));
+        }
+      }
       if (subset != null) {
         report.put("subset", "the " + subset.size() + " documents judged for " + o.split + " or among the first " + settings.get("docs") + " of the corpus");
       }
@@ -711,6 +723,9 @@ public final class NeuralEval {
         vector.put("bytesPerVector", docs == 0 ? 0 : round2((double) bytes / docs));
       }
       fields.put("vector", vector);
+      if (Files.isDirectory(dir)) {
+        stats.put("vectorData", denseVectorStats(dir));
+      }
     }
     if ("neural-colbert".equals(pipeline.updateChain) && Files.isDirectory(dir)) {
       fields.put("colbert", colbertStats(dir, byExtension));
@@ -733,6 +748,27 @@ public final class NeuralEval {
     }
     stats.put("neuralFields", fields);
     return stats;
+  }
+
+  /**
+   * Per vector field of the committed index (read with Lucene from its directory): vectors and the
+   * bytes per vector of the vector data the graph searches (int7/int4 {@code .veq}, else float32
+   * {@code .vec}) and of the float32 data; the graph ({@code .vex}) is not counted.
+   */
+  private static Map<String, Object> denseVectorStats(Path dir) throws IOException {
+    Map<String, Object> fields = new LinkedHashMap<>();
+    try (FSDirectory directory = FSDirectory.open(dir);
+        DirectoryReader reader = DirectoryReader.open(directory)) {
+      for (org.neuralsolr.codecs.dense.DenseVectorStats.Field f : org.neuralsolr.codecs.dense.DenseVectorStats.of(reader).values()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("quantized", f.quantized());
+        m.put("vectors", f.vectors());
+        m.put("bytesPerVector", round2(f.bytesPerVector()));
+        m.put("floatBytesPerVector", round2(f.floatBytesPerVector()));
+        fields.put(f.name(), m);
+      }
+    }
+    return fields;
   }
 
   /** The fields a pipeline's index fills with encodings or weights (copies included). */

@@ -37,6 +37,9 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  *       scores ({@code --param norm=minmax weights=0.5,0.5}), each over its top {@code depth} (100).
  *   <li>{@code hybrid-rrf-colbert}: {@code {!fuse method=rrf}} of the {@code bm25} query and the
  *       {@code colbert} query (nbits 2, PLAID defaults) over the {@code colbert} pipeline's index.
+ *   <li>{@code dense-q7}, {@code dense-q4}: {@code {!dense}} over int7 or int4 scalar-quantised
+ *       copies of the bge-small-en-v1.5 vectors, in one index with the float32 ones ({@code --param
+ *       rescore=N}, {@code --param docs=N}).
  * </ul>
  */
 public final class Pipelines {
@@ -60,6 +63,77 @@ public final class Pipelines {
     add(hybrid("hybrid-linear", "linear", Map.of("norm", "minmax", "weights", "0.5,0.5"),
         "{!fuse method=linear}: weighted sum of the bm25 and bge-small-en-v1.5 {!dense} scores, each normalised over its top depth"));
     add(hybridColbert());
+    add(denseQuantized("dense-q7", "int7"));
+    add(denseQuantized("dense-q4", "int4"));
+  }
+
+  /** Index family of the quantised pipelines: float32, int7 and int4 copies of one encoding. */
+  static final String DENSE_QUANTIZED_INDEX = "dense-quantised"; // a constant: set before the static block runs
+
+  /** The field of the {@code dense-quantised} index holding {@code quantization} ({@code vector}: float32). */
+  static String quantizedField(String quantization) {
+    return "vector_" + quantization; // a method, not a map: the static block above runs before later fields are set
+  }
+
+  /**
+   * {@code dense-q7}, {@code dense-q4}: {@code {!dense}} over an int7 or int4 {@code
+   * QuantizedDenseVectorField} ({@code --param rescore=N}: the graph's top N re-scored with the
+   * float32 vectors; {@code --param field=vector} queries the float32 copy). One index, {@value
+   * #DENSE_QUANTIZED_INDEX}, holds the configset's float32 {@code vector} and both quantised fields,
+   * added with the Schema API and filled by {@code copyField} from {@code vector}: every precision
+   * is measured on the same encodings, and the corpus is encoded once.
+   */
+  private static Pipeline denseQuantized(String name, String quantization) {
+    Map<String, String> d = new LinkedHashMap<>();
+    d.put("topK", "100");
+    d.put("model", "bge-small");
+    d.put("package", "builtin:bge-small-en-v1.5");
+    d.put("docs", "all");
+    d.put("field", quantizedField(quantization));
+    d.put("rescore", "0");
+    return new Pipeline(
+        name,
+        DENSE_QUANTIZED_INDEX,
+        "bge-small-en-v1.5 fp32 vectors stored " + quantization + " (Lucene99HnswScalarQuantizedVectorsFormat), {!dense}, optionally re-scored",
+        d,
+        Set.of("model", "package", "docs"),
+        s -> Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package")),
+        "neural",
+        (s, text) ->
+            Map.of(
+                "q", "{!dense f=" + s.get("field") + " model=" + s.get("model") + " topK=" + s.get("topK")
+                    + ("0".equals(s.get("rescore")) ? "" : " rescore=" + s.get("rescore")) + "}" + text,
+                "rows", s.get("topK"),
+                "fl", "id,score"),
+        Pipelines::quantizedFields);
+  }
+
+  /** Adds {@code vector_int7} and {@code vector_int4} and copies {@code vector} into them. */
+  private static Pipeline.Prepared quantizedFields(java.nio.file.Path root, BeirDataset dataset, Map<String, String> s) {
+    java.util.List<Object> types = new java.util.ArrayList<>();
+    java.util.List<Object> fields = new java.util.ArrayList<>();
+    java.util.List<String> copies = new java.util.ArrayList<>();
+    for (String q : java.util.List.of("int7", "int4")) {
+      String field = quantizedField(q);
+      Map<String, Object> type = new LinkedHashMap<>();
+      // the configset's knn_vector_384 settings, quantised
+      type.put("name", field + "_type");
+      type.put("class", "org.neuralsolr.schema.QuantizedDenseVectorField");
+      type.put("vectorDimension", "384");
+      type.put("similarityFunction", "dot_product");
+      type.put("knnAlgorithm", "hnsw");
+      type.put("hnswMaxConnections", "16");
+      type.put("hnswBeamWidth", "100");
+      type.put("quantization", q);
+      types.add(type);
+      fields.add(Map.of("name", field, "type", field + "_type"));
+      copies.add(field);
+    }
+    Map<String, Object> commands = new LinkedHashMap<>();
+    commands.put("add-field-type", types);
+    commands.put("add-field", fields);
+    commands.put("add-copy-field", Map.of("source", "vector", "dest", copies));
+    return new Pipeline.Prepared(Map.of(), null, org.apache.solr.common.util.Utils.toJSONString(commands));
   }
 
   /**

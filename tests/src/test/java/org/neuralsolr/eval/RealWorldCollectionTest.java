@@ -119,6 +119,19 @@ public class RealWorldCollectionTest extends SolrTestCase {
     evaluate("dense-minilm", Map.of("vector", WITHOUT_TEXT.size()));
   }
 
+  public void testDenseQ7() throws Exception {
+    Map<String, Object> r = evaluate("dense-q7", Map.of("vector", WITHOUT_TEXT.size()));
+    // 384 dimensions: one byte each and a correction float, against four bytes each
+    assertEquals(r.toString(), 388, ((Number) r.get("bytes_per_vector")).doubleValue(), 388 * 0.2);
+    assertTrue(r.toString(), ((Number) r.get("vector_bytes_ratio")).doubleValue() <= 0.3);
+  }
+
+  public void testDenseQ4Rescored() throws Exception {
+    // the same index as dense-q7: one encoding, three precisions
+    Map<String, Object> r = evaluate("dense-q4", Map.of("vector", WITHOUT_TEXT.size()), "--param", "rescore=200");
+    assertTrue(r.toString(), ((Number) r.get("vector_bytes_ratio")).doubleValue() <= 0.16);
+  }
+
   public void testBm25DenseRerank() throws Exception {
     evaluate("bm25>dense-rerank", Map.of("vector", WITHOUT_TEXT.size()));
   }
@@ -175,7 +188,7 @@ public class RealWorldCollectionTest extends SolrTestCase {
    * every judged query run, and per neural field the documents indexed without it.
    */
   @SuppressWarnings("unchecked")
-  private static void evaluate(String pipeline, Map<String, Integer> documentsWithoutField, String... params) throws Exception {
+  private static Map<String, Object> evaluate(String pipeline, Map<String, Integer> documentsWithoutField, String... params) throws Exception {
     Path report = createTempDir("report").resolve("report.json");
     List<String> args = new ArrayList<>(List.of("--dataset", dataset.toString(), "--pipeline", pipeline, "--solr", solr.baseUrl(), "--out", report.toString()));
     args.addAll(List.of(params));
@@ -202,6 +215,7 @@ public class RealWorldCollectionTest extends SolrTestCase {
     assertEquals(new TreeMap<>(documentsWithoutField), counted);
     // the pipelines rank the judged documents high: they do not merely survive the collection
     assertTrue(output, ((Number) metrics.get("ndcg@10")).doubleValue() > 0.5);
+    return r;
   }
 
   /** The committed collection: {@code src/test/resources/datasets/realworld}, as test-classes holds it. */
