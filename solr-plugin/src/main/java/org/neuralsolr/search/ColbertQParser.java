@@ -73,8 +73,8 @@ class ColbertQParser extends AbstractVectorQParserBase {
       throw badRequest("missing local param 'model' (a multivector or dense model of the neural model registry)");
     }
     String text = localParams.get(QueryParsing.V);
-    if (text == null || text.isBlank()) {
-      throw badRequest("the query text is empty");
+    if (!LocalParamValues.hasVisibleText(text)) {
+      throw badRequest("the query text is empty (or only invisible characters)");
     }
     SchemaField field = req.getSchema().getFieldOrNull(fieldName);
     if (field == null) {

@@ -66,8 +66,8 @@ class DenseQParser extends AbstractVectorQParserBase {
       throw badRequest("missing local param 'model' (a dense model of the neural model registry)");
     }
     String text = localParams.get(QueryParsing.V);
-    if (text == null || text.isBlank()) {
-      throw badRequest("the query text is empty");
+    if (!LocalParamValues.hasVisibleText(text)) {
+      throw badRequest("the query text is empty (or only invisible characters)");
     }
     topK = parseTopK();
     rescore = parseRescore();

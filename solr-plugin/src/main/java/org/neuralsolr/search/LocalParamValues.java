@@ -33,4 +33,15 @@ final class LocalParamValues {
     }
     return v;
   }
+
+  /**
+   * Whether {@code text} holds a character a model can read: not only whitespace, control and
+   * format characters (zero-width spaces and joiners, byte order marks, soft hyphens), which
+   * tokenizers drop, leaving nothing to encode.
+   */
+  static boolean hasVisibleText(String text) {
+    return text != null
+        && text.codePoints()
+            .anyMatch(c -> !Character.isWhitespace(c) && !Character.isSpaceChar(c) && !Character.isISOControl(c) && Character.getType(c) != Character.FORMAT);
+  }
 }

@@ -231,7 +231,7 @@ class NeuralRerankQParser extends QParser {
         text = qLocal == null ? null : qLocal.get(QueryParsing.V);
       }
     }
-    if (text == null || text.isBlank() || text.trim().equals("*:*")) {
+    if (!LocalParamValues.hasVisibleText(text) || text.trim().equals("*:*")) {
       throw badRequest("no query text to re-rank with: give it as the local params' body, as param '" + RQ_TEXT + "', or in 'q'"
           + (text != null && text.trim().equals("*:*") ? " (" + from + " is *:*)" : ""));
     }

@@ -106,8 +106,8 @@ class SparseQParser extends QParser {
       if (modelName == null || modelName.isBlank()) {
         throw badRequest("missing local param 'model' (a sparse model of the neural model registry) or 'weights'");
       }
-      if (text == null || text.isBlank()) {
-        throw badRequest("the query text is empty");
+      if (!LocalParamValues.hasVisibleText(text)) {
+        throw badRequest("the query text is empty (or only invisible characters)");
       }
       SparseEncoder encoder = NeuralModelRegistry.of(req.getCore()).sparseEncoder(modelName);
       encode(encoder, text);

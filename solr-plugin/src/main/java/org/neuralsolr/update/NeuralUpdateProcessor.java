@@ -18,9 +18,13 @@ import org.apache.solr.common.SolrException.ErrorCode;
 import org.apache.solr.common.SolrInputDocument;
 import org.apache.solr.common.SolrInputField;
 import org.apache.solr.request.SolrQueryRequest;
+import org.apache.solr.schema.DenseVectorField;
+import org.apache.solr.schema.IndexSchema;
+import org.apache.solr.schema.SchemaField;
 import org.apache.solr.update.AddUpdateCommand;
 import org.apache.solr.update.CommitUpdateCommand;
 import org.apache.solr.update.DeleteUpdateCommand;
+import org.apache.solr.update.DocumentBuilder;
 import org.apache.solr.update.MergeIndexesCommand;
 import org.apache.solr.update.RollbackUpdateCommand;
 import org.apache.solr.update.processor.UpdateRequestProcessor;
@@ -88,6 +92,7 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     String[] texts;
     try {
       texts = check(copy);
+      checkAgainstSchema(copy);
     } catch (SolrException e) {
       if (!tolerant) {
         fail();
@@ -393,6 +398,52 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
                 + "', which would leave the vector stale; send the whole document instead");
       }
     }
+  }
+
+  /**
+   * Refuses a document the schema would refuse, now rather than when the held documents are passed
+   * on: a bad document then fails its request before any of the request's documents is indexed. An
+   * atomic update's operations on vector fields are checked the same way, since Solr applies them
+   * only after reading the stored document and reports their errors as HTTP 500.
+   */
+  private void checkAgainstSchema(AddUpdateCommand cmd) {
+    SolrInputDocument doc = cmd.getSolrInputDocument();
+    IndexSchema schema = req.getSchema();
+    if (!isAtomicUpdate(doc)) {
+      try {
+        DocumentBuilder.toDocument(doc, schema);
+      } catch (SolrException e) {
+        throw e.code() == ErrorCode.BAD_REQUEST.code ? e : new SolrException(ErrorCode.BAD_REQUEST, "document '" + cmd.getPrintableId() + "': " + e.getMessage(), e);
+      } catch (RuntimeException e) {
+        throw new SolrException(ErrorCode.BAD_REQUEST, "document '" + cmd.getPrintableId() + "': " + e.getMessage(), e);
+      }
+      return;
+    }
+    for (SolrInputField f : doc) {
+      SchemaField field = schema.getFieldOrNull(f.getName());
+      if (!(f.getValue() instanceof Map<?, ?> ops) || field == null || !isVectorField(field)) {
+        continue;
+      }
+      for (Map.Entry<?, ?> op : ops.entrySet()) {
+        String where = "document '" + cmd.getPrintableId() + "', field '" + f.getName() + "': atomic update '" + op.getKey() + "'";
+        if (!"set".equals(op.getKey())) {
+          throw new SolrException(ErrorCode.BAD_REQUEST, where + " cannot change a vector; use 'set' with the whole value");
+        }
+        if (op.getValue() != null) {
+          try {
+            field.getType().createFields(field, op.getValue());
+          } catch (RuntimeException e) {
+            throw new SolrException(ErrorCode.BAD_REQUEST, where + ": " + e.getMessage(), e);
+          }
+        }
+      }
+    }
+  }
+
+  private static boolean isVectorField(SchemaField field) {
+    return field.getType() instanceof DenseVectorField
+        || field.getType() instanceof org.neuralsolr.schema.MultiVectorField
+        || field.getType() instanceof org.neuralsolr.schema.SparseVectorFieldType;
   }
 
   private static SolrException badDocument(AddUpdateCommand cmd, NeuralFieldMapping mapping, String why) {

@@ -238,6 +238,8 @@ final class SparseCandidateScorer extends Scorer {
    */
   static Candidates select(List<SparseTermClause> generators, int candidates, int maxDoc, Bits liveDocs)
       throws IOException {
+    // a segment has no more candidates than documents: the user's param must not size the heap
+    candidates = Math.min(candidates, Math.max(1, maxDoc));
     int[] heapDocs = new int[candidates]; // a min-heap of the best so far: the worst on top
     float[] heapScores = new float[candidates];
     int size = 0;
