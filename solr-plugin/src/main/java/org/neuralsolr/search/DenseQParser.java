@@ -26,6 +26,7 @@ class DenseQParser extends AbstractVectorQParserBase {
   static final String MODEL = "model";
   static final String TOP_K = "topK";
   static final String INSTRUCTION = "instruction";
+  static final String PASSAGES = "passages";
   static final int DEFAULT_TOP_K = 10;
 
   private final DenseQParserPlugin plugin;
@@ -33,6 +34,8 @@ class DenseQParser extends AbstractVectorQParserBase {
   /** The query instruction template asked for, or null for the manifest's default. */
   private String instruction;
   private int topK;
+  /** How passages (child documents) rank their parent, or null for one vector per document. */
+  private PassageScoring.Mode passages;
   private double encodeMillis;
   /** The coordinator encoded the text and sent the vector along. */
   private boolean vectorReceived;
@@ -67,6 +70,13 @@ class DenseQParser extends AbstractVectorQParserBase {
     }
     topK = parseTopK();
     instruction = localParams.get(INSTRUCTION);
+    String passagesParam = localParams.get(PASSAGES);
+    if (passagesParam != null) {
+      passages = PassageScoring.Mode.parse(passagesParam.trim());
+      if (passages == null) {
+        throw badRequest("param 'passages' must be one of maxp, firstp, mean, got '" + passagesParam + "'");
+      }
+    }
 
     SchemaField field = req.getSchema().getFieldOrNull(fieldName);
     if (field == null) {
@@ -112,6 +122,10 @@ class DenseQParser extends AbstractVectorQParserBase {
       vectorReceived = true;
       plugin.countReceivedVector();
     }
+    if (passages != null) {
+      // exact over all passages; fq filters the parents as usual
+      return PassageScoring.query(req, fieldName, vector, passages);
+    }
     return new KnnFloatVectorQuery(fieldName, vector, topK, getFilterQuery());
   }
 
@@ -142,6 +156,9 @@ class DenseQParser extends AbstractVectorQParserBase {
     NamedList<Object> dense = new SimpleOrderedMap<>();
     dense.add("model", modelName);
     dense.add("topK", topK);
+    if (passages != null) {
+      dense.add("passages", passages.name().toLowerCase(java.util.Locale.ROOT));
+    }
     if (instruction != null) {
       dense.add("instruction", instruction);
     }
