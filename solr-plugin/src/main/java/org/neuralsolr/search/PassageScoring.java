@@ -5,11 +5,13 @@ import java.util.Arrays;
 import java.util.Locale;
 import org.apache.lucene.document.IntPoint;
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.queries.function.FunctionScoreQuery;
 import org.apache.lucene.search.BooleanClause.Occur;
 import org.apache.lucene.search.BooleanQuery;
 import org.apache.lucene.search.DoubleValues;
 import org.apache.lucene.search.DoubleValuesSource;
+import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.FieldExistsQuery;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.MatchAllDocsQuery;
@@ -31,6 +33,8 @@ import org.apache.solr.search.join.BlockJoinParentQParser;
 final class PassageScoring {
   /** The child documents' passage position, written by the update processor. */
   static final String PASSAGE_FIELD = "passage_i";
+  static final String PASSAGE_START_FIELD = "passage_start_i";
+  static final String PASSAGE_END_FIELD = "passage_end_i";
 
   enum Mode {
     MAXP(ScoreMode.Max),
@@ -92,6 +96,27 @@ final class PassageScoring {
         return DoubleValues.EMPTY;
       }
       return DoubleValuesSource.similarityToQueryVector(ctx, vector, field);
+    }
+
+    /**
+     * Names the passage, so that a document's explanation (the block join explains by its best
+     * child) says which passage won: its position and character span in the source text.
+     */
+    @Override
+    public Explanation explain(LeafReaderContext ctx, int docId, Explanation scoreExplanation) throws IOException {
+      DoubleValues values = getValues(ctx, null);
+      if (!values.advanceExact(docId)) {
+        return Explanation.noMatch("passage without a vector in '" + field + "'");
+      }
+      return Explanation.match(
+          (float) values.doubleValue(),
+          "passage " + value(ctx, PASSAGE_FIELD, docId) + " [" + value(ctx, PASSAGE_START_FIELD, docId) + ", "
+              + value(ctx, PASSAGE_END_FIELD, docId) + "): similarity of '" + field + "' to the query vector");
+    }
+
+    private static String value(LeafReaderContext ctx, String name, int docId) throws IOException {
+      NumericDocValues dv = ctx.reader().getNumericDocValues(name);
+      return dv != null && dv.advanceExact(docId) ? Long.toString(dv.longValue()) : "?";
     }
 
     @Override

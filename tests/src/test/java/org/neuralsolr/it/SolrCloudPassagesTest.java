@@ -132,11 +132,15 @@ public class SolrCloudPassagesTest extends SolrCloudTestCase {
       List<SolrDocument> children = cluster.getSolrClient().query("one", passages).getResults();
       assertTrue(children.size() > 1);
       float best = 0;
+      int bestPassage = -1;
       float first = Float.NaN;
       double sum = 0;
       for (SolrDocument c : children) {
         float s = (Float) c.getFieldValue("score");
-        best = Math.max(best, s);
+        if (s > best) {
+          best = s;
+          bestPassage = (Integer) c.getFieldValue("passage_i");
+        }
         sum += s;
         if ((Integer) c.getFieldValue("passage_i") == 0) {
           first = s;
@@ -145,6 +149,9 @@ public class SolrCloudPassagesTest extends SolrCloudTestCase {
       assertEquals("maxp " + id, best, parentScore(text, "maxp", id), 1e-5);
       assertEquals("firstp " + id, first, parentScore(text, "firstp", id), 1e-5);
       assertEquals("mean " + id, sum / children.size(), parentScore(text, "mean", id), 1e-5);
+      // debugQuery names the winning passage: its position and character span
+      assertTrue(explain(text, "maxp", id), explain(text, "maxp", id).contains("passage " + bestPassage + " ["));
+      assertTrue(explain(text, "firstp", id), explain(text, "firstp", id).contains("passage 0 [0, "));
     }
   }
 
@@ -153,6 +160,12 @@ public class SolrCloudPassagesTest extends SolrCloudTestCase {
     List<SolrDocument> hits = cluster.getSolrClient().query("one", q).getResults();
     assertEquals(1, hits.size());
     return (Float) hits.get(0).getFieldValue("score");
+  }
+
+  private static String explain(String text, String mode, String id) throws Exception {
+    SolrQuery q = query(text, mode).addFilterQuery("id:" + id).setFields("id", "score");
+    q.set("debugQuery", "true");
+    return String.valueOf(cluster.getSolrClient().query("two", q).getExplainMap().get(id));
   }
 
   public void testBadModeIs400NamingTheParam() {
