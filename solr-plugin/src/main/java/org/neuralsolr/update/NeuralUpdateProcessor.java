@@ -310,6 +310,10 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     for (int i = 0; i < perDoc.size(); i++) {
       SolrInputDocument parent = p.targets.get(i).cmd.getSolrInputDocument();
       Object id = parent.getFieldValue(idField);
+      if (parent.getChildDocuments() != null) {
+        // encoded again after another document of the batch was refused: replace, do not add twice
+        parent.getChildDocuments().removeIf(c -> c.getFieldValue(PASSAGE_FIELD) != null && c.getField(mapping.field) != null);
+      }
       List<PassageSplitter.Passage> split = perDoc.get(i);
       for (int n = 0; n < split.size(); n++, v++) {
         SolrInputDocument child = new SolrInputDocument();
