@@ -15,14 +15,14 @@ import java.util.Locale;
  * multi-valued stored field) is highlighted by that split; or such a field may give the split of a
  * single-valued text field ({@link #located}).
  */
-final class Sentences {
+public final class Sentences {
   /** One sentence: its position among the document's sentences and its character span. */
-  record Sentence(int index, int value, int start, int end, String text) {}
+  public record Sentence(int index, int value, int start, int end, String text) {}
 
   private Sentences() {}
 
   /** The sentences of one field's stored values, in document order. */
-  static List<Sentence> of(List<String> values, boolean multiValued) {
+  public static List<Sentence> of(List<String> values, boolean multiValued) {
     List<Sentence> sentences = new ArrayList<>();
     for (int v = 0; v < values.size(); v++) {
       String text = values.get(v);

@@ -37,6 +37,26 @@ public final class DenseEncoder {
     return served;
   }
 
+  /** The most tokens, special tokens included, the model reads of one text. */
+  public int maxLength() {
+    return served.model.manifest.maxLength;
+  }
+
+  /**
+   * The character span {@code [start, end)} in {@code text} of each of its tokens, special tokens
+   * left out, as many as the model reads ({@code maxLength}); for cutting a long text into passages
+   * counted in the model's own tokens.
+   *
+   * @throws TextRejectedException if the tokenizer refused the text
+   */
+  public int[][] tokenSpans(String text) {
+    try {
+      return served.model.charSpans(text, false);
+    } catch (IllegalArgumentException e) {
+      throw new TextRejectedException(0, e.getMessage(), e);
+    }
+  }
+
   public int dimension() {
     return served.model.manifest.dimension;
   }

@@ -28,6 +28,7 @@ class DenseQParser extends AbstractVectorQParserBase {
   static final String TOP_K = "topK";
   static final String INSTRUCTION = "instruction";
   static final String RESCORE = "rescore";
+  static final String PASSAGES = "passages";
   static final int DEFAULT_TOP_K = 10;
 
   private final DenseQParserPlugin plugin;
@@ -37,6 +38,8 @@ class DenseQParser extends AbstractVectorQParserBase {
   private int topK;
   /** Candidates taken from the graph and re-scored with the float32 vectors, or 0: no re-scoring. */
   private int rescore;
+  /** How passages (child documents) rank their parent, or null for one vector per document. */
+  private PassageScoring.Mode passages;
   private double encodeMillis;
   /** The coordinator encoded the text and sent the vector along. */
   private boolean vectorReceived;
@@ -72,6 +75,17 @@ class DenseQParser extends AbstractVectorQParserBase {
     topK = parseTopK();
     rescore = parseRescore();
     instruction = localParams.get(INSTRUCTION);
+    String passagesParam = localParams.get(PASSAGES);
+    if (passagesParam != null) {
+      passages = PassageScoring.Mode.parse(passagesParam.trim());
+      if (passages == null) {
+        throw badRequest("param 'passages' must be one of maxp, firstp, mean, got '" + passagesParam + "'");
+      }
+      if (rescore > 0) {
+        // passage scoring is exact already: there is no graph result to re-score
+        throw badRequest("param 'rescore' cannot be combined with 'passages' (passage scores are exact)");
+      }
+    }
 
     SchemaField field = req.getSchema().getFieldOrNull(fieldName);
     if (field == null) {
@@ -119,6 +133,10 @@ class DenseQParser extends AbstractVectorQParserBase {
     }
     if (rescore > 0) {
       return new RescoredKnnFloatVectorQuery(fieldName, vector, topK, rescore, getFilterQuery());
+    }
+    if (passages != null) {
+      // exact over all passages; fq filters the parents as usual
+      return PassageScoring.query(req, fieldName, vector, passages);
     }
     return new KnnFloatVectorQuery(fieldName, vector, topK, getFilterQuery());
   }
@@ -170,6 +188,9 @@ class DenseQParser extends AbstractVectorQParserBase {
     dense.add("topK", topK);
     if (rescore > 0) {
       dense.add("rescore", rescore);
+    }
+    if (passages != null) {
+      dense.add("passages", passages.name().toLowerCase(java.util.Locale.ROOT));
     }
     if (instruction != null) {
       dense.add("instruction", instruction);

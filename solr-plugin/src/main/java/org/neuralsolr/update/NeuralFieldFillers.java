@@ -23,6 +23,10 @@ final class NeuralFieldFillers {
       throw new IllegalArgumentException(
           "field '" + field.getName() + "': 'instruction' is for dense vector fields (LLM embedders), not " + field.getType().getTypeName());
     }
+    if (mapping.passages != null && !(field.getType() instanceof DenseVectorField)) {
+      throw new IllegalArgumentException(
+          "field '" + field.getName() + "': 'passages' is for dense vector fields, not " + field.getType().getTypeName());
+    }
     if (field.getType() instanceof DenseVectorField) {
       DenseVectorField type = (DenseVectorField) field.getType();
       var encoder = registry.denseEncoder(model);
@@ -36,6 +40,9 @@ final class NeuralFieldFillers {
       } catch (UnknownInstructionException e) {
         // no cause: Solr reports a failed core by its root cause, which must name the setting
         throw new IllegalArgumentException("field '" + field.getName() + "': 'instruction': model '" + model + "': " + e.getMessage());
+      }
+      if (mapping.passages != null) {
+        mapping.passages.checkModel(field.getName(), model, encoder);
       }
       return new DenseFieldFiller(type, encoder, mapping.instruction);
     }

@@ -20,13 +20,20 @@ final class NeuralFieldMapping {
   final boolean required;
   /** The document instruction template to encode with, or null for the manifest's default. */
   final String instruction;
+  /**
+   * How the source text is cut into passages, each indexed as a child document carrying the
+   * field, or null to index one vector on the document itself; see docs/long-documents.md.
+   */
+  final PassageSplitter passages;
 
-  private NeuralFieldMapping(String field, String model, List<String> sources, boolean required, String instruction) {
+  private NeuralFieldMapping(
+      String field, String model, List<String> sources, boolean required, String instruction, PassageSplitter passages) {
     this.field = field;
     this.model = model;
     this.sources = sources;
     this.required = required;
     this.instruction = instruction;
+    this.passages = passages;
   }
 
   static NeuralFieldMapping fromNamedList(NamedList<?> args) {
@@ -53,9 +60,14 @@ final class NeuralFieldMapping {
     }
     Object required = args.get("required");
     Object instruction = args.get("instruction");
+    Object passages = args.get("passages");
+    if (passages != null && !(passages instanceof NamedList)) {
+      throw new IllegalArgumentException("field '" + field + "': 'passages' must be a <lst>");
+    }
     return new NeuralFieldMapping(
         field, model, List.copyOf(sources), required != null && Boolean.parseBoolean(required.toString()),
-        instruction == null ? null : instruction.toString().trim());
+        instruction == null ? null : instruction.toString().trim(),
+        passages == null ? null : PassageSplitter.fromNamedList(field, (NamedList<?>) passages));
   }
 
   private static String requireString(NamedList<?> args, String key) {

@@ -271,10 +271,63 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
     }
     for (int m = 0; m < mappings.size(); m++) {
       Pending p = pending.get(m);
-      if (!p.texts.isEmpty()) {
+      if (!p.texts.isEmpty() && mappings.get(m).passages != null) {
+        encodePassages(mappings.get(m), (DenseFieldFiller) fillers.get(m), p);
+      } else if (!p.texts.isEmpty()) {
         NeuralFieldFiller filler = fillers.get(m);
         List<Object> values = call(mappings.get(m), p, () -> filler.encode(p.texts));
         set(mappings.get(m), p, values);
+      }
+    }
+  }
+
+  /** Child document fields of a passage: its position in the document and its character span. */
+  static final String PASSAGE_FIELD = "passage_i";
+  static final String PASSAGE_START_FIELD = "passage_start_i";
+  static final String PASSAGE_END_FIELD = "passage_end_i";
+
+  /**
+   * Splits each document's text into passages, encodes all passages of the batch in one model call
+   * and adds each passage as a child document ({@code ID/p<i>}) carrying the vector, so that the
+   * whole block is replaced or deleted with its parent (Solr updates a block by its {@code _root_}).
+   */
+  private void encodePassages(NeuralFieldMapping mapping, DenseFieldFiller filler, Pending p) {
+    Pending passages = new Pending();
+    List<List<PassageSplitter.Passage>> perDoc = new ArrayList<>(p.texts.size());
+    for (int i = 0; i < p.texts.size(); i++) {
+      HeldAdd add = p.targets.get(i);
+      List<PassageSplitter.Passage> split;
+      try {
+        split = mapping.passages.split(p.texts.get(i), filler.encoder());
+      } catch (TextRejectedException e) {
+        throw new HeldDocumentException(
+            add, badDocument(add.cmd, mapping, "model '" + mapping.model + "' rejected its text: " + e.getMessage()));
+      }
+      perDoc.add(split);
+      for (PassageSplitter.Passage passage : split) {
+        passages.texts.add(passage.text());
+        passages.targets.add(add);
+      }
+    }
+    List<Object> values = passages.texts.isEmpty() ? List.of() : call(mapping, passages, () -> filler.encode(passages.texts));
+    String idField = req.getSchema().getUniqueKeyField().getName();
+    int v = 0;
+    for (int i = 0; i < perDoc.size(); i++) {
+      SolrInputDocument parent = p.targets.get(i).cmd.getSolrInputDocument();
+      Object id = parent.getFieldValue(idField);
+      if (parent.getChildDocuments() != null) {
+        // encoded again after another document of the batch was refused: replace, do not add twice
+        parent.getChildDocuments().removeIf(c -> c.getFieldValue(PASSAGE_FIELD) != null && c.getField(mapping.field) != null);
+      }
+      List<PassageSplitter.Passage> split = perDoc.get(i);
+      for (int n = 0; n < split.size(); n++, v++) {
+        SolrInputDocument child = new SolrInputDocument();
+        child.setField(idField, id + "/p" + n);
+        child.setField(mapping.field, values.get(v));
+        child.setField(PASSAGE_FIELD, n);
+        child.setField(PASSAGE_START_FIELD, split.get(n).start());
+        child.setField(PASSAGE_END_FIELD, split.get(n).end());
+        parent.addChildDocument(child);
       }
     }
   }

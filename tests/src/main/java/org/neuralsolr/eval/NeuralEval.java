@@ -202,6 +202,9 @@ public final class NeuralEval {
       if (withoutField != null) {
         ingest.put("documentsWithoutNeuralField", withoutField);
       }
+      if ("neural-passages".equals(pipeline.updateChain)) {
+        ingest.put("passages", passageStats(client, core));
+      }
       Run.Builder run = Run.builder();
       Map<String, Object> timing = runQueries(client, core, pipeline, settings, queries, run, topK, err);
       Run built = run.build();
@@ -458,9 +461,32 @@ public final class NeuralEval {
     client.request(new GenericSolrRequest(SolrRequest.METHOD.POST, "/admin/cores", p));
   }
 
+  /**
+   * Passages of a passages index: how many, and how many documents needed more than one (their
+   * text is longer than one passage of maxTokens model tokens, so one vector would have truncated it).
+   */
+  private static Map<String, Object> passageStats(SolrClient client, String core) throws Exception {
+    Map<String, Object> stats = new LinkedHashMap<>();
+    long documents = count(client, core, "*:* -passage_i:[* TO *]");
+    long multi = count(client, core, "passage_i:1");
+    stats.put("passages", count(client, core, "passage_i:[* TO *]"));
+    stats.put("documents", documents);
+    stats.put("documentsWithMoreThanOnePassage", multi);
+    stats.put("shareWithMoreThanOnePassage", documents == 0 ? 0.0 : round4((double) multi / documents));
+    return stats;
+  }
+
+  private static long count(SolrClient client, String core, String q) throws Exception {
+    ModifiableSolrParams p = new ModifiableSolrParams();
+    p.set("q", q);
+    p.set("rows", "0");
+    return new QueryRequest(p).process(client, core).getResults().getNumFound();
+  }
+
+  /** Corpus documents in the core: passages (child documents of long documents) are not counted. */
   private static long numDocs(SolrClient client, String core) throws Exception {
     ModifiableSolrParams p = new ModifiableSolrParams();
-    p.set("q", "*:*");
+    p.set("q", "*:* -passage_i:[* TO *]");
     p.set("rows", "0");
     return new QueryRequest(p).process(client, core).getResults().getNumFound();
   }
@@ -683,6 +709,10 @@ public final class NeuralEval {
     NamedList<Object> index = (NamedList<Object>) coreStatus.get("index");
     Map<String, Object> stats = new LinkedHashMap<>();
     long docs = ((Number) index.get("numDocs")).longValue();
+    if ("neural-passages".equals(pipeline.updateChain)) {
+      stats.put("luceneDocuments", docs); // documents and their passages
+      docs = numDocs(client, core);
+    }
     stats.put("documents", docs);
     stats.put("sizeBytes", ((Number) index.get("sizeInBytes")).longValue());
     Path dir = Path.of(String.valueOf(coreStatus.get("dataDir"))).resolve("index");
@@ -771,11 +801,17 @@ public final class NeuralEval {
     return fields;
   }
 
+  /** Fields whose vectors the update processor puts on passages (child documents), not on documents. */
+  private static final Set<String> PASSAGE_FIELDS = Set.of("passage_vector");
+
   /** The fields a pipeline's index fills with encodings or weights (copies included). */
   private static List<String> neuralFields(Pipeline pipeline, Pipeline.Prepared prepared) {
     List<String> fields = new ArrayList<>();
     if ("neural".equals(pipeline.updateChain) || "neural-colbert".equals(pipeline.updateChain)) {
       fields.add("vector");
+    }
+    if ("neural-passages".equals(pipeline.updateChain)) {
+      fields.add("passage_vector"); // on the passages: the count without it includes the documents
     }
     if ("neural-colbert".equals(pipeline.updateChain)) {
       for (String nbits : Pipelines.COLBERT_NBITS) {
@@ -816,6 +852,13 @@ public final class NeuralEval {
           with = searcher.count(new FieldExistsQuery(field));
         } else {
           with = searcher.count(new TermRangeQuery(field, null, null, true, true)); // any term: the sparse field
+        }
+        if (PASSAGE_FIELDS.contains(field)) {
+          // the vectors are on the passages: documents without text have no first passage
+          long passages = with;
+          long documentsWithPassages = searcher.count(org.apache.lucene.document.IntPoint.newExactQuery("passage_i", 0));
+          without.put(field, reader.numDocs() - passages - documentsWithPassages);
+          continue;
         }
         without.put(field, reader.numDocs() - with);
       }

@@ -15,6 +15,10 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  *   <li>{@code dense}, {@code dense-int8}, {@code dense-e5}, {@code dense-minilm}: the built-in
  *       models through the neural update processor (document = title + " " + text) and {@code
  *       {!dense}} (the model's query prefix applied).
+ *   <li>{@code dense-minilm-maxp}, {@code dense-minilm-firstp}, {@code dense-maxp}: long documents
+ *       cut into sentence passages (all-MiniLM-L6-v2 at 254 tokens, bge-small-en-v1.5 at 128), each
+ *       passage a child document, ranked by {@code {!dense ... passages=maxp|firstp}}; see
+ *       docs/long-documents.md.
  *   <li>{@code sparse-bm25}: BM25 term weights as precomputed sparse vectors; must rank like {@code
  *       bm25}.
  *   <li>{@code sparse-proxy}: an expansion-heavy sparse distribution from bge-small-en-v1.5's token
@@ -51,6 +55,12 @@ public final class Pipelines {
     add(dense("dense-int8", "bge-small", "builtin:bge-small-en-v1.5-int8", "bge-small-en-v1.5 dynamic int8"));
     add(dense("dense-e5", "e5-small", "builtin:e5-small-v2", "e5-small-v2 fp32, mean pooling, query:/passage: prefixes"));
     add(dense("dense-minilm", "minilm", "builtin:all-minilm-l6-v2", "all-MiniLM-L6-v2 fp32, mean pooling, 256 tokens"));
+    add(passages("dense-minilm-maxp", "maxp", "minilm", "builtin:all-minilm-l6-v2", "254",
+        "all-MiniLM-L6-v2 over sentence passages of <= 254 tokens (256 with [CLS]/[SEP]), document = best passage (MaxP)"));
+    add(passages("dense-minilm-firstp", "firstp", "minilm", "builtin:all-minilm-l6-v2", "254",
+        "all-MiniLM-L6-v2 over sentence passages of <= 254 tokens, document = first passage (FirstP)"));
+    add(passages("dense-maxp", "maxp", "bge-small", "builtin:bge-small-en-v1.5", "128",
+        "bge-small-en-v1.5 over sentence passages of <= 128 tokens, document = best passage (MaxP)"));
     add(sparseBm25());
     add(sparseProxy());
     add(bm25Rerank("bm25>dense-rerank", "dense", "f=vector",
@@ -322,6 +332,30 @@ public final class Pipelines {
         (s, text) ->
             Map.of(
                 "q", "{!dense f=vector model=" + s.get("model") + " topK=" + s.get("topK") + "}" + text,
+                "rows", s.get("topK"),
+                "fl", "id,score"));
+  }
+
+  /**
+   * Long documents: update.chain=neural-passages cuts title + text into sentence passages of at
+   * most {@code maxTokens} model tokens, each a child document with its vector, and {@code {!dense
+   * ... passages=MODE}} ranks the documents ({@code --param passages=maxp|firstp|mean} at query
+   * time, on the same index; {@code --param docs=N} for a subset).
+   */
+  private static Pipeline passages(String name, String mode, String model, String pkg, String maxTokens, String description) {
+    return new Pipeline(
+        name,
+        "dense-passages",
+        description,
+        Map.of("topK", "100", "model", model, "package", pkg, "maxTokens", maxTokens, "split", "sentences",
+            "passages", mode, "docs", "all"),
+        Set.of("model", "package", "maxTokens", "split", "docs"),
+        s -> Map.of("neural.dense.model", s.get("model"), "neural.dense.package", s.get("package"),
+            "neural.passages.maxTokens", s.get("maxTokens"), "neural.passages.split", s.get("split")),
+        "neural-passages",
+        (s, text) ->
+            Map.of(
+                "q", "{!dense f=passage_vector model=" + s.get("model") + " passages=" + s.get("passages") + "}" + text,
                 "rows", s.get("topK"),
                 "fl", "id,score"));
   }

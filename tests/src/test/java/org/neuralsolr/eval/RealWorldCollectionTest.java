@@ -132,6 +132,19 @@ public class RealWorldCollectionTest extends SolrTestCase {
     assertTrue(r.toString(), ((Number) r.get("vector_bytes_ratio")).doubleValue() <= 0.16);
   }
 
+  /** Passages: the vectors are on the passages; the documents without text have none. */
+  public void testDenseMiniLmMaxP() throws Exception {
+    evaluate("dense-minilm-maxp", Map.of("passage_vector", WITHOUT_TEXT.size()));
+  }
+
+  public void testDenseMiniLmFirstP() throws Exception {
+    evaluate("dense-minilm-firstp", Map.of("passage_vector", WITHOUT_TEXT.size()));
+  }
+
+  public void testDenseMaxP() throws Exception {
+    evaluate("dense-maxp", Map.of("passage_vector", WITHOUT_TEXT.size()));
+  }
+
   public void testBm25DenseRerank() throws Exception {
     evaluate("bm25>dense-rerank", Map.of("vector", WITHOUT_TEXT.size()));
   }
