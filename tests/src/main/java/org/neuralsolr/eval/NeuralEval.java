@@ -852,17 +852,28 @@ public final class NeuralEval {
     }
     EncodingCache cache = new EncodingCache(root);
     long written = 0;
-    for (CachedField f : cached) {
-      try (EncodingCache.Entry e = cache.open(f.key(), err)) {
-        if (e != null && e.documents >= docs) {
-          continue;
+    try (FSDirectory directory = FSDirectory.open(dir);
+        DirectoryReader reader = DirectoryReader.open(directory)) {
+      IndexSearcher searcher = new IndexSearcher(reader);
+      for (CachedField f : cached) {
+        // documents without text have no value: the entry is complete when it has every one that has
+        long withField = searcher.count(new FieldExistsQuery(f.indexField()));
+        try (EncodingCache.Entry e = cache.open(f.key(), err)) {
+          if (e != null && e.documents >= withField) {
+            continue;
+          }
         }
+        written += fillCache(reader, cache, f, err);
       }
-      long t0 = System.nanoTime();
-      long n = 0;
-      try (FSDirectory directory = FSDirectory.open(dir);
-          DirectoryReader reader = DirectoryReader.open(directory);
-          EncodingCache.Writer w = cache.writer(f.key())) {
+    }
+    return written;
+  }
+
+  private static long fillCache(DirectoryReader reader, EncodingCache cache, CachedField f, PrintStream err) throws IOException {
+    long t0 = System.nanoTime();
+    long n = 0;
+    {
+      try (EncodingCache.Writer w = cache.writer(f.key())) {
         for (LeafReaderContext leaf : reader.leaves()) {
           org.apache.lucene.util.Bits live = leaf.reader().getLiveDocs();
           org.apache.lucene.index.StoredFields stored = leaf.reader().storedFields();
@@ -896,9 +907,8 @@ public final class NeuralEval {
       }
       err.println("encoding cache: stored " + n + " documents' " + f.key().kind() + " encodings of " + f.indexField() + " in "
           + cache.dataFile(f.key()) + " (" + round2((System.nanoTime() - t0) / 1e9) + " s)");
-      written++;
     }
-    return written;
+    return 1;
   }
 
   /** The fields a pipeline's index fills with encodings or weights (copies included). */
