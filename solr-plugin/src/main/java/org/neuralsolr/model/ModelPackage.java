@@ -97,6 +97,24 @@ public final class ModelPackage {
     return id;
   }
 
+  /**
+   * A checksum of what the package computes, whatever its location: the sha256 of its files' own
+   * checksums (network, tokenizer, query token weights) and of the manifest settings that change an
+   * encoding (dimension, maximum length, document prefix). Caches of encodings are keyed by it.
+   */
+  public String contentSha256() {
+    String content =
+        manifest.sha256 + "#" + manifest.tokenizerSha256 + "#"
+            + (manifest.sparse != null ? manifest.sparse.queryTokenWeightsSha256 : null) + "#" + manifest.dimension + "#"
+            + manifest.maxLength + "#" + manifest.documentPrefix;
+    try {
+      return java.util.HexFormat.of()
+          .formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   /** The network file's bytes, refused unless they hash to the manifest's {@code sha256}. */
   byte[] readModel() {
     return readVerified(manifest.modelFile, manifest.sha256, "modelFile");

@@ -196,7 +196,8 @@ public final class NeuralEval {
     // closing stops the Solr the tool started (its client with it), whatever failed before
     try (AutoCloseable solr = local != null ? local : client) {
       Set<String> subset = subset(dataset, qrels, settings.get("docs"));
-      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, prepared, root, o.solrUrl != null, subset, err);
+      List<CachedField> cached = cachedFields(root, datasetName, o.dataset, pipeline, settings, err);
+      Map<String, Object> ingest = ensureIndex(client, core, dataset, pipeline, settings, prepared, root, o.solrUrl != null, subset, cached, err);
       Map<String, Object> indexStats = indexStats(client, core, pipeline, prepared, ingest);
       Map<String, Long> withoutField = documentsWithoutNeuralField(client, core, neuralFields(pipeline, prepared));
       if (withoutField != null) {
@@ -377,6 +378,7 @@ public final class NeuralEval {
       Path root,
       boolean external,
       Set<String> subset,
+      List<CachedField> cached,
       PrintStream err)
       throws Exception {
     Path marker = root.resolve(".eval/indexes/" + core + ".json");
@@ -391,6 +393,10 @@ public final class NeuralEval {
         Map<String, Object> ingest =
             Files.exists(marker) ? new LinkedHashMap<>((Map<String, Object>) Utils.fromJSONString(Files.readString(marker))) : new LinkedHashMap<>();
         ingest.put("reused", true);
+        // an index built before the cache existed (or elsewhere) seeds it
+        Map<String, Object> encodings = new LinkedHashMap<>();
+        encodings.put("seeded", fillCache(client, core, root, cached, docs, err));
+        ingest.put("encodings", encodings);
         return ingest;
       }
       err.println("index " + core + " is incomplete (" + docs + " of " + corpusSize + " documents): rebuilding it");
@@ -403,7 +409,38 @@ public final class NeuralEval {
     properties.putAll(prepared.coreProperties());
     createCore(client, core, properties);
     applySchemaCommands(client, core, prepared.schemaCommands());
-    Map<String, Object> ingest = ingest(client, core, dataset, pipeline.updateChain, prepared.sparseDocuments(), corpusSize, subset, err);
+    List<EncodingCache.Entry> entries = new ArrayList<>();
+    try {
+      for (CachedField f : cached) {
+        EncodingCache.Entry e = new EncodingCache(root).open(f.key(), err);
+        entries.add(e);
+      }
+      Map<String, Object> encodings = new LinkedHashMap<>();
+      boolean hit = !entries.isEmpty() && entries.stream().allMatch(e -> e != null);
+      encodings.put("hit", hit);
+      encodings.put("entries", entries.stream().filter(e -> e != null).count());
+      encodings.put("bytes", entries.stream().filter(e -> e != null).mapToLong(e -> e.bytes).sum());
+      if (!cached.isEmpty()) {
+        err.println("encoding cache: " + (hit ? "hit" : "miss") + " (" + encodings.get("entries") + " of " + cached.size() + " entries, "
+            + encodings.get("bytes") + " bytes) under " + root.resolve(EncodingCache.DIRECTORY));
+      }
+      Map<String, Object> ingest =
+          ingest(client, core, dataset, pipeline.updateChain, prepared.sparseDocuments(), corpusSize, subset, cached, entries, encodings, err);
+      ingest.put("encodings", encodings);
+      return finishIndex(client, core, pipeline, marker, root, cached, ingest, err);
+    } finally {
+      for (EncodingCache.Entry e : entries) {
+        if (e != null) {
+          e.close();
+        }
+      }
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> finishIndex(
+      SolrClient client, String core, Pipeline pipeline, Path marker, Path root, List<CachedField> cached, Map<String, Object> ingest, PrintStream err)
+      throws Exception {
     if ("neural-colbert".equals(pipeline.updateChain)) {
       // with the configset's trainingThreshold the segments are float32 so far: the optimize trains
       // each field's codebook on a sample spread over the whole corpus and encodes the vectors; and
@@ -413,6 +450,7 @@ public final class NeuralEval {
       new UpdateRequest().setAction(UpdateRequest.ACTION.OPTIMIZE, true, true, 1).process(client, core);
       ingest.put("forceMergeSeconds", Math.round((System.nanoTime() - t0) / 1e7) / 100.0);
     }
+    ((Map<String, Object>) ingest.get("encodings")).put("seeded", fillCache(client, core, root, cached, numDocs(client, core), err));
     Files.createDirectories(marker.getParent());
     Files.writeString(marker, Utils.toJSONString(ingest) + "\n");
     ingest.put("reused", false);
@@ -518,8 +556,12 @@ public final class NeuralEval {
       Pipeline.SparseDocuments sparse,
       long total,
       Set<String> subset,
+      List<CachedField> cached,
+      List<EncodingCache.Entry> entries,
+      Map<String, Object> encodings,
       PrintStream err)
       throws Exception {
+    AtomicLong fromCache = new AtomicLong();
     AtomicLong sparsePostings = new AtomicLong();
     BlockingQueue<List<SolrInputDocument>> batches = new ArrayBlockingQueue<>(INGEST_THREADS * 2);
     List<SolrInputDocument> end = List.of();
@@ -562,6 +604,20 @@ public final class NeuralEval {
           doc.addField("id", d.id());
           doc.addField("title", d.title());
           doc.addField("text", d.text());
+          boolean all = !entries.isEmpty();
+          for (int c = 0; c < entries.size(); c++) {
+            EncodingCache.Entry e = entries.get(c);
+            boolean has = e != null && e.contains(d.id());
+            all &= has;
+            if (has) {
+              // the encodings as the update processor accepts a client's: a vector as a list of
+              // floats, token vectors as float32 bytes (one binary value in javabin, no text to parse)
+              doc.addField(cached.get(c).sendField(), EncodingCache.TOKENS.equals(e.key.kind()) ? e.bytes(d.id()) : floatList(e.floats(d.id())));
+            }
+          }
+          if (all) {
+            fromCache.incrementAndGet();
+          }
           if (sparse != null) {
             Map<String, Float> weights = sparse.weights(d);
             if (!weights.isEmpty()) {
@@ -602,6 +658,7 @@ public final class NeuralEval {
     ingest.put("clientThreads", INGEST_THREADS);
     ingest.put("documentsPerRequest", INGEST_BATCH);
     ingest.put("updateChain", chain);
+    encodings.put("documentsFromCache", fromCache.get());
     if (sparse != null) {
       ingest.put("sparsePostings", sparsePostings.get());
     }
@@ -801,8 +858,127 @@ public final class NeuralEval {
     return fields;
   }
 
+  /** A field the tool can send precomputed: the field sent, the index field read back, the cache key. */
+  record CachedField(String sendField, String indexField, EncodingCache.Key key) {}
+
+  /**
+   * The encodings a pipeline's index gets from a model, with their cache keys: the dense vector
+   * ({@code neural}, {@code neural-colbert}) and the token vectors ({@code neural-colbert}, read back
+   * from the float32 copy {@code colbert_nbits0}). Empty, with a warning, when the package cannot
+   * be resolved here (the index is built by the model as before).
+   */
+  private static List<CachedField> cachedFields(Path root, String datasetName, Path datasetDir, Pipeline pipeline, Map<String, String> settings, PrintStream err)
+      throws IOException {
+    String ref = settings.get("package");
+    boolean colbert = "neural-colbert".equals(pipeline.updateChain);
+    if (ref == null || !(colbert || "neural".equals(pipeline.updateChain))) {
+      return List.of();
+    }
+    org.neuralsolr.model.ModelPackage pkg;
+    try {
+      pkg = org.neuralsolr.model.ModelPackage.resolve(ref, org.neuralsolr.model.ModelRoots.of(List.of(ProxyVectors.modelsDir(root))));
+    } catch (RuntimeException e) {
+      err.println("WARN encoding cache: not used, package " + ref + " is not resolvable here: " + e.getMessage());
+      return List.of();
+    }
+    String corpus = EncodingCache.sha256(datasetDir.resolve("corpus.jsonl"));
+    String model = pkg.contentSha256();
+    int dim = pkg.manifest.dimension;
+    List<CachedField> fields = new ArrayList<>();
+    fields.add(new CachedField("vector", "vector", new EncodingCache.Key(datasetName, corpus, model, EncodingCache.DENSE, dim, SOURCE_FIELDS)));
+    if (colbert) {
+      fields.add(new CachedField("colbert", FLOAT32_COLBERT_FIELD, new EncodingCache.Key(datasetName, corpus, model, EncodingCache.TOKENS, dim, SOURCE_FIELDS)));
+    }
+    return fields;
+  }
+
   /** Fields whose vectors the update processor puts on passages (child documents), not on documents. */
   private static final Set<String> PASSAGE_FIELDS = Set.of("passage_vector");
+
+  /** The configset's source fields of the neural fields (conf/solrconfig.xml). */
+  private static final String SOURCE_FIELDS = "title,text";
+
+  private static List<Float> floatList(float[] v) {
+    List<Float> l = new ArrayList<>(v.length);
+    for (float x : v) {
+      l.add(x);
+    }
+    return l;
+  }
+
+  /**
+   * Writes the cache entries that are missing or cover fewer documents than the index, reading the
+   * stored float32 encodings back from the core's index directory with Lucene. Returns the entries
+   * written; none when the index is not on this machine.
+   */
+  private static long fillCache(SolrClient client, String core, Path root, List<CachedField> cached, long docs, PrintStream err) throws Exception {
+    if (cached.isEmpty()) {
+      return 0;
+    }
+    Path dir = Path.of(String.valueOf(CoreAdminRequest.getStatus(core, client).getCoreStatus(core).get("dataDir"))).resolve("index");
+    if (!Files.isDirectory(dir)) {
+      return 0;
+    }
+    EncodingCache cache = new EncodingCache(root);
+    long written = 0;
+    try (FSDirectory directory = FSDirectory.open(dir);
+        DirectoryReader reader = DirectoryReader.open(directory)) {
+      IndexSearcher searcher = new IndexSearcher(reader);
+      for (CachedField f : cached) {
+        // documents without text have no value: the entry is complete when it has every one that has
+        long withField = searcher.count(new FieldExistsQuery(f.indexField()));
+        try (EncodingCache.Entry e = cache.open(f.key(), err)) {
+          if (e != null && e.documents >= withField) {
+            continue;
+          }
+        }
+        written += fillCache(reader, cache, f, err);
+      }
+    }
+    return written;
+  }
+
+  private static long fillCache(DirectoryReader reader, EncodingCache cache, CachedField f, PrintStream err) throws IOException {
+    long t0 = System.nanoTime();
+    long n = 0;
+    {
+      try (EncodingCache.Writer w = cache.writer(f.key())) {
+        for (LeafReaderContext leaf : reader.leaves()) {
+          org.apache.lucene.util.Bits live = leaf.reader().getLiveDocs();
+          org.apache.lucene.index.StoredFields stored = leaf.reader().storedFields();
+          Set<String> idOnly = Set.of("id");
+          if (EncodingCache.TOKENS.equals(f.key().kind())) {
+            MultiVectorValues values = MultiVectorValues.get(leaf.reader(), f.indexField());
+            if (values == null) {
+              continue;
+            }
+            for (int d = values.nextDoc(); d != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS; d = values.nextDoc()) {
+              if (live == null || live.get(d)) {
+                float[] v = values.vectors(null);
+                w.add(stored.document(d, idOnly).get("id"), Arrays.copyOf(v, values.tokenCount() * values.dimension()));
+                n++;
+              }
+            }
+          } else {
+            org.apache.lucene.index.FloatVectorValues values = leaf.reader().getFloatVectorValues(f.indexField());
+            if (values == null) {
+              continue;
+            }
+            for (int d = values.nextDoc(); d != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS; d = values.nextDoc()) {
+              if (live == null || live.get(d)) {
+                w.add(stored.document(d, idOnly).get("id"), values.vectorValue().clone());
+                n++;
+              }
+            }
+          }
+        }
+        w.commit();
+      }
+      err.println("encoding cache: stored " + n + " documents' " + f.key().kind() + " encodings of " + f.indexField() + " in "
+          + cache.dataFile(f.key()) + " (" + round2((System.nanoTime() - t0) / 1e9) + " s)");
+    }
+    return 1;
+  }
 
   /** The fields a pipeline's index fills with encodings or weights (copies included). */
   private static List<String> neuralFields(Pipeline pipeline, Pipeline.Prepared prepared) {
