@@ -16,7 +16,41 @@ package org.neuralsolr.codecs;
  */
 public final class VectorKernels {
 
+  /**
+   * Whether {@link #dotProducts} runs on the JDK Vector API: the {@code jdk.incubator.vector}
+   * module is present (Solr started with {@code --add-modules jdk.incubator.vector}) and {@code
+   * -Dneuralsolr.vectorApi.disabled=true} is not set. Decided once, at class initialisation; the
+   * class that uses the module is never loaded otherwise.
+   */
+  public static final boolean VECTOR_API =
+      Boolean.getBoolean("neuralsolr.vectorApi.disabled") == false
+          && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+
   private VectorKernels() {}
+
+  /**
+   * {@code out[r][c] = a[r] · b[c]} for {@code r < rows}, {@code c < columns}, both operands
+   * row-major ({@code a[aOffset + r * dim + j]}, {@code b[c * dim + j]}), on the Vector API when
+   * {@link #VECTOR_API}; else a plain loop (callers without the Vector API should prefer {@link
+   * #dotProductsTransposed}, which C2 vectorises). Rows of {@code out} must be distinct arrays of
+   * length at least {@code columns}.
+   */
+  public static void dotProducts(float[] a, int aOffset, int rows, float[] b, int columns, int dim, float[][] out) {
+    if (VECTOR_API) {
+      PanamaKernels.dotProducts(a, aOffset, rows, b, columns, dim, out);
+    } else {
+      dotProductsPlain(a, aOffset, rows, b, columns, dim, out);
+    }
+  }
+
+  /** The plain-loop {@link #dotProducts}, the reference the Vector API kernel is tested against. */
+  static void dotProductsPlain(float[] a, int aOffset, int rows, float[] b, int columns, int dim, float[][] out) {
+    for (int r = 0; r < rows; r++) {
+      for (int c = 0; c < columns; c++) {
+        out[r][c] = dot(a, aOffset + r * dim, b, c * dim, dim);
+      }
+    }
+  }
 
   /**
    * Dot product of {@code a[aOffset, aOffset+length)} and {@code b[bOffset, bOffset+length)}.

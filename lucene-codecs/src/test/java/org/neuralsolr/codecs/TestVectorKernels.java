@@ -105,4 +105,34 @@ public class TestVectorKernels extends LuceneTestCase {
       assertEquals(y[0][i] + a[1] * x[i], z[i], 0f);
     }
   }
+
+  /** The Vector API kernel (when the module is present, as under surefire) equals the plain loop. */
+  public void testDotProductsEqualPlainLoops() {
+    // surefire adds jdk.incubator.vector: without it this test would compare the plain loop to itself
+    assertTrue("run with --add-modules jdk.incubator.vector", VectorKernels.VECTOR_API);
+    for (int iter = 0; iter < 100; iter++) {
+      int rows = TestUtil.nextInt(random(), 1, 11); // tails below and above the 4-row block
+      int columns = TestUtil.nextInt(random(), 1, 70);
+      int dim = TestUtil.nextInt(random(), 1, 420); // lane tails, and 384 itself
+      if (random().nextBoolean()) {
+        dim = 384;
+      }
+      int offset = random().nextInt(3) * dim;
+      float[] a = randomVector(offset + rows * dim);
+      float[] b = randomVector(columns * dim);
+      float[][] fast = new float[rows][columns + 2];
+      float[][] plain = new float[rows][columns + 2];
+      VectorKernels.dotProducts(a, offset, rows, b, columns, dim, fast);
+      VectorKernels.dotProductsPlain(a, offset, rows, b, columns, dim, plain);
+      for (int r = 0; r < rows; r++) {
+        for (int c = 0; c < columns; c++) {
+          double exact = naiveDot(a, offset + r * dim, b, c * dim, dim);
+          // both reassociate the sum differently: compare each to the exact value
+          assertEquals(exact, fast[r][c], 1e-6 * (dim + 1));
+          assertEquals(exact, plain[r][c], 1e-6 * (dim + 1));
+        }
+        assertEquals(0f, fast[r][columns], 0f); // nothing written past columns
+      }
+    }
+  }
 }

@@ -154,7 +154,7 @@ final class ColbertBench {
   }
 
   /** Four flushes into one index sharing the first flush's codebook, then one merged segment. */
-  private static Directory index(List<String> texts, List<float[][]> docs, int nbits) throws IOException {
+  static Directory index(List<String> texts, List<float[][]> docs, int nbits) throws IOException {
     Directory dir = new ByteBuffersDirectory();
     DocValuesFormat format = new MultiVectorDocValuesFormat(CodebookSource.reuseFirstTrained());
     Codec codec =
@@ -197,7 +197,7 @@ final class ColbertBench {
     return round((double) bytes / tokens);
   }
 
-  private static double overlap(TopDocs a, TopDocs b) {
+  static double overlap(TopDocs a, TopDocs b) {
     Set<Integer> x = new HashSet<>();
     for (ScoreDoc d : a.scoreDocs) {
       x.add(d.doc);

@@ -41,6 +41,9 @@ import org.neuralsolr.example.LocalSolr;
  *   <li>{@code colbert}: PLAID over exhaustive MaxSim, compressed over float32 MaxSim, MaxSim
  *       re-ranking over its first stage, and bytes per token vector, on bge-small token states
  *       ({@link ColbertBench}).
+ *   <li>{@code plaid}: PLAID and exhaustive MaxSim p50/p99 for a top-10 query on an nbits 2 index
+ *       (SciFact's full ColBERT index with {@code -Dneural.plaid.index}), their overlap, and
+ *       exhaustive MaxSim's GFLOP/s over this core's FMA peak ({@link PlaidBench}).
  *   <li>{@code load}, {@code load-tight}: a real Solr under a bounded mixed workload of queries of
  *       every kind and ingest batches: per request type throughput, p50, p99, 503s and errors, the
  *       {@code {!dense}} p50 under ingest over idle, and acknowledged documents lost ({@link
@@ -59,7 +62,7 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "sparse-bm25", "sparse-proxy", "load", "load-tight", "long");
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "plaid", "sparse-bm25", "sparse-proxy", "load", "load-tight", "long");
     List<String> names = args.length == 0 ? all : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
@@ -93,6 +96,9 @@ public final class NeuralBench {
             break;
           case "colbert":
             results.put(name, ColbertBench.run(data));
+            break;
+          case "plaid":
+            results.put(name, PlaidBench.run(root, data));
             break;
           case "load":
           case "load-tight":

@@ -89,8 +89,13 @@ public final class MaxSimScorer {
     }
     if (tokens > capacity) {
       capacity = ArrayUtil.oversize(tokens, Float.BYTES);
-      documentT = new float[dim][capacity];
+      documentT = VectorKernels.VECTOR_API ? null : new float[dim][capacity];
       similarities = new float[numQueryVectors][capacity];
+    }
+    if (VectorKernels.VECTOR_API) {
+      // row-major blocks of query x document vectors: no transposed copy (a third of the time)
+      VectorKernels.dotProducts(query, 0, numQueryVectors, document, tokens, dim, similarities);
+      return;
     }
     for (int t = 0; t < tokens; t++) {
       int o = t * dim;
