@@ -50,6 +50,7 @@ public final class ExampleMain {
     long docs = solr.client().query(CORE, new SolrQuery("*:*").setRows(0)).getResults().getNumFound();
     String base = "http://localhost:" + solr.port() + "/solr/" + CORE;
     System.out.println();
+    System.out.println("Admin page (models, fields, playground): " + base + "/neural");
     System.out.println("Neural Solr is running: " + base + " (" + docs + " SciFact abstracts; Ctrl-C stops it)");
     System.out.println();
     printQuery(solr, base, "Dense retrieval with " + MODEL + ":", query(

@@ -60,9 +60,9 @@ public final class ModelManifest {
   public final ModelKind kind;
   public final Engine engine;
   final String modelFile;
-  final String sha256;
+  public final String sha256;
   final String tokenizerFile;
-  final String tokenizerSha256;
+  public final String tokenizerSha256;
   public final int maxLength;
   /**
    * The longest input the model itself reads ({@code maxPositions}: its config's {@code

@@ -67,7 +67,14 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
 
   private List<String> rootSpecs = List.of();
   private final List<ModelConfig> configs = new ArrayList<>();
-  private final Map<String, ServedModel> models = new LinkedHashMap<>();
+  /**
+   * Copy-on-write: queries read it without a lock while the admin API loads, reloads or unloads
+   * (see {@link #load}, {@link #reload}, {@link #unload}), which replace the whole map.
+   */
+  private volatile Map<String, ServedModel> models = new LinkedHashMap<>();
+  /** Per loaded model, how it was loaded: what {@link #reload} loads again. */
+  private final Map<String, ModelConfig> loadedFrom = new LinkedHashMap<>();
+  private SchedulerConfig schedulerDefaults = SchedulerConfig.DEFAULTS;
   /** Models declared with an empty package: known names, nothing loaded. */
   private final Set<String> withoutPackage = new LinkedHashSet<>();
   private SharedModelStore store;
@@ -92,6 +99,7 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     } catch (IllegalArgumentException e) {
       throw configError("scheduler: " + e.getMessage());
     }
+    schedulerDefaults = defaults;
     NamedList<?> modelList = (NamedList<?>) args.get("models");
     if (modelList == null) {
       return;
@@ -157,9 +165,12 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
           }
         });
     try {
+      Map<String, ServedModel> loaded = new LinkedHashMap<>();
       for (ModelConfig config : configs) {
         ModelPackage pkg = ModelPackage.resolve(config.packageRef, roots);
-        models.put(config.name, store.acquire(pkg, config.device, config.scheduler));
+        loaded.put(config.name, store.acquire(pkg, config.device, config.scheduler));
+        loadedFrom.put(config.name, config);
+        models = loaded;
       }
     } catch (RuntimeException e) {
       releaseAll();
@@ -175,7 +186,65 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     for (ServedModel m : models.values()) {
       store.release(m);
     }
-    models.clear();
+    models = new LinkedHashMap<>();
+    loadedFrom.clear();
+  }
+
+  /**
+   * Loads the package {@code packageRef} (under the model roots, checksums verified as at start) as
+   * the model {@code name} of this core, until the core reloads (solrconfig.xml is not changed).
+   *
+   * @throws ModelPackageException if the package is missing, outside the roots or fails its checks
+   * @throws IllegalStateException if the name is taken
+   */
+  public synchronized ServedModel load(String name, String packageRef, DeviceRequest device) {
+    if (models.containsKey(name)) {
+      throw new IllegalStateException("model '" + name + "' is already loaded; use action=reload or another name");
+    }
+    ModelConfig config = new ModelConfig(name, packageRef, device, schedulerDefaults);
+    ServedModel m = store.acquire(ModelPackage.resolve(packageRef, roots), device, schedulerDefaults);
+    Map<String, ServedModel> next = new LinkedHashMap<>(models);
+    next.put(name, m);
+    loadedFrom.put(name, config);
+    withoutPackage.remove(name);
+    models = next;
+    return m;
+  }
+
+  /**
+   * Reads the model's package again (checksums verified) into a fresh copy and swaps it in; the old
+   * copy stays in use until it is loaded successfully, so a failed reload leaves it serving.
+   */
+  public synchronized ServedModel reload(String name) {
+    ServedModel old = model(name);
+    ModelConfig config = loadedFrom.get(name);
+    ModelPackage pkg = ModelPackage.resolve(config.packageRef, roots);
+    ServedModel fresh = store.reload(old, pkg, config.device, config.scheduler);
+    Map<String, ServedModel> next = new LinkedHashMap<>(models);
+    next.put(name, fresh);
+    models = next;
+    return fresh;
+  }
+
+  /** Removes the model from this core; the node closes it once no core uses it. */
+  public synchronized void unload(String name) {
+    ServedModel old = model(name);
+    Map<String, ServedModel> next = new LinkedHashMap<>(models);
+    next.remove(name);
+    loadedFrom.remove(name);
+    models = next;
+    store.release(old);
+  }
+
+  /** The package reference the model was loaded from (solrconfig.xml or the admin API). */
+  public synchronized String packageReference(String name) {
+    ModelConfig c = loadedFrom.get(name);
+    return c == null ? null : c.packageRef;
+  }
+
+  /** Models declared in solrconfig.xml with an empty package. */
+  public Set<String> declaredWithoutPackage() {
+    return Collections.unmodifiableSet(withoutPackage);
   }
 
   /** The registry of {@code core}. */

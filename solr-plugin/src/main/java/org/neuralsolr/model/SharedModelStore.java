@@ -36,6 +36,35 @@ public final class SharedModelStore implements Closeable {
     return entry.model;
   }
 
+  /**
+   * Loads {@code pkg} afresh in place of {@code old} for one user: later {@link #acquire} calls get
+   * the fresh copy; other cores that hold {@code old} keep it until they release it. If loading
+   * fails, nothing changes.
+   */
+  public synchronized ServedModel reload(ServedModel old, ModelPackage pkg, DeviceRequest device, SchedulerConfig config) {
+    ServedModel fresh = new ServedModel(LoadedModel.load(pkg, device), config);
+    // detach the old copy from its key so that acquire no longer hands it out; its other users
+    // still find it by identity when they release it
+    detach(e -> e.model == old);
+    release(old);
+    String key = pkg.identity() + "|" + device + "|" + config;
+    detach(e -> models.get(key) == e);
+    Entry entry = new Entry(fresh);
+    entry.references = 1;
+    models.put(key, entry);
+    return fresh;
+  }
+
+  private void detach(java.util.function.Predicate<Entry> which) {
+    for (String k : new java.util.ArrayList<>(models.keySet())) {
+      Entry e = models.get(k);
+      if (!k.contains("|replaced@") && which.test(e)) {
+        models.remove(k);
+        models.put(k + "|replaced@" + System.identityHashCode(e), e);
+      }
+    }
+  }
+
   /** Drops one reference; the last one closes the model. */
   public synchronized void release(ServedModel model) {
     models.entrySet().removeIf(

@@ -16,18 +16,18 @@ import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
  * each segment's {@code SegmentInfo}, no field data; token vectors of deleted documents count until
  * a merge drops them.
  */
-final class UntrainedFields {
+public final class UntrainedFields {
   private UntrainedFields() {}
 
-  record Count(long segments, long tokenVectors) {
-    static final Count NONE = new Count(0, 0);
+  public record Count(long segments, long tokenVectors) {
+    public static final Count NONE = new Count(0, 0);
 
     Count plus(long tokens) {
       return new Count(segments + 1, tokenVectors + tokens);
     }
   }
 
-  static Map<String, Count> of(IndexReader reader) {
+  public static Map<String, Count> of(IndexReader reader) {
     Map<String, Count> byField = new TreeMap<>();
     for (LeafReaderContext leaf : reader.leaves()) {
       // Solr wraps segment readers (uninverting, exitable): the segment is beneath
