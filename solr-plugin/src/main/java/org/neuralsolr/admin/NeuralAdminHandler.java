@@ -3,6 +3,7 @@ package org.neuralsolr.admin;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -269,6 +270,10 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
               mv.getNbits() == 0 ? "not compressed (nbits 0)"
                   : u.tokenVectors() > 0 ? "waiting for trainingThreshold (" + u.tokenVectors() + " token vectors stored as float32)"
                   : "trained");
+          cb.add("configuredCentroids", mv.getCentroids() == 0 ? "auto (2^floor(log2(16 sqrt(n))))" : mv.getCentroids());
+          cb.add("trainingSample",
+              mv.getTrainingSample() == 0 ? org.neuralsolr.codecs.multivector.MultiVectorField.DEFAULT_TRAINING_SAMPLE : mv.getTrainingSample());
+          cb.add("codebooks", codebooks(searcher, f.getName()));
           o.add("codebook", cb);
         } else {
           continue;
@@ -298,6 +303,73 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
       }
     }
     return n;
+  }
+
+  /**
+   * The distinct codebooks the field's segments encode with (more than one until merges or a
+   * shared codebook unify them): id, centroids K, nbits, the segments and documents using it, and
+   * when the oldest of those segments was written (a codebook is trained as its first segment is).
+   */
+  private static List<Object> codebooks(SolrIndexSearcher searcher, String field) throws IOException {
+    Map<String, SimpleOrderedMap<Object>> byId = new java.util.LinkedHashMap<>();
+    for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+      org.neuralsolr.codecs.multivector.MultiVectorValues values = org.neuralsolr.codecs.multivector.MultiVectorValues.get(leaf.reader(), field);
+      if (values == null) {
+        continue;
+      }
+      String written = segmentTimestamp(leaf.reader());
+      List<org.neuralsolr.codecs.multivector.ResidualCodebook> segmentCodebooks = values.codebooks();
+      long[] docsPerCodebook = new long[segmentCodebooks.size()];
+      if (docsPerCodebook.length == 1) {
+        docsPerCodebook[0] = values.docCount();
+      } else {
+        // a merge of segments trained apart keeps each one's codebook: count per document
+        for (int d = values.nextDoc(); d != DocIdSetIterator.NO_MORE_DOCS; d = values.nextDoc()) {
+          int ord = values.codebookOrd();
+          if (ord >= 0 && ord < docsPerCodebook.length) {
+            docsPerCodebook[ord]++;
+          }
+        }
+      }
+      for (int ord = 0; ord < segmentCodebooks.size(); ord++) {
+        org.neuralsolr.codecs.multivector.ResidualCodebook c = segmentCodebooks.get(ord);
+        String id = org.apache.lucene.util.StringHelper.idToString(c.id());
+        SimpleOrderedMap<Object> o = byId.get(id);
+        if (o == null) {
+          o = new SimpleOrderedMap<>();
+          o.add("id", id);
+          o.add("centroids", c.numCentroids());
+          o.add("nbits", c.nbits());
+          o.add("segments", 0);
+          o.add("documents", 0L);
+          o.add("oldestSegmentWritten", written);
+          byId.put(id, o);
+        }
+        o.setVal(o.indexOf("segments", 0), (Integer) o.get("segments") + 1);
+        o.setVal(o.indexOf("documents", 0), (Long) o.get("documents") + docsPerCodebook[ord]);
+        String oldest = (String) o.get("oldestSegmentWritten");
+        if (written != null && (oldest == null || written.compareTo(oldest) < 0)) {
+          o.setVal(o.indexOf("oldestSegmentWritten", 0), written);
+        }
+      }
+    }
+    return new ArrayList<>(byId.values());
+  }
+
+  /** The segment's write time (ISO-8601, from Lucene's diagnostics), or null when not known. */
+  private static String segmentTimestamp(LeafReader reader) {
+    LeafReader r = org.apache.lucene.index.FilterLeafReader.unwrap(reader);
+    if (r instanceof org.apache.lucene.index.SegmentReader) {
+      String millis = ((org.apache.lucene.index.SegmentReader) r).getSegmentInfo().info.getDiagnostics().get("timestamp");
+      if (millis != null) {
+        try {
+          return java.time.Instant.ofEpochMilli(Long.parseLong(millis)).toString();
+        } catch (NumberFormatException e) {
+          return null;
+        }
+      }
+    }
+    return null;
   }
 
   private static long docValuesDocs(SolrIndexSearcher searcher, String field) throws IOException {

@@ -75,6 +75,8 @@ public class MultiVectorField extends FieldType {
   private int nbits;
   private VectorSimilarityFunction similarity;
   private int trainingThreshold;
+  private int centroids;
+  private int trainingSample;
   private org.apache.lucene.document.FieldType luceneType;
 
   @Override
@@ -94,6 +96,8 @@ public class MultiVectorField extends FieldType {
     int sample = intArg(args, TRAINING_SAMPLE, 0);
     int threshold = intArg(args, TRAINING_THRESHOLD, 0);
     trainingThreshold = threshold;
+    this.centroids = centroids;
+    this.trainingSample = sample;
     String format = args.get("docValuesFormat");
     if (format != null && !MultiVectorDocValuesFormat.NAME.equals(format)) {
       throw new SolrException(
@@ -152,6 +156,16 @@ public class MultiVectorField extends FieldType {
   /** Token vectors one flush or merge must hold before the codebook is trained; 0: the first flush. */
   public int getTrainingThreshold() {
     return trainingThreshold;
+  }
+
+  /** Centroids per codebook as configured; 0: ColBERTv2's rule from the token vectors trained on. */
+  public int getCentroids() {
+    return centroids;
+  }
+
+  /** Token vectors sampled to train a codebook as configured; 0: the format's default. */
+  public int getTrainingSample() {
+    return trainingSample;
   }
 
   public VectorSimilarityFunction getSimilarityFunction() {

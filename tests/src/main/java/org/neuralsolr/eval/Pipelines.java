@@ -44,6 +44,8 @@ import org.neuralsolr.schema.SparseWeightsFormat;
  *   <li>{@code dense-q7}, {@code dense-q4}: {@code {!dense}} over int7 or int4 scalar-quantised
  *       copies of the bge-small-en-v1.5 vectors, in one index with the float32 ones ({@code --param
  *       rescore=N}, {@code --param docs=N}).
+ *   <li>{@code dense-stories260k}: the stories260K last-token embedder end to end (a 64-dimension
+ *       {@code vector}); its quality is meaningless.
  * </ul>
  */
 public final class Pipelines {
@@ -75,6 +77,59 @@ public final class Pipelines {
     add(hybridColbert());
     add(denseQuantized("dense-q7", "int7"));
     add(denseQuantized("dense-q4", "int4"));
+    add(denseStories260k());
+  }
+
+  /** The stories260K last-token embedder's package (a parity fixture of the plugin's tests). */
+  static final String STORIES_PACKAGE = "stories260k-embed";
+
+  /**
+   * {@code dense-stories260k}: stories260K (a real llama2.c Llama, 260K parameters) as a last-token
+   * embedder, end to end: ingest through the update processor, {@code {!dense}} over HTTP. It shows
+   * a decoder embedder runs at collection scale; its retrieval quality is meaningless (a model
+   * trained on children's stories, 64 dimensions). The package is copied from the plugin's test
+   * fixtures into the tool's model root, and {@code vector} becomes a 64-dimension field.
+   */
+  private static Pipeline denseStories260k() {
+    return new Pipeline(
+        "dense-stories260k",
+        "dense-stories260k",
+        "stories260K (llama2.c Llama, 64 dims) last-token embedder, left padding, EOS appended; quality meaningless",
+        Map.of("topK", "100", "model", "stories"),
+        Set.of("model"),
+        s -> Map.of("neural.dense.model", s.get("model"),
+            "neural.dense.package", STORIES_PACKAGE + "/neural-model.json"),
+        "neural",
+        (s, text) ->
+            Map.of(
+                "q", "{!dense f=vector model=" + s.get("model") + " topK=" + s.get("topK") + "}" + text,
+                "rows", s.get("topK"),
+                "fl", "id,score"),
+        (root, dataset, s) -> {
+          java.nio.file.Path target = ProxyVectors.modelsDir(root).resolve(STORIES_PACKAGE);
+          if (!java.nio.file.Files.exists(target.resolve("neural-model.json"))) {
+            java.nio.file.Path source = root.resolve("solr-plugin/src/test/resources/parity").resolve(STORIES_PACKAGE);
+            if (!java.nio.file.Files.isDirectory(source)) {
+              throw new java.io.IOException("dense-stories260k: the package is neither in " + target + " nor in " + source);
+            }
+            java.nio.file.Files.createDirectories(target);
+            for (String f : java.util.List.of("model.onnx", "tokenizer.json", "neural-model.json")) {
+              java.nio.file.Files.copy(source.resolve(f), target.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+          }
+          Map<String, Object> type = new LinkedHashMap<>();
+          type.put("name", "knn_vector_64");
+          type.put("class", "solr.DenseVectorField");
+          type.put("vectorDimension", "64");
+          type.put("similarityFunction", "dot_product");
+          type.put("knnAlgorithm", "hnsw");
+          Map<String, Object> commands = new LinkedHashMap<>();
+          commands.put("add-field-type", type);
+          commands.put("replace-field", Map.of("name", "vector", "type", "knn_vector_64", "indexed", true, "stored", false));
+          return new Pipeline.Prepared(
+              Map.of("neural.model.roots", ProxyVectors.modelsDir(root).toString()), null,
+              org.apache.solr.common.util.Utils.toJSONString(commands));
+        });
   }
 
   /** Index family of the quantised pipelines: float32, int7 and int4 copies of one encoding. */

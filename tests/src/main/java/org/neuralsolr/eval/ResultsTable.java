@@ -143,10 +143,15 @@ final class ResultsTable {
               // float32 for want of a trained codebook: the row does not measure the configured nbits
               + (untrained instanceof Number && ((Number) untrained).longValue() > 0 ? " (" + untrained + " untrained, float32)" : ""));
     }
+    boolean quantised = r.get("bytes_per_vector") != null;
+    if (quantised) {
+      // the dense-quantised index holds three vector fields: its file sizes cannot be split by field
+      parts.add("vector data (queried field): " + r.get("bytes_per_vector") + ", " + r.get("vector_bytes_ratio") + " of float32");
+    }
     map(index, "neuralFields").forEach((field, stats) -> {
       @SuppressWarnings("unchecked")
       Object b = ((Map<String, Object>) stats).get("bytesPerVector");
-      if (b != null) {
+      if (b != null && !(quantised && field.equals("vector"))) {
         parts.add(field + ": " + b);
       }
       @SuppressWarnings("unchecked")

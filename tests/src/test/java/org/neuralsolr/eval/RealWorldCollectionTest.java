@@ -145,6 +145,15 @@ public class RealWorldCollectionTest extends SolrTestCase {
     evaluate("dense-maxp", Map.of("passage_vector", WITHOUT_TEXT.size()));
   }
 
+  /** A decoder (stories260K, last-token pooling) end to end; its quality is not asserted. */
+  public void testDenseStories260k() throws Exception {
+    Path models = Files.createDirectories(root.resolve(".eval/models"));
+    copyFiles(NeuralTestHomes.parityFixtures().resolve(Pipelines.STORIES_PACKAGE), Files.createDirectories(models.resolve(Pipelines.STORIES_PACKAGE)));
+    Map<String, Object> r = evaluate("dense-stories260k", Map.of("vector", WITHOUT_TEXT.size()));
+    Map<String, Object> index = (Map<String, Object>) r.get("index");
+    assertTrue(r.toString(), String.valueOf(index.get("neuralFields")).contains("vector"));
+  }
+
   public void testBm25DenseRerank() throws Exception {
     evaluate("bm25>dense-rerank", Map.of("vector", WITHOUT_TEXT.size()));
   }
@@ -227,7 +236,10 @@ public class RealWorldCollectionTest extends SolrTestCase {
     without.forEach((field, n) -> counted.put(field, ((Number) n).intValue()));
     assertEquals(new TreeMap<>(documentsWithoutField), counted);
     // the pipelines rank the judged documents high: they do not merely survive the collection
-    assertTrue(output, ((Number) metrics.get("ndcg@10")).doubleValue() > 0.5);
+    // (stories260K's quality is meaningless: it only has to run)
+    if (!pipeline.equals("dense-stories260k")) {
+      assertTrue(output, ((Number) metrics.get("ndcg@10")).doubleValue() > 0.5);
+    }
     return r;
   }
 

@@ -43,8 +43,13 @@ public class AdminPageHttpTest extends SolrTestCase {
     home = createTempDir();
     Files.createDirectories(home.resolve("models"));
     solr = LocalSolr.start(home, NeuralTestHomes.configset(), 0);
-    solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
-    solr.client().add(CORE, SampleDocs.first(DOCS));
+    // a small codebook, trained on the first flush: the fields view shows it
+    solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8",
+        "neural.colbert.trainingThreshold", "0", "neural.colbert.centroids", "32"));
+    org.apache.solr.client.solrj.request.UpdateRequest add = new org.apache.solr.client.solrj.request.UpdateRequest();
+    add.setParam("update.chain", "neural-colbert");
+    add.add(SampleDocs.first(DOCS));
+    add.process(solr.client(), CORE);
     solr.client().commit(CORE);
   }
 
@@ -118,7 +123,14 @@ public class AdminPageHttpTest extends SolrTestCase {
     assertEquals(384L * 4, ((Number) vector.get("bytesPerVector")).longValue());
     Map<String, Object> colbert = (Map<String, Object>) fields.get("colbert");
     assertEquals("multivector", colbert.get("kind"));
-    assertNotNull(((Map<String, Object>) colbert.get("codebook")).get("state"));
+    assertEquals((long) DOCS, ((Number) colbert.get("documents")).longValue());
+    Map<String, Object> codebook = (Map<String, Object>) colbert.get("codebook");
+    assertEquals(codebook.toString(), "trained", codebook.get("state"));
+    List<Map<String, Object>> books = (List<Map<String, Object>>) codebook.get("codebooks");
+    assertEquals(codebook.toString(), 1, books.size());
+    assertEquals(codebook.toString(), 32L, ((Number) books.get(0).get("centroids")).longValue());
+    assertEquals(codebook.toString(), (long) DOCS, ((Number) books.get(0).get("documents")).longValue());
+    assertNotNull(codebook.toString(), books.get(0).get("oldestSegmentWritten"));
     assertEquals("sparse", ((Map<String, Object>) fields.get("sparse")).get("kind"));
   }
 

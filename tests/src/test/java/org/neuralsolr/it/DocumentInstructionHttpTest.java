@@ -102,14 +102,14 @@ public class DocumentInstructionHttpTest extends SolrTestCase {
     Path schema = conf.resolve("managed-schema.xml");
     String fields =
         "  <fieldType name=\"knn_vector_24\" class=\"solr.DenseVectorField\" vectorDimension=\"24\" similarityFunction=\"dot_product\"/>\n"
-            + "  <field name=\"passage_vector\" type=\"knn_vector_24\" indexed=\"true\" stored=\"true\"/>\n"
+            + "  <field name=\"instructed_vector\" type=\"knn_vector_24\" indexed=\"true\" stored=\"true\"/>\n"
             + "  <field name=\"plain_vector\" type=\"knn_vector_24\" indexed=\"true\" stored=\"true\"/>\n"
             + "</schema>";
     Files.writeString(schema, replaceOnce(Files.readString(schema, StandardCharsets.UTF_8), "</schema>", fields));
     Path solrconfig = conf.resolve("solrconfig.xml");
     String processor =
         "<updateProcessor name=\"" + PROCESSOR + "\" class=\"org.neuralsolr.update.NeuralUpdateProcessorFactory\">\n"
-            + "    <lst name=\"field\"><str name=\"name\">passage_vector</str><str name=\"model\">llama</str>"
+            + "    <lst name=\"field\"><str name=\"name\">instructed_vector</str><str name=\"model\">llama</str>"
             + "<str name=\"source\">text</str><str name=\"instruction\">${llama.instruction:passage}</str></lst>\n"
             + "    <lst name=\"field\"><str name=\"name\">plain_vector</str><str name=\"model\">llama</str><str name=\"source\">text</str></lst>\n"
             + "  </updateProcessor>\n\n  <updateProcessor name=\"neural-dense\"";
@@ -135,13 +135,13 @@ public class DocumentInstructionHttpTest extends SolrTestCase {
   }
 
   public void testTheInstructedFieldHoldsTheVectorOfTheInstructionTemplatedText() throws Exception {
-    QueryResponse rsp = solr.client().query(CORE, new SolrQuery("*:*").setFields("id", "passage_vector", "plain_vector").setRows(100));
+    QueryResponse rsp = solr.client().query(CORE, new SolrQuery("*:*").setFields("id", "instructed_vector", "plain_vector").setRows(100));
     assertEquals(texts.size(), rsp.getResults().getNumFound());
     for (SolrDocument doc : rsp.getResults()) {
       int i = Integer.parseInt(((String) doc.getFieldValue("id")).substring(1));
       String what = "document '" + texts.get(i) + "'";
       assertTrue(what + ": the instruction changes the vector", maxDifference(passageVectors.get(i), plainVectors.get(i)) > 0.05f);
-      assertVector(what + " passage_vector (instruction passage)", passageVectors.get(i), doc.getFieldValue("passage_vector"));
+      assertVector(what + " instructed_vector (instruction passage)", passageVectors.get(i), doc.getFieldValue("instructed_vector"));
       assertVector(what + " plain_vector (no instruction)", plainVectors.get(i), doc.getFieldValue("plain_vector"));
     }
   }
@@ -149,7 +149,7 @@ public class DocumentInstructionHttpTest extends SolrTestCase {
   public void testAnUnknownInstructionFailsTheCoreNamingIt() throws Exception {
     Exception e = expectThrows(Exception.class, () -> solr.createCore("bad", properties(Map.of("llama.instruction", "nope"))));
     String message = e.getMessage();
-    assertTrue(message, message.contains("field 'passage_vector': 'instruction': model 'llama': unknown instruction 'nope' for documents"));
+    assertTrue(message, message.contains("field 'instructed_vector': 'instruction': model 'llama': unknown instruction 'nope' for documents"));
     assertTrue(message, message.contains("known: passage"));
     assertFalse(solr.hasCore("bad"));
   }
