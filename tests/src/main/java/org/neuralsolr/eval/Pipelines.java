@@ -88,7 +88,7 @@ public final class Pipelines {
    * embedder, end to end: ingest through the update processor, {@code {!dense}} over HTTP. It shows
    * a decoder embedder runs at collection scale; its retrieval quality is meaningless (a model
    * trained on children's stories, 64 dimensions). The package is copied from the plugin's test
-   * fixtures into the tool's model root, and {@code vector} becomes a 64-dimension field.
+   * fixtures into the tool's model root; {@code neural.dense.dimension} makes {@code vector} 64-d.
    */
   private static Pipeline denseStories260k() {
     return new Pipeline(
@@ -98,7 +98,8 @@ public final class Pipelines {
         Map.of("topK", "100", "model", "stories"),
         Set.of("model"),
         s -> Map.of("neural.dense.model", s.get("model"),
-            "neural.dense.package", STORIES_PACKAGE + "/neural-model.json"),
+            "neural.dense.package", STORIES_PACKAGE + "/neural-model.json",
+            "neural.dense.dimension", "64"),
         "neural",
         (s, text) ->
             Map.of(
@@ -117,18 +118,7 @@ public final class Pipelines {
               java.nio.file.Files.copy(source.resolve(f), target.resolve(f), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             }
           }
-          Map<String, Object> type = new LinkedHashMap<>();
-          type.put("name", "knn_vector_64");
-          type.put("class", "solr.DenseVectorField");
-          type.put("vectorDimension", "64");
-          type.put("similarityFunction", "dot_product");
-          type.put("knnAlgorithm", "hnsw");
-          Map<String, Object> commands = new LinkedHashMap<>();
-          commands.put("add-field-type", type);
-          commands.put("replace-field", Map.of("name", "vector", "type", "knn_vector_64", "indexed", true, "stored", false));
-          return new Pipeline.Prepared(
-              Map.of("neural.model.roots", ProxyVectors.modelsDir(root).toString()), null,
-              org.apache.solr.common.util.Utils.toJSONString(commands));
+          return new Pipeline.Prepared(Map.of("neural.model.roots", ProxyVectors.modelsDir(root).toString()), null);
         });
   }
 
@@ -181,7 +171,7 @@ public final class Pipelines {
     for (String q : java.util.List.of("int7", "int4")) {
       String field = quantizedField(q);
       Map<String, Object> type = new LinkedHashMap<>();
-      // the configset's knn_vector_384 settings, quantised
+      // the configset's knn_vector settings, quantised
       type.put("name", field + "_type");
       type.put("class", "org.neuralsolr.schema.QuantizedDenseVectorField");
       type.put("vectorDimension", "384");
