@@ -121,7 +121,8 @@ public final class ModelPackage {
   }
 
   /** The tokenizer.json bytes, refused unless they hash to the manifest's {@code tokenizerSha256}. */
-  byte[] readTokenizer() {
+  /** The tokenizer file's bytes, its checksum verified (tools count tokens with it, as the model would). */
+  public byte[] readTokenizer() {
     return readVerified(manifest.tokenizerFile, manifest.tokenizerSha256, "tokenizerFile");
   }
 

@@ -253,6 +253,10 @@ public final class NeuralEval {
           report.put("vector_bytes_ratio", round4(bytes / floatBytes));
         }
       }
+      Map<String, Object> lengths = longerThanMaxLength(root, dataset, settings, subset, err);
+      if (lengths != null) {
+        report.put("documentsLongerThanMaxLength", lengths);
+      }
       if (subset != null) {
         report.put("subset", "the " + subset.size() + " documents judged for " + o.split + " or among the first " + settings.get("docs") + " of the corpus");
       }
@@ -890,6 +894,56 @@ public final class NeuralEval {
       fields.add(new CachedField("colbert", FLOAT32_COLBERT_FIELD, new EncodingCache.Key(datasetName, corpus, model, EncodingCache.TOKENS, dim, SOURCE_FIELDS)));
     }
     return fields;
+  }
+
+  /**
+   * How many of the indexed documents the pipeline's model would truncate: title + text (as the
+   * update processor joins them) tokenised by the package's own tokenizer, special tokens counted,
+   * against its {@code maxLength}. Null when the pipeline names no resolvable package.
+   */
+  private static Map<String, Object> longerThanMaxLength(Path root, BeirDataset dataset, Map<String, String> settings, Set<String> subset, PrintStream err)
+      throws IOException {
+    String ref = settings.get("package");
+    if (ref == null) {
+      return null;
+    }
+    org.neuralsolr.model.ModelPackage pkg;
+    byte[] tokenizerJson;
+    try {
+      pkg = org.neuralsolr.model.ModelPackage.resolve(ref, org.neuralsolr.model.ModelRoots.of(List.of(ProxyVectors.modelsDir(root))));
+      tokenizerJson = pkg.readTokenizer();
+    } catch (RuntimeException e) {
+      err.println("WARN documents longer than maxLength: not counted, package " + ref + ": " + e.getMessage());
+      return null;
+    }
+    int maxLength = pkg.manifest.maxLength;
+    long documents = 0;
+    long longer = 0;
+    try (ai.djl.huggingface.tokenizers.HuggingFaceTokenizer tokenizer =
+            ai.djl.huggingface.tokenizers.HuggingFaceTokenizer.newInstance(
+                new java.io.ByteArrayInputStream(tokenizerJson), Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false"));
+        BeirCorpusReader reader = dataset.openCorpus()) {
+      for (CorpusDocument d = reader.next(); d != null; d = reader.next()) {
+        if (subset != null && !subset.contains(d.id())) {
+          continue;
+        }
+        String text = ProxyVectors.sourceText(d);
+        if (org.neuralsolr.update.SourceText.isEmpty(text)) {
+          continue;
+        }
+        documents++;
+        if (tokenizer.encode(text).getIds().length > maxLength) {
+          longer++;
+        }
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("model", pkg.manifest.name);
+    m.put("maxLength", maxLength);
+    m.put("documents", documents);
+    m.put("longer", longer);
+    m.put("share", documents == 0 ? 0 : round4((double) longer / documents));
+    return m;
   }
 
   /** Fields whose vectors the update processor puts on passages (child documents), not on documents. */

@@ -115,8 +115,15 @@ public class RealWorldCollectionTest extends SolrTestCase {
     evaluate("dense-e5", Map.of("vector", WITHOUT_TEXT.size()));
   }
 
+  @SuppressWarnings("unchecked")
   public void testDenseMiniLm() throws Exception {
-    evaluate("dense-minilm", Map.of("vector", WITHOUT_TEXT.size()));
+    Map<String, Object> r = evaluate("dense-minilm", Map.of("vector", WITHOUT_TEXT.size()));
+    // the report counts the documents the model truncates: at least the 100,000-word one
+    Map<String, Object> longer = (Map<String, Object>) r.get("documentsLongerThanMaxLength");
+    assertEquals(r.toString(), 256L, ((Number) longer.get("maxLength")).longValue());
+    assertEquals(r.toString(), (long) documents - WITHOUT_TEXT.size(), ((Number) longer.get("documents")).longValue());
+    long n = ((Number) longer.get("longer")).longValue();
+    assertTrue(r.toString(), n >= 1 && n < documents - WITHOUT_TEXT.size());
   }
 
   public void testDenseQ7() throws Exception {

@@ -10,7 +10,6 @@ import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.IndexReader;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.ReaderUtil;
-import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
@@ -18,7 +17,6 @@ import org.apache.lucene.search.Query;
 import org.apache.lucene.search.QueryVisitor;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.search.ScoreMode;
-import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.TopDocs;
 import org.apache.lucene.search.Weight;
 
@@ -100,7 +98,10 @@ public final class RescoredKnnFloatVectorQuery extends Query {
     }
     // best first, ties by doc id as Lucene's TopDocs
     Arrays.sort(hits, (a, b) -> a.score != b.score ? Float.compare(b.score, a.score) : Integer.compare(a.doc, b.doc));
-    return new RescoredDocsQuery(this, reader, Arrays.copyOf(hits, Math.min(k, hits.length)));
+    return new org.neuralsolr.codecs.ScoredDocsQuery(
+        this, reader, Arrays.copyOf(hits, Math.min(k, hits.length)), "not among the top " + k + " re-scored hits of " + this,
+        (hitLeaf, doc, score, boost) ->
+            Explanation.match(score, "float32 similarity of '" + field + "', re-scored among the top " + oversample + " of its HNSW graph"));
   }
 
   @Override
@@ -136,148 +137,5 @@ public final class RescoredKnnFloatVectorQuery extends Query {
   @Override
   public int hashCode() {
     return Objects.hash(classHash(), field, k, oversample, Arrays.hashCode(target), filter);
-  }
-
-  /** The re-scored hits and their scores. */
-  private static final class RescoredDocsQuery extends Query {
-    private final RescoredKnnFloatVectorQuery source;
-    private final int[] docs; // global doc ids, increasing
-    private final float[] scores;
-    private final int[] segmentStarts; // index in docs of each leaf's first hit; last = docs.length
-    private final Object contextIdentity;
-
-    RescoredDocsQuery(RescoredKnnFloatVectorQuery source, IndexReader reader, ScoreDoc[] hits) {
-      this.source = source;
-      ScoreDoc[] sorted = hits.clone();
-      Arrays.sort(sorted, Comparator.comparingInt(h -> h.doc));
-      docs = new int[sorted.length];
-      scores = new float[sorted.length];
-      for (int i = 0; i < sorted.length; i++) {
-        docs[i] = sorted[i].doc;
-        scores[i] = sorted[i].score;
-      }
-      List<LeafReaderContext> leaves = reader.leaves();
-      segmentStarts = new int[leaves.size() + 1];
-      for (int i = 0; i < leaves.size(); i++) {
-        int found = Arrays.binarySearch(docs, leaves.get(i).docBase);
-        segmentStarts[i] = found >= 0 ? found : -1 - found;
-      }
-      segmentStarts[leaves.size()] = docs.length;
-      contextIdentity = reader.getContext().id();
-    }
-
-    @Override
-    public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost) {
-      if (searcher.getIndexReader().getContext().id() != contextIdentity) {
-        throw new IllegalStateException("this RescoredKnnFloatVectorQuery was rewritten against another reader");
-      }
-      return new Weight(this) {
-        @Override
-        public Explanation explain(LeafReaderContext context, int doc) {
-          int found = Arrays.binarySearch(docs, context.docBase + doc);
-          if (found < 0) {
-            return Explanation.noMatch("not among the top " + source.k + " re-scored hits of " + source);
-          }
-          return Explanation.match(
-              scores[found] * boost,
-              "float32 similarity of '" + source.field + "', re-scored among the top " + source.oversample + " of its HNSW graph");
-        }
-
-        @Override
-        public int count(LeafReaderContext context) {
-          return segmentStarts[context.ord + 1] - segmentStarts[context.ord];
-        }
-
-        @Override
-        public Scorer scorer(LeafReaderContext context) {
-          int lower = segmentStarts[context.ord];
-          int upper = segmentStarts[context.ord + 1];
-          if (lower == upper) {
-            return null;
-          }
-          float max = 0;
-          for (int i = lower; i < upper; i++) {
-            max = Math.max(max, scores[i]);
-          }
-          float maxScore = max;
-          return new Scorer(this) {
-            int index = -1;
-
-            private int doc() {
-              return index < 0 ? -1 : index >= upper ? DocIdSetIterator.NO_MORE_DOCS : docs[index] - context.docBase;
-            }
-
-            @Override
-            public int docID() {
-              return doc();
-            }
-
-            @Override
-            public DocIdSetIterator iterator() {
-              return new DocIdSetIterator() {
-                @Override
-                public int docID() {
-                  return doc();
-                }
-
-                @Override
-                public int nextDoc() {
-                  index = index < 0 ? lower : index + 1;
-                  return doc();
-                }
-
-                @Override
-                public int advance(int target) throws IOException {
-                  return slowAdvance(target);
-                }
-
-                @Override
-                public long cost() {
-                  return upper - lower;
-                }
-              };
-            }
-
-            @Override
-            public float getMaxScore(int upTo) {
-              return maxScore * boost;
-            }
-
-            @Override
-            public float score() {
-              return scores[index] * boost;
-            }
-          };
-        }
-
-        @Override
-        public boolean isCacheable(LeafReaderContext ctx) {
-          return true;
-        }
-      };
-    }
-
-    @Override
-    public String toString(String field) {
-      return "RescoredDocs(" + docs.length + " hits of " + source + ")";
-    }
-
-    @Override
-    public void visit(QueryVisitor visitor) {
-      visitor.visitLeaf(this);
-    }
-
-    @Override
-    public boolean equals(Object other) {
-      return sameClassAs(other)
-          && contextIdentity == ((RescoredDocsQuery) other).contextIdentity
-          && Arrays.equals(docs, ((RescoredDocsQuery) other).docs)
-          && Arrays.equals(scores, ((RescoredDocsQuery) other).scores);
-    }
-
-    @Override
-    public int hashCode() {
-      return Objects.hash(classHash(), contextIdentity, Arrays.hashCode(docs), Arrays.hashCode(scores));
-    }
   }
 }

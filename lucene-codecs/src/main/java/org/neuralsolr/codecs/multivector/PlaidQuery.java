@@ -213,7 +213,9 @@ public final class PlaidQuery extends Query {
     if (topK.scoreDocs.length == 0) {
       return new MatchNoDocsQuery("no documents with vectors in " + field);
     }
-    return new ScoredDocsQuery(this, reader, topK.scoreDocs);
+    return new org.neuralsolr.codecs.ScoredDocsQuery(
+        this, reader, topK.scoreDocs, "not among the top " + k + " of " + this,
+        (leaf, doc, score, boost) -> Explanation.match(score, "top " + k + " hit of " + this + ", scored:", explainHit(leaf, doc, boost)));
   }
 
   private MultiVectorValues values(LeafReaderContext leaf) throws IOException {

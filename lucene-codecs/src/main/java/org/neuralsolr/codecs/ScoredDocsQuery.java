@@ -1,4 +1,4 @@
-package org.neuralsolr.codecs.multivector;
+package org.neuralsolr.codecs;
 
 import java.io.IOException;
 import java.util.Arrays;
@@ -18,31 +18,46 @@ import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.Weight;
 
 /**
- * What a {@link PlaidQuery} rewrites to: its hits and their scores, bound to the reader they were
- * computed on (as Lucene's kNN queries do).
+ * What a query that computes its hits at rewrite time (PLAID, a re-scored kNN search) rewrites to:
+ * those hits and their scores, bound to the reader they were computed on, as Lucene's kNN queries
+ * do. Explanations come from the query that computed them.
  */
-final class ScoredDocsQuery extends Query {
+public final class ScoredDocsQuery extends Query {
 
-  private final PlaidQuery source;
+  /** Explains one hit's score, which the caller computed. */
+  @FunctionalInterface
+  public interface HitExplainer {
+    /**
+     * @param score the hit's score, boost applied
+     */
+    Explanation explain(LeafReaderContext leaf, int doc, float score, float boost) throws IOException;
+  }
+
+  private final Query source;
+  private final String notAHit;
+  private final HitExplainer explainer;
   private final int[] docs; // global doc ids, increasing
   private final float[] scores;
   private final int[] segmentStarts; // index in docs of each leaf's first hit; last = docs.length
-  private final float maxScore;
   private final Object contextIdentity;
 
-  ScoredDocsQuery(PlaidQuery source, IndexReader reader, ScoreDoc[] hits) {
-    this.source = source;
+  /**
+   * @param source the query whose hits these are (named in messages and {@link #toString})
+   * @param hits global doc ids and their scores, in any order
+   * @param notAHit the explanation of a document that is not among the hits
+   */
+  public ScoredDocsQuery(Query source, IndexReader reader, ScoreDoc[] hits, String notAHit, HitExplainer explainer) {
+    this.source = Objects.requireNonNull(source, "source");
+    this.notAHit = notAHit;
+    this.explainer = explainer;
     ScoreDoc[] sorted = hits.clone();
     Arrays.sort(sorted, Comparator.comparingInt(h -> h.doc));
     docs = new int[sorted.length];
     scores = new float[sorted.length];
-    float max = 0;
     for (int i = 0; i < sorted.length; i++) {
       docs[i] = sorted[i].doc;
       scores[i] = sorted[i].score;
-      max = Math.max(max, scores[i]);
     }
-    maxScore = max;
     List<LeafReaderContext> leaves = reader.leaves();
     segmentStarts = new int[leaves.size() + 1];
     for (int i = 0; i < leaves.size(); i++) {
@@ -56,18 +71,16 @@ final class ScoredDocsQuery extends Query {
   @Override
   public Weight createWeight(IndexSearcher searcher, ScoreMode scoreMode, float boost) {
     if (searcher.getIndexReader().getContext().id() != contextIdentity) {
-      throw new IllegalStateException("this PlaidQuery was rewritten against another reader");
+      throw new IllegalStateException("this " + source + " was rewritten against another reader");
     }
     return new Weight(this) {
       @Override
       public Explanation explain(LeafReaderContext context, int doc) throws IOException {
         int found = Arrays.binarySearch(docs, context.docBase + doc);
         if (found < 0) {
-          return Explanation.noMatch("not among the top " + source.k() + " of " + source);
+          return Explanation.noMatch(notAHit);
         }
-        Explanation exact = source.explainHit(context, doc, boost);
-        return Explanation.match(
-            scores[found] * boost, "top " + source.k() + " hit of " + source + ", scored:", exact);
+        return explainer.explain(context, doc, scores[found] * boost, boost);
       }
 
       @Override
@@ -82,6 +95,11 @@ final class ScoredDocsQuery extends Query {
         if (lower == upper) {
           return null;
         }
+        float max = 0;
+        for (int i = lower; i < upper; i++) {
+          max = Math.max(max, scores[i]);
+        }
+        float maxScore = max;
         return new Scorer(this) {
           int index = -1; // current hit, in [lower, upper) once positioned
 
@@ -153,12 +171,13 @@ final class ScoredDocsQuery extends Query {
   public boolean equals(Object other) {
     return sameClassAs(other)
         && contextIdentity == ((ScoredDocsQuery) other).contextIdentity
+        && source.equals(((ScoredDocsQuery) other).source)
         && Arrays.equals(docs, ((ScoredDocsQuery) other).docs)
         && Arrays.equals(scores, ((ScoredDocsQuery) other).scores);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(classHash(), contextIdentity, Arrays.hashCode(docs), Arrays.hashCode(scores));
+    return Objects.hash(classHash(), contextIdentity, source, Arrays.hashCode(docs), Arrays.hashCode(scores));
   }
 }
