@@ -56,6 +56,8 @@ import org.neuralsolr.schema.UntrainedFields;
  *   <li>{@code POST /neural/models?action=load&name=N&package=P[&device=cpu]}, {@code action=reload&name=N},
  *       {@code action=unload&name=N}: runtime changes of this core until it reloads.
  *   <li>{@code GET /neural/fields}: each neural field with its type, documents, sizes, codebook state.
+ *   <li>{@code GET /neural/codebook}, {@code POST /neural/codebook?action=train&field=F}: the
+ *       SolrCloud collection's ColBERT codebook per field ({@link CollectionCodebookApi}).
  * </ul>
  *
  * Reads need Solr's {@code read} permission, writes {@code config-edit} (see docs/admin-page.md).
@@ -91,9 +93,12 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
       case "fields":
         rsp.add("fields", fields(req));
         return;
+      case "codebook":
+        CollectionCodebookApi.handle(req, rsp);
+        return;
       default:
         throw new SolrException(
-            ErrorCode.BAD_REQUEST, "param 'view' must be one of page, models, fields; got '" + view + "'");
+            ErrorCode.BAD_REQUEST, "param 'view' must be one of page, models, fields, codebook; got '" + view + "'");
     }
   }
 
@@ -109,6 +114,9 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     }
     if (p.endsWith("/fields")) {
       return "fields";
+    }
+    if (p.endsWith("/codebook")) {
+      return "codebook";
     }
     return "page";
   }

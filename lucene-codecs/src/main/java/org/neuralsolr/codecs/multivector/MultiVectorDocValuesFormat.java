@@ -1,8 +1,11 @@
 package org.neuralsolr.codecs.multivector;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.lucene.codecs.DocValuesConsumer;
 import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.codecs.DocValuesProducer;
@@ -12,6 +15,7 @@ import org.apache.lucene.index.SegmentInfo;
 import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.lucene.store.DataOutput;
+import org.apache.lucene.util.StringHelper;
 import org.apache.lucene.util.packed.DirectMonotonicWriter;
 import org.apache.lucene.util.packed.DirectWriter;
 
@@ -190,6 +194,13 @@ public final class MultiVectorDocValuesFormat extends DocValuesFormat {
    */
   public static final String UNTRAINED_ATTRIBUTE_PREFIX = "neuralsolr.multivector.untrained.";
 
+  /**
+   * {@code SegmentInfo} attribute prefix: {@code <prefix><field>} = the ids ({@link #idString}) of
+   * the codebooks the segment encodes the field with, comma-separated; absent for segments that
+   * store the field untrained and for segments written before it existed.
+   */
+  public static final String CODEBOOKS_ATTRIBUTE_PREFIX = "neuralsolr.multivector.codebooks.";
+
   private final CodebookSource codebookSource;
 
   /** Trains a codebook per flush (this is the instance SPI loads, and all reading needs). */
@@ -220,6 +231,27 @@ public final class MultiVectorDocValuesFormat extends DocValuesFormat {
       }
     }
     return untrained;
+  }
+
+  /**
+   * Codebook ids per multi-vector field of {@code segment}, from its attributes (see {@link
+   * #CODEBOOKS_ATTRIBUTE_PREFIX}); empty if none are recorded.
+   */
+  public static Map<String, Set<String>> codebookIds(SegmentInfo segment) {
+    Map<String, Set<String>> ids = new TreeMap<>();
+    for (Map.Entry<String, String> e : segment.getAttributes().entrySet()) {
+      if (e.getKey().startsWith(CODEBOOKS_ATTRIBUTE_PREFIX)) {
+        ids.put(
+            e.getKey().substring(CODEBOOKS_ATTRIBUTE_PREFIX.length()),
+            new TreeSet<>(Arrays.asList(e.getValue().split(","))));
+      }
+    }
+    return ids;
+  }
+
+  /** A codebook id as text: Lucene's {@code StringHelper.idToString}. */
+  public static String idString(byte[] id) {
+    return StringHelper.idToString(id);
   }
 
   @Override
