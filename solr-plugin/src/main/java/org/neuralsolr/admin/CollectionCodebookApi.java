@@ -79,22 +79,25 @@ final class CollectionCodebookApi {
     SolrCore core = req.getCore();
     MultiVectorField type = multiVectorField(core, params.get("field"), action);
     String field = params.get("field");
+    // every param is checked before anything happens
+    long seed = longParam(params, "seed");
+    boolean optimize = boolParam(params, "optimize");
+    int size = "sample".equals(action) ? intParam(params, "size", 1, MAX_SAMPLE, -1) : 0;
     CollectionCodebooks codebooks = collectionCodebooks(core, action);
     switch (action) {
       case "count":
         rsp.add("tokenVectors", countTokens(core, field));
         return;
       case "sample":
-        int size = intParam(params, "size", 1, MAX_SAMPLE, -1);
         rsp.add("dimension", type.getDimension());
-        rsp.add("vectors", sample(core, field, type.getDimension(), size, longParam(params, "seed")));
+        rsp.add("vectors", sample(core, field, type.getDimension(), size, seed));
         return;
       case "install":
         rsp.add("core", core.getName());
-        rsp.add("id", install(req, core, codebooks, field, boolParam(params, "optimize")));
+        rsp.add("id", install(req, core, codebooks, field, optimize));
         return;
       default:
-        rsp.add("train", train(req, core, codebooks, field, type, longParam(params, "seed"), boolParam(params, "optimize")));
+        rsp.add("train", train(req, core, codebooks, field, type, seed, optimize));
     }
   }
 
