@@ -276,7 +276,11 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
           cb.add("untrainedTokenVectors", u.tokenVectors());
           cb.add("state",
               mv.getNbits() == 0 ? "not compressed (nbits 0)"
-                  : u.tokenVectors() > 0 ? "waiting for trainingThreshold (" + u.tokenVectors() + " token vectors stored as float32)"
+                  : u.tokenVectors() > 0
+                      ? (collectionCodebooks(req) != null
+                              ? "waiting for the collection's codebook (POST /neural/codebook?action=train&field=" + f.getName() + ", "
+                              : "waiting for trainingThreshold (")
+                          + u.tokenVectors() + " token vectors stored as float32)"
                   : "trained");
           cb.add("configuredCentroids", mv.getCentroids() == 0 ? "auto (2^floor(log2(16 sqrt(n))))" : mv.getCentroids());
           cb.add("trainingSample",
@@ -292,6 +296,11 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
       ref.decref();
     }
     return out;
+  }
+
+  private static org.neuralsolr.schema.CollectionCodebooks collectionCodebooks(SolrQueryRequest req) {
+    org.neuralsolr.schema.NeuralCodecFactory factory = org.neuralsolr.schema.NeuralCodecFactory.of(req.getCore());
+    return factory == null ? null : factory.collectionCodebooks();
   }
 
   private static long denseDocs(SolrIndexSearcher searcher, String field) throws IOException {

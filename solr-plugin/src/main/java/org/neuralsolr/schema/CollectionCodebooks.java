@@ -82,7 +82,7 @@ public final class CollectionCodebooks implements CodebookSource {
     if (installed == null) {
       // a field the core had not loaded yet (added to the schema since): read it now, once
       try {
-        installed = byField.computeIfAbsent(field, f -> read(f, true));
+        installed = byField.computeIfAbsent(field, f -> readInstalling(f, true));
       } catch (RuntimeException e) {
         log.warn("could not read the collection codebook of field '{}' of collection '{}' from ZooKeeper; its vectors stay exact for now", field, collection, e);
         return null;
@@ -108,7 +108,7 @@ public final class CollectionCodebooks implements CodebookSource {
 
   /** Reads {@code field}'s current codebook from ZooKeeper now and installs it (null if none is stored). */
   public ResidualCodebook reload(String field) {
-    Optional<ResidualCodebook> read = read(field, true);
+    Optional<ResidualCodebook> read = readInstalling(field, true);
     byField.put(field, read);
     return read.orElse(null);
   }
@@ -118,7 +118,7 @@ public final class CollectionCodebooks implements CodebookSource {
   }
 
   /** Reads the current codebook of {@code field}, leaving a watch on its {@code current} node. */
-  private Optional<ResidualCodebook> read(String field, boolean watch) {
+  private Optional<ResidualCodebook> readInstalling(String field, boolean watch) {
     String path = fieldPath(collection, field) + "/current";
     Watcher watcher = watch && watching.add(field) ? event -> onChange(field, event) : null;
     for (int attempt = 0; ; attempt++) {
@@ -155,7 +155,7 @@ public final class CollectionCodebooks implements CodebookSource {
     }
     watching.remove(field); // this watch has fired: the read below sets the next one
     try {
-      byField.put(field, read(field, true));
+      byField.put(field, readInstalling(field, true));
     } catch (RuntimeException e) {
       log.warn("could not install the new codebook of field '{}' of collection '{}'", field, collection, e);
     }
@@ -194,6 +194,13 @@ public final class CollectionCodebooks implements CodebookSource {
       return null;
     }
     return json(zk.getData(path, null, null, true));
+  }
+
+  /** The field's current codebook as stored (no watch, nothing installed), or null if none is stored. */
+  public static ResidualCodebook read(SolrZkClient zk, String collection, String field)
+      throws KeeperException, InterruptedException, IOException {
+    Map<String, Object> current = current(zk, collection, field);
+    return current == null ? null : readVersion(zk, fieldPath(collection, field), current);
   }
 
   /**

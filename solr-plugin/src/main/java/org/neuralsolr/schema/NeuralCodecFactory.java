@@ -267,6 +267,23 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
       long searcherTokens = inSearcher.getOrDefault(e.getKey(), UntrainedFields.Count.NONE).tokenVectors();
       // a flushed segment is new to the core; a merged one replaces segments the searcher counts
       long soFar = flush ? searcherTokens + tokens : Math.max(searcherTokens, tokens);
+      if (collectionCodebooks != null) {
+        log.warn(
+            "Multi-vector field '{}' is configured for nbits={} but {} segment {} stores its {} token vectors as float32 (nbits 0): "
+                + "collection '{}' has no codebook for it yet, and the core holds about {} untrained so far. "
+                + "POST /solr/{}/neural/codebook?action=train&field={} trains one for the whole collection and encodes them. Metric: INDEX.{}.untrainedTokenVectors",
+            e.getKey(),
+            type == null ? "?" : type.getNbits(),
+            flush ? "flushed" : "merged",
+            state.segmentInfo.name,
+            tokens,
+            collectionCodebooks.collection(),
+            soFar,
+            collectionCodebooks.collection(),
+            e.getKey(),
+            BEAN_NAME);
+        continue;
+      }
       log.warn(
           "Multi-vector field '{}' is configured for nbits={} but {} segment {} stores its {} token vectors as float32 (nbits 0): "
               + "the codebook is trained once one flush or merge holds trainingThreshold={} token vectors, and the core holds about {} untrained so far. "

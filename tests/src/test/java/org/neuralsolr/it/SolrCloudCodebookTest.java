@@ -7,6 +7,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
 import org.apache.solr.SolrIgnoredThreadsFilter;
@@ -28,7 +29,15 @@ import org.apache.solr.common.cloud.Slice;
 import org.apache.solr.common.params.ModifiableSolrParams;
 import org.apache.solr.common.util.NamedList;
 import org.apache.solr.embedded.JettySolrRunner;
+import org.apache.lucene.store.ByteArrayDataInput;
+import org.apache.lucene.store.ByteBuffersDataOutput;
+import org.apache.lucene.util.StringHelper;
+import org.apache.solr.common.cloud.SolrZkClient;
 import org.junit.BeforeClass;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.neuralsolr.codecs.multivector.ResidualCodebook;
+import org.neuralsolr.schema.CollectionCodebooks;
 import org.neuralsolr.NativeLibraryThreadsFilter;
 import org.neuralsolr.NeuralTestHomes;
 import org.neuralsolr.SpladeFixture;
@@ -50,6 +59,7 @@ import org.neuralsolr.SpladeFixture;
     defaultFilters = true,
     filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
 public class SolrCloudCodebookTest extends SolrCloudTestCase {
+  private static final Logger log = LoggerFactory.getLogger(SolrCloudCodebookTest.class);
   private static final String C = "cb";
   private static final int DOCS = 40;
   private static final int SPARSE_DOCS = 20;
@@ -247,6 +257,51 @@ public class SolrCloudCodebookTest extends SolrCloudTestCase {
         }
       }
     }
+  }
+
+  /**
+   * A full-size codebook (K=16,384 centroids of 384 dimensions, bfloat16: 12.6 MB, some 12 times
+   * ZooKeeper's default node limit) goes into ZooKeeper in chunks and comes back intact; the log
+   * says how long each way took.
+   */
+  public void testStoresAFullSizeCodebookInChunks() throws Exception {
+    int k = 16384;
+    int dim = 384;
+    ByteBuffersDataOutput out = new ByteBuffersDataOutput();
+    byte[] id = StringHelper.randomId();
+    out.writeBytes(id, id.length);
+    out.writeVInt(dim);
+    out.writeByte((byte) 2);
+    out.writeVInt(k);
+    Random random = new Random(42);
+    for (int i = 0; i < k * dim; i++) {
+      out.writeShort((short) (Float.floatToIntBits((float) random.nextGaussian()) >>> 16));
+    }
+    for (float f : new float[] {-0.1f, 0f, 0.1f, -0.15f, -0.05f, 0.05f, 0.15f}) {
+      out.writeInt(Float.floatToIntBits(f));
+    }
+    ResidualCodebook big = ResidualCodebook.readFrom(new ByteArrayDataInput(out.toArrayCopy()));
+    SolrZkClient zk = cluster.getZkClient();
+    long t0 = System.nanoTime();
+    Map<String, Object> current = CollectionCodebooks.store(zk, "zk-size-check", "colbert", big, Map.of());
+    long t1 = System.nanoTime();
+    ResidualCodebook back = CollectionCodebooks.read(zk, "zk-size-check", "colbert");
+    long t2 = System.nanoTime();
+    log.info(
+        "full-size codebook in ZooKeeper: {} bytes in {} chunks, stored in {} ms, read in {} ms",
+        current.get("bytes"), current.get("chunks"), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
+    assertEquals(2L * k * dim + 16 + 3 + 3 + 7 * 4, ((Number) current.get("bytes")).longValue());
+    assertTrue(current.toString(), ((Number) current.get("chunks")).intValue() > 20);
+    assertArrayEquals(big.id(), back.id());
+    assertEquals(k, back.numCentroids());
+    float[] a = new float[dim];
+    float[] b = new float[dim];
+    for (int c : new int[] {0, 777, k - 1}) {
+      big.centroid(c, a);
+      back.centroid(c, b);
+      assertArrayEquals(a, b, 0f);
+    }
+    zk.clean("/collections/zk-size-check");
   }
 
   public void testBadRequestsAre400() throws Exception {
