@@ -111,6 +111,7 @@ public class SolrCloudCodebookTest extends SolrCloudTestCase {
       NamedList<Object> train = codebookRequest(C, "train", "colbert", null);
       @SuppressWarnings("unchecked")
       NamedList<Object> result = (NamedList<Object>) train.get("train");
+      log.info("collection codebook trained: {}", result);
       trainedId = (String) result.get("id");
       assertNotNull(train.toString(), trainedId);
       assertEquals(train.toString(), 32, ((Number) result.get("centroids")).intValue());
