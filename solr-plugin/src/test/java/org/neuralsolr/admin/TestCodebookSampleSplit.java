@@ -9,7 +9,7 @@ public class TestCodebookSampleSplit extends LuceneTestCase {
   public void testProportionalToEachShardsTokenVectors() {
     assertArrayEquals(new int[] {75, 25}, CollectionCodebookApi.proportional(new long[] {3000, 1000}, 4000, 100));
     // largest remainders take the rounding: 100 * (1/3, 1/3, 1/3)
-    assertEquals(100, Arrays.stream(CollectionCodebookApi.proportional(new long[] {10, 10, 10}, 30, 100)).sum());
+    assertEquals(100, Arrays.stream(CollectionCodebookApi.proportional(new long[] {100, 100, 100}, 300, 100)).sum());
     // a shard never gives more than it holds, and an empty shard gives nothing
     assertArrayEquals(new int[] {5, 0, 7}, CollectionCodebookApi.proportional(new long[] {5, 0, 7}, 12, 12));
   }

@@ -62,6 +62,14 @@ import org.apache.lucene.util.packed.DirectWriter;
  * already, and an optimize would leave it untrained. {@link TrainingMergePolicy} has a forced
  * merge rewrite it, and {@link #untrainedTokenVectors} reads the attributes back for monitoring.
  *
+ * <p><b>A codebook chosen outside the index.</b> A {@link CodebookSource} that is {@link
+ * CodebookSource#authoritative} (one codebook per SolrCloud collection) replaces the threshold: the
+ * field is kept exact until the source supplies a codebook, however many vectors or whether the
+ * merge is forced, and merges re-encode documents of any other codebook with the supplied one. Each
+ * segment records the ids of the codebooks it encodes a field with in {@link
+ * #CODEBOOKS_ATTRIBUTE_PREFIX}{@code <field>}, so that {@link TrainingMergePolicy} can find
+ * segments of an older codebook.
+ *
  * <p>The binary value this format returns is the <em>decoded</em> token matrix (float32,
  * little-endian), so generic readers keep working; queries use {@link MultiVectorValues}. A
  * consequence: Lucene implements a doc-values <em>update</em> of a binary field by rewriting the
