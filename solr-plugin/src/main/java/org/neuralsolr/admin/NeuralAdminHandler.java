@@ -56,6 +56,8 @@ import org.neuralsolr.schema.UntrainedFields;
  *   <li>{@code POST /neural/models?action=load&name=N&package=P[&device=cpu]}, {@code action=reload&name=N},
  *       {@code action=unload&name=N}: runtime changes of this core until it reloads.
  *   <li>{@code GET /neural/fields}: each neural field with its type, documents, sizes, codebook state.
+ *   <li>{@code GET /neural/codebook}, {@code POST /neural/codebook?action=train&field=F}: the
+ *       SolrCloud collection's ColBERT codebook per field ({@link CollectionCodebookApi}).
  * </ul>
  *
  * Reads need Solr's {@code read} permission, writes {@code config-edit} (see docs/admin-page.md).
@@ -91,9 +93,12 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
       case "fields":
         rsp.add("fields", fields(req));
         return;
+      case "codebook":
+        CollectionCodebookApi.handle(req, rsp);
+        return;
       default:
         throw new SolrException(
-            ErrorCode.BAD_REQUEST, "param 'view' must be one of page, models, fields; got '" + view + "'");
+            ErrorCode.BAD_REQUEST, "param 'view' must be one of page, models, fields, codebook; got '" + view + "'");
     }
   }
 
@@ -109,6 +114,9 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     }
     if (p.endsWith("/fields")) {
       return "fields";
+    }
+    if (p.endsWith("/codebook")) {
+      return "codebook";
     }
     return "page";
   }
@@ -268,7 +276,11 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
           cb.add("untrainedTokenVectors", u.tokenVectors());
           cb.add("state",
               mv.getNbits() == 0 ? "not compressed (nbits 0)"
-                  : u.tokenVectors() > 0 ? "waiting for trainingThreshold (" + u.tokenVectors() + " token vectors stored as float32)"
+                  : u.tokenVectors() > 0
+                      ? (collectionCodebooks(req) != null
+                              ? "waiting for the collection's codebook (POST /neural/codebook?action=train&field=" + f.getName() + ", "
+                              : "waiting for trainingThreshold (")
+                          + u.tokenVectors() + " token vectors stored as float32)"
                   : "trained");
           cb.add("configuredCentroids", mv.getCentroids() == 0 ? "auto (2^floor(log2(16 sqrt(n))))" : mv.getCentroids());
           cb.add("trainingSample",
@@ -284,6 +296,11 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
       ref.decref();
     }
     return out;
+  }
+
+  private static org.neuralsolr.schema.CollectionCodebooks collectionCodebooks(SolrQueryRequest req) {
+    org.neuralsolr.schema.NeuralCodecFactory factory = org.neuralsolr.schema.NeuralCodecFactory.of(req.getCore());
+    return factory == null ? null : factory.collectionCodebooks();
   }
 
   private static long denseDocs(SolrIndexSearcher searcher, String field) throws IOException {

@@ -19,6 +19,9 @@ import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.solr.common.SolrException;
 import org.apache.solr.common.SolrException.ErrorCode;
+import org.apache.solr.common.util.NamedList;
+import org.apache.solr.cloud.CloudDescriptor;
+import org.apache.solr.core.CloseHook;
 import org.apache.solr.core.SchemaCodecFactory;
 import org.apache.solr.core.SolrCore;
 import org.apache.solr.core.SolrInfoBean;
@@ -27,6 +30,7 @@ import org.apache.solr.schema.SchemaField;
 import org.apache.solr.search.SolrIndexSearcher;
 import org.apache.solr.util.RefCounted;
 import org.neuralsolr.codecs.dense.DenseVectorStats;
+import org.neuralsolr.codecs.multivector.CodebookSource;
 import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,6 +50,15 @@ import org.slf4j.LoggerFactory;
  * of the core encodes with it, so merges copy codes verbatim and a merged segment stores one
  * codebook. After a restart the first flush seeds the core's codebooks
  * from the last commit (see {@link CoreCodebooks}), so a restarted core keeps its codebook.
+ *
+ * <p>In SolrCloud the codebook belongs to the collection instead ({@code <str
+ * name="codebooks">collection</str>}, the default): every core of the collection encodes with the
+ * one codebook per field stored in ZooKeeper by the {@code /neural/codebook?action=train} action
+ * ({@link CollectionCodebooks}), read when the core loads and again whenever it changes; cores never
+ * train it themselves and keep token vectors exact until it exists. {@code codebooks=core} keeps
+ * the per-core behaviour above in SolrCloud too (each replica then trains its own codebook, and
+ * replicas of a shard score compressed vectors slightly differently). Standalone cores always use
+ * per-core codebooks.
  *
  * <p>A {@link QuantizedDenseVectorField} is written with Lucene's scalar-quantised HNSW format
  * (int7 or int4, its {@code hnswMaxConnections} and {@code hnswBeamWidth} kept); that format is
@@ -71,15 +84,56 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
   /** Name of the info bean, and scope of its metrics ({@code INDEX.neural.multiVector.*}). */
   public static final String BEAN_NAME = "neural.multiVector";
 
-  private final CoreCodebooks codebooks = new CoreCodebooks();
+  /** Init arg: {@code collection} (default) or {@code core}, see the class comment. */
+  public static final String CODEBOOKS_ARG = "codebooks";
+
+  private String scope = "collection";
+  private CodebookSource codebooks;
+  private CoreCodebooks coreCodebooks; // null when the collection's codebooks are used
+  private CollectionCodebooks collectionCodebooks;
   private volatile SolrCore core;
   private Codec codec;
   private SolrMetricsContext metricsContext;
 
   @Override
+  public void init(NamedList<?> args) {
+    Object arg = args.remove(CODEBOOKS_ARG);
+    if (arg != null) {
+      scope = arg.toString().trim();
+      if (!scope.equals("collection") && !scope.equals("core")) {
+        throw new SolrException(ErrorCode.SERVER_ERROR, "codecFactory arg '" + CODEBOOKS_ARG + "' must be collection or core; got '" + scope + "'");
+      }
+    }
+    super.init(args);
+  }
+
+  @Override
   public void inform(SolrCore core) {
     super.inform(core);
     this.core = core;
+    CloudDescriptor cloud = core.getCoreDescriptor().getCloudDescriptor();
+    if ("collection".equals(scope) && core.getCoreContainer().isZooKeeperAware() && cloud != null) {
+      collectionCodebooks =
+          new CollectionCodebooks(core.getCoreContainer().getZkController().getZkClient(), cloud.getCollectionName());
+      codebooks = collectionCodebooks;
+      // read the stored codebooks now, before the first flush needs them, and watch for new ones
+      for (SchemaField f : core.getLatestSchema().getFields().values()) {
+        if (f.getType() instanceof MultiVectorField) {
+          collectionCodebooks.codebook(f.getName(), 0, 0);
+        }
+      }
+      CollectionCodebooks closing = collectionCodebooks;
+      core.addCloseHook(
+          new CloseHook() {
+            @Override
+            public void preClose(SolrCore c) {
+              closing.close();
+            }
+          });
+    } else {
+      coreCodebooks = new CoreCodebooks();
+      codebooks = coreCodebooks;
+    }
     Codec schemaCodec = super.getCodec();
     if (!(schemaCodec instanceof Lucene912Codec)) {
       // per-field routing below calls Lucene912Codec's per-field hooks; a Solr upgrade must revisit it
@@ -213,6 +267,23 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
       long searcherTokens = inSearcher.getOrDefault(e.getKey(), UntrainedFields.Count.NONE).tokenVectors();
       // a flushed segment is new to the core; a merged one replaces segments the searcher counts
       long soFar = flush ? searcherTokens + tokens : Math.max(searcherTokens, tokens);
+      if (collectionCodebooks != null) {
+        log.warn(
+            "Multi-vector field '{}' is configured for nbits={} but {} segment {} stores its {} token vectors as float32 (nbits 0): "
+                + "collection '{}' has no codebook for it yet, and the core holds about {} untrained so far. "
+                + "POST /solr/{}/neural/codebook?action=train&field={} trains one for the whole collection and encodes them. Metric: INDEX.{}.untrainedTokenVectors",
+            e.getKey(),
+            type == null ? "?" : type.getNbits(),
+            flush ? "flushed" : "merged",
+            state.segmentInfo.name,
+            tokens,
+            collectionCodebooks.collection(),
+            soFar,
+            collectionCodebooks.collection(),
+            e.getKey(),
+            BEAN_NAME);
+        continue;
+      }
       log.warn(
           "Multi-vector field '{}' is configured for nbits={} but {} segment {} stores its {} token vectors as float32 (nbits 0): "
               + "the codebook is trained once one flush or merge holds trainingThreshold={} token vectors, and the core holds about {} untrained so far. "
@@ -227,6 +298,19 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
           TrainingMergePolicyFactory.class.getName(),
           BEAN_NAME);
     }
+  }
+
+  /**
+   * The collection's codebooks this core encodes with, or null for a standalone core or {@code
+   * codebooks=core}.
+   */
+  public CollectionCodebooks collectionCodebooks() {
+    return collectionCodebooks;
+  }
+
+  /** The core's codec factory, or null if the core does not use this one. */
+  public static NeuralCodecFactory of(SolrCore core) {
+    return core.getInfoRegistry().get(BEAN_NAME) instanceof NeuralCodecFactory f ? f : null;
   }
 
   @Override
@@ -289,6 +373,7 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
    */
   private final class SeedingMultiVectorFormat extends DocValuesFormat {
     private final DocValuesFormat format = new MultiVectorDocValuesFormat(codebooks);
+    private final CoreCodebooks seeded = coreCodebooks;
 
     SeedingMultiVectorFormat() {
       // same name as the SPI format: segments record it and are read back by the SPI instance
@@ -297,7 +382,9 @@ public class NeuralCodecFactory extends SchemaCodecFactory implements SolrInfoBe
 
     @Override
     public DocValuesConsumer fieldsConsumer(SegmentWriteState state) throws IOException {
-      codebooks.seedOnce(state.directory);
+      if (seeded != null) {
+        seeded.seedOnce(state.directory);
+      }
       return new WarningConsumer(format.fieldsConsumer(state), state);
     }
 

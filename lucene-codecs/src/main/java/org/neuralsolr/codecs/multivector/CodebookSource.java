@@ -24,6 +24,19 @@ public interface CodebookSource {
   void trained(String field, ResidualCodebook codebook);
 
   /**
+   * Whether this source alone decides {@code field}'s codebook (e.g. one codebook per SolrCloud
+   * collection, trained once elsewhere): the writer then never trains a codebook of the field's
+   * nbits itself, keeping vectors exact (nbits 0, as below {@code trainingThreshold}) while {@link
+   * #codebook} returns null, and a merge re-encodes every document whose codebook is not the one
+   * {@link #codebook} returns (from its exact value if it was kept exact, else from its decoded
+   * value), so that the merged segment uses that codebook alone. The default, false, is the
+   * per-index behaviour: train when there is none, copy codes of any codebook verbatim.
+   */
+  default boolean authoritative(String field) {
+    return false;
+  }
+
+  /**
    * An in-memory source that keeps the first codebook trained for each field and hands it out from
    * then on. Its state is lost on restart; seed a new one from an index with {@link
    * MultiVectorValues#codebooks()} if that matters.

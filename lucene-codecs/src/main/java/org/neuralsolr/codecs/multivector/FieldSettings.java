@@ -102,11 +102,6 @@ record FieldSettings(
 
   /** Centroids to train for {@code numVectors} vectors: configured, or 2^floor(log2(16·√n)). */
   int centroidsFor(long numVectors) {
-    long k = numCentroids;
-    if (k == 0) {
-      double target = 16 * Math.sqrt(numVectors);
-      k = Long.highestOneBit(Math.max(1, (long) target));
-    }
-    return (int) Math.max(1, Math.min(k, numVectors));
+    return ResidualCodebook.centroidsFor(numCentroids, numVectors);
   }
 }

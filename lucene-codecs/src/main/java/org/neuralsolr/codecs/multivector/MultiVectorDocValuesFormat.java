@@ -1,8 +1,11 @@
 package org.neuralsolr.codecs.multivector;
 
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.lucene.codecs.DocValuesConsumer;
 import org.apache.lucene.codecs.DocValuesFormat;
 import org.apache.lucene.codecs.DocValuesProducer;
@@ -12,6 +15,7 @@ import org.apache.lucene.index.SegmentInfo;
 import org.apache.lucene.index.SegmentReadState;
 import org.apache.lucene.index.SegmentWriteState;
 import org.apache.lucene.store.DataOutput;
+import org.apache.lucene.util.StringHelper;
 import org.apache.lucene.util.packed.DirectMonotonicWriter;
 import org.apache.lucene.util.packed.DirectWriter;
 
@@ -57,6 +61,14 @@ import org.apache.lucene.util.packed.DirectWriter;
  * it without opening it: Lucene's merge policies take a lone segment without deletions for merged
  * already, and an optimize would leave it untrained. {@link TrainingMergePolicy} has a forced
  * merge rewrite it, and {@link #untrainedTokenVectors} reads the attributes back for monitoring.
+ *
+ * <p><b>A codebook chosen outside the index.</b> A {@link CodebookSource} that is {@link
+ * CodebookSource#authoritative} (one codebook per SolrCloud collection) replaces the threshold: the
+ * field is kept exact until the source supplies a codebook, however many vectors or whether the
+ * merge is forced, and merges re-encode documents of any other codebook with the supplied one. Each
+ * segment records the ids of the codebooks it encodes a field with in {@link
+ * #CODEBOOKS_ATTRIBUTE_PREFIX}{@code <field>}, so that {@link TrainingMergePolicy} can find
+ * segments of an older codebook.
  *
  * <p>The binary value this format returns is the <em>decoded</em> token matrix (float32,
  * little-endian), so generic readers keep working; queries use {@link MultiVectorValues}. A
@@ -190,6 +202,13 @@ public final class MultiVectorDocValuesFormat extends DocValuesFormat {
    */
   public static final String UNTRAINED_ATTRIBUTE_PREFIX = "neuralsolr.multivector.untrained.";
 
+  /**
+   * {@code SegmentInfo} attribute prefix: {@code <prefix><field>} = the ids ({@link #idString}) of
+   * the codebooks the segment encodes the field with, comma-separated; absent for segments that
+   * store the field untrained and for segments written before it existed.
+   */
+  public static final String CODEBOOKS_ATTRIBUTE_PREFIX = "neuralsolr.multivector.codebooks.";
+
   private final CodebookSource codebookSource;
 
   /** Trains a codebook per flush (this is the instance SPI loads, and all reading needs). */
@@ -220,6 +239,27 @@ public final class MultiVectorDocValuesFormat extends DocValuesFormat {
       }
     }
     return untrained;
+  }
+
+  /**
+   * Codebook ids per multi-vector field of {@code segment}, from its attributes (see {@link
+   * #CODEBOOKS_ATTRIBUTE_PREFIX}); empty if none are recorded.
+   */
+  public static Map<String, Set<String>> codebookIds(SegmentInfo segment) {
+    Map<String, Set<String>> ids = new TreeMap<>();
+    for (Map.Entry<String, String> e : segment.getAttributes().entrySet()) {
+      if (e.getKey().startsWith(CODEBOOKS_ATTRIBUTE_PREFIX)) {
+        ids.put(
+            e.getKey().substring(CODEBOOKS_ATTRIBUTE_PREFIX.length()),
+            new TreeSet<>(Arrays.asList(e.getValue().split(","))));
+      }
+    }
+    return ids;
+  }
+
+  /** A codebook id as text: Lucene's {@code StringHelper.idToString}. */
+  public static String idString(byte[] id) {
+    return StringHelper.idToString(id);
   }
 
   @Override

@@ -133,8 +133,9 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     if (tokens > 0) {
       ResidualCodebook codebook = suppliedCodebook(field, settings);
       if (codebook == null) {
-        if (settings.canTrainOn(tokens, false) == false) {
-          stored = settings.untrained(); // too few vectors for a codebook that generalises
+        if (mayTrain(field) == false || settings.canTrainOn(tokens, false) == false) {
+          // too few vectors for a codebook that generalises, or the source trains it elsewhere
+          stored = settings.untrained();
         }
         codebook = train(field, stored, tokens, raw);
       }
@@ -151,6 +152,7 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     }
     writer.finish(meta, codebooks);
     recordIfUntrained(field, settings, stored, writer);
+    recordCodebooks(field, settings, stored, table);
   }
 
   /**
@@ -179,9 +181,10 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
         anyCoded |= c;
       }
       if (rawCodebook == null
-          && anyCoded == false
-          && settings.canTrainOn(rawTokens, isForcedMerge()) == false) {
-        // still too few vectors to train on: exact segments are copied and stay exact
+          && (mayTrain(field) == false
+              || (anyCoded == false && settings.canTrainOn(rawTokens, isForcedMerge()) == false))) {
+        // still too few vectors to train on, or the source trains elsewhere and has no codebook
+        // yet: exact segments are copied and stay exact
         stored = settings.untrained();
         coded = codedSources(mergeState, field, stored);
         raw = rawDocs(mergeState, field, coded);
@@ -191,13 +194,26 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
 
     List<ResidualCodebook> table = new ArrayList<>();
     int[][] ordMaps = new int[mergeState.docValuesProducers.length][];
+    // with an authoritative source, documents of any other codebook are re-encoded with its one
+    ResidualCodebook required =
+        codebookSource != null && codebookSource.authoritative(field.name) && stored == settings
+            ? suppliedCodebook(field, settings)
+            : null;
+    boolean reencode = false;
     for (int i = 0; i < coded.length; i++) {
       if (coded[i]) {
-        ordMaps[i] = codebookOrdinals(mergeState, i, field, table);
+        ordMaps[i] = codebookOrdinals(mergeState, i, field, table, required);
+        for (int ord : ordMaps[i]) {
+          reencode |= ord == REENCODE;
+        }
       }
     }
     int rawOrd = -1;
-    if (rawTokens > 0) {
+    if (reencode) {
+      rawCodebook = required;
+      rawOrd = indexOf(table, required);
+    }
+    if (rawTokens > 0 && rawOrd < 0) {
       if (rawCodebook == null) {
         boolean fewRaw = stored.canTrainOn(rawTokens, false) == false;
         rawCodebook =
@@ -225,13 +241,19 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     for (MergeSub sub = merger.next(); sub != null; sub = merger.next()) {
       if (sub.ordMap != null) {
         MultiVectorValues mv = (MultiVectorValues) sub.values;
-        writer.addCopy(sub.mappedDocID, sub.ordMap[mv.codebookOrd()], mv);
+        int ord = sub.ordMap[mv.codebookOrd()];
+        if (ord == REENCODE) {
+          writer.addRaw(sub.mappedDocID, mv.binaryValue()); // its decoded vectors
+        } else {
+          writer.addCopy(sub.mappedDocID, ord, mv);
+        }
       } else {
         writer.addRaw(sub.mappedDocID, sub.values.binaryValue());
       }
     }
     writer.finish(meta, codebooks);
     recordIfUntrained(field, settings, stored, writer);
+    recordCodebooks(field, settings, stored, table);
   }
 
   /**
@@ -249,6 +271,28 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
           MultiVectorDocValuesFormat.UNTRAINED_ATTRIBUTE_PREFIX + field.name,
           Long.toString(writer.numTokens()));
     }
+  }
+
+  /**
+   * Notes in the segment's attributes which codebooks {@code field}'s documents use (see {@link
+   * MultiVectorDocValuesFormat#CODEBOOKS_ATTRIBUTE_PREFIX}), so that a merge policy can find
+   * segments encoded with a codebook that is no longer the field's without opening them.
+   */
+  private void recordCodebooks(
+      FieldInfo field, FieldSettings settings, FieldSettings stored, List<ResidualCodebook> table) {
+    if (stored.nbits() == settings.nbits() && table.isEmpty() == false) {
+      StringBuilder ids = new StringBuilder();
+      for (ResidualCodebook c : table) {
+        ids.append(ids.length() == 0 ? "" : ",").append(MultiVectorDocValuesFormat.idString(c.id()));
+      }
+      state.segmentInfo.putAttribute(
+          MultiVectorDocValuesFormat.CODEBOOKS_ATTRIBUTE_PREFIX + field.name, ids.toString());
+    }
+  }
+
+  /** Whether the writer may train a codebook of the field's own nbits (see {@link CodebookSource#authoritative}). */
+  private boolean mayTrain(FieldInfo field) {
+    return codebookSource == null || codebookSource.authoritative(field.name) == false;
   }
 
   /** Which sources hold codes that can be copied into a field stored with {@code stored}. */
@@ -299,12 +343,17 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     return producer.getBinary(info);
   }
 
+  /** Ordinal map entry of a codebook whose documents are re-encoded rather than copied. */
+  private static final int REENCODE = -2;
+
   /**
    * Maps the codebook ordinals of source {@code i} to ordinals of {@code table}, adding the
    * codebooks its live documents use. Unused codebooks (all their documents deleted) are dropped.
+   * With a {@code required} codebook, every other one maps to {@link #REENCODE}.
    */
   private static int[] codebookOrdinals(
-      MergeState mergeState, int i, FieldInfo field, List<ResidualCodebook> table)
+      MergeState mergeState, int i, FieldInfo field, List<ResidualCodebook> table,
+      ResidualCodebook required)
       throws IOException {
     MultiVectorValues values = (MultiVectorValues) sourceValues(mergeState, i, field.name);
     List<ResidualCodebook> sourceTable = values.codebooks();
@@ -319,7 +368,10 @@ final class MultiVectorDocValuesWriter extends DocValuesConsumer {
     Arrays.fill(ordMap, -1);
     for (int ord = 0; ord < used.length; ord++) {
       if (used[ord]) {
-        ordMap[ord] = indexOf(table, sourceTable.get(ord));
+        ordMap[ord] =
+            required == null || required.sameIdAs(sourceTable.get(ord))
+                ? indexOf(table, sourceTable.get(ord))
+                : REENCODE;
       }
     }
     return ordMap;

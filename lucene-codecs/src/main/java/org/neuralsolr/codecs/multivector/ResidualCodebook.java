@@ -323,8 +323,24 @@ public final class ResidualCodebook {
     }
   }
 
-  /** Serialises this codebook; see {@link MultiVectorDocValuesFormat} for the layout. */
-  void writeTo(DataOutput out) throws IOException {
+  /**
+   * Centroids to train for {@code numVectors} vectors: {@code configured} if above 0, else
+   * 2^floor(log2(16·√n)); never more than the vectors.
+   */
+  public static int centroidsFor(int configured, long numVectors) {
+    long k = configured;
+    if (k == 0) {
+      double target = 16 * Math.sqrt(numVectors);
+      k = Long.highestOneBit(Math.max(1, (long) target));
+    }
+    return (int) Math.max(1, Math.min(k, numVectors));
+  }
+
+  /**
+   * Serialises this codebook; see {@link MultiVectorDocValuesFormat} for the layout (an entry of
+   * the .mvc file). Also how a codebook is stored outside an index.
+   */
+  public void writeTo(DataOutput out) throws IOException {
     out.writeBytes(id, id.length);
     out.writeVInt(dim);
     out.writeByte((byte) nbits);
@@ -335,7 +351,7 @@ public final class ResidualCodebook {
   }
 
   /** Reads a codebook written by {@link #writeTo}. */
-  static ResidualCodebook readFrom(DataInput in) throws IOException {
+  public static ResidualCodebook readFrom(DataInput in) throws IOException {
     byte[] id = new byte[ID_LENGTH];
     in.readBytes(id, 0, id.length);
     int dim = in.readVInt();

@@ -6,6 +6,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import org.apache.lucene.index.FilterMergePolicy;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.MergePolicy;
@@ -32,13 +33,30 @@ import org.apache.lucene.index.SegmentInfos;
  * untrained, and if one were (a format that could not train), choosing it again would rewrite it
  * at every optimize. A second optimize therefore rewrites nothing the delegate would not.
  *
+ * <p>With {@link #setRequiredCodebooks} (a codebook per field chosen outside the index, e.g. one
+ * per SolrCloud collection), a forced merge also rewrites, the same way, segments that encode a
+ * field with any other codebook (as recorded in {@link
+ * MultiVectorDocValuesFormat#CODEBOOKS_ATTRIBUTE_PREFIX} attributes); the format's merge then
+ * re-encodes them with the required one (see {@link CodebookSource#authoritative}).
+ *
  * <p>Everything else is the delegate's, natural merges included.
  */
 public final class TrainingMergePolicy extends FilterMergePolicy {
 
+  private volatile Function<String, String> requiredCodebooks = field -> null;
+
   /** Wraps {@code in}, which keeps choosing every merge, forced or not. */
   public TrainingMergePolicy(MergePolicy in) {
     super(in);
+  }
+
+  /**
+   * Has forced merges also rewrite segments encoding a field with a codebook other than {@code
+   * idByField.apply(field)} (an id as {@link MultiVectorDocValuesFormat#idString} writes it; null:
+   * any codebook will do).
+   */
+  public void setRequiredCodebooks(Function<String, String> idByField) {
+    this.requiredCodebooks = idByField;
   }
 
   @Override
@@ -61,8 +79,9 @@ public final class TrainingMergePolicy extends FilterMergePolicy {
       // TRUE: in the index when the optimize began (its own merge outputs map to FALSE)
       if (Boolean.TRUE.equals(segmentsToMerge.get(info))
           && taken.contains(info) == false
-          && isUntrained(info.info)
-          && isForcedMergeOutput(info.info) == false) {
+          && ((isUntrained(info.info) && isForcedMergeOutput(info.info) == false)
+              // an earlier optimize's output too: it was encoded before the codebook changed
+              || usesOtherCodebooks(info.info))) {
         untrained.add(info);
       }
     }
@@ -80,6 +99,18 @@ public final class TrainingMergePolicy extends FilterMergePolicy {
   static boolean isUntrained(SegmentInfo info) {
     for (long tokens : MultiVectorDocValuesFormat.untrainedTokenVectors(info).values()) {
       if (tokens > 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Whether {@code info} encodes some field with a codebook other than the required one. */
+  private boolean usesOtherCodebooks(SegmentInfo info) {
+    Function<String, String> required = requiredCodebooks;
+    for (Map.Entry<String, Set<String>> e : MultiVectorDocValuesFormat.codebookIds(info).entrySet()) {
+      String id = required.apply(e.getKey());
+      if (id != null && e.getValue().equals(Set.of(id)) == false) {
         return true;
       }
     }

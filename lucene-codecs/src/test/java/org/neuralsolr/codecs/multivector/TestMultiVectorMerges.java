@@ -497,6 +497,104 @@ public class TestMultiVectorMerges extends LuceneTestCase {
     }
   }
 
+  /**
+   * An authoritative source (one codebook per SolrCloud collection): without its codebook nothing
+   * is trained, not even by a forced merge, and vectors stay exact; once it supplies one, flushes
+   * encode with it and a forced merge through {@link TrainingMergePolicy} re-encodes the exact
+   * segments; when it supplies another, the next forced merge re-encodes the lone segment, so that
+   * every document ends with the source's current codebook alone.
+   */
+  public void testAuthoritativeSourceDecidesTheCodebook() throws IOException {
+    int dim = TestUtil.nextInt(random(), 4, 16);
+    int nbits = new int[] {1, 2, 4}[random().nextInt(3)];
+    FieldType type = MultiVectorField.createFieldType(dim, nbits, VectorSimilarityFunction.DOT_PRODUCT, 8, 0, 0);
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 6, 0.3f, true);
+    ResidualCodebook[] current = {null};
+    List<ResidualCodebook> trained = new ArrayList<>();
+    CodebookSource authoritative =
+        new CodebookSource() {
+          @Override
+          public ResidualCodebook codebook(String field, int dimension, int nbits) {
+            return current[0];
+          }
+
+          @Override
+          public void trained(String field, ResidualCodebook codebook) {
+            trained.add(codebook);
+          }
+
+          @Override
+          public boolean authoritative(String field) {
+            return true;
+          }
+        };
+    IndexWriterConfig iwc = config(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat(authoritative)));
+    iwc.setUseCompoundFile(false);
+    iwc.getMergePolicy().setNoCFSRatio(0.0);
+    TrainingMergePolicy policy = new TrainingMergePolicy(iwc.getMergePolicy());
+    policy.setRequiredCodebooks(
+        field -> current[0] == null ? null : MultiVectorDocValuesFormat.idString(current[0].id()));
+    iwc.setMergePolicy(policy);
+    List<float[][]> sample = new ArrayList<>();
+    try (Directory dir = newDirectory(); IndexWriter w = new IndexWriter(dir, iwc)) {
+      int id = 0;
+      for (int segment = 0; segment < 2; segment++) {
+        for (int i = 0; i < 15; i++, id++) {
+          float[][] m = data.matrix(random(), TestUtil.nextInt(random(), 1, 6));
+          sample.add(m);
+          w.addDocument(doc(Integer.toString(id), m, type));
+        }
+        w.commit();
+      }
+      w.forceMerge(1);
+      w.commit();
+      assertTrue("nothing may be trained without the source", trained.isEmpty());
+      assertFalse(MultiVectorDocValuesFormat.untrainedTokenVectors(onlySegment(dir).info).isEmpty());
+      Map<String, float[]> exact;
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        assertEquals(0, MultiVectorValues.get(reader.leaves().get(0).reader(), "mv").nbits());
+        exact = MultiVectorTestUtil.decodedById(reader, "mv");
+      }
+
+      float[][] flat = sample.stream().flatMap(java.util.Arrays::stream).toArray(float[][]::new);
+      current[0] = ResidualCodebook.train(flat, nbits, 8, 1L);
+      String first = MultiVectorDocValuesFormat.idString(current[0].id());
+      w.addDocument(doc(Integer.toString(id++), data.matrix(random(), 3), type)); // a flush with it
+      w.commit();
+      w.forceMerge(1);
+      w.commit();
+      assertEquals(Map.of(), MultiVectorDocValuesFormat.untrainedTokenVectors(onlySegment(dir).info));
+      assertEquals(Map.of("mv", Set.of(first)), MultiVectorDocValuesFormat.codebookIds(onlySegment(dir).info));
+      Map<String, float[]> onFirst;
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        assertEquals(new HashSet<>(Set.of(first)), new HashSet<>(codebookById(reader).values()));
+        onFirst = MultiVectorTestUtil.decodedById(reader, "mv");
+        for (String doc : exact.keySet()) {
+          assertTrue("doc " + doc, cosine(exact.get(doc), onFirst.get(doc), 0, exact.get(doc).length) > 0.9);
+        }
+      }
+
+      // a new version: the lone segment (an earlier optimize's output) is re-encoded from its decoded vectors
+      current[0] = ResidualCodebook.train(flat, nbits, 8, 2L);
+      String second = MultiVectorDocValuesFormat.idString(current[0].id());
+      String before = onlySegment(dir).info.name;
+      w.forceMerge(1);
+      w.commit();
+      assertNotEquals(before, onlySegment(dir).info.name);
+      assertEquals(Map.of("mv", Set.of(second)), MultiVectorDocValuesFormat.codebookIds(onlySegment(dir).info));
+      try (IndexReader reader = DirectoryReader.open(w)) {
+        assertEquals(new HashSet<>(Set.of(second)), new HashSet<>(codebookById(reader).values()));
+      }
+      // and then it is left alone
+      String encoded = onlySegment(dir).info.name;
+      w.forceMerge(1);
+      w.commit();
+      assertEquals(encoded, onlySegment(dir).info.name);
+      assertTrue(trained.isEmpty());
+    }
+  }
+
   /** A config whose merge policy never rewrites a lone segment to change its compound-file mode. */
   private IndexWriterConfig predictableConfig(List<ResidualCodebook> trained) {
     IndexWriterConfig iwc = config(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat(source(trained))));
