@@ -198,15 +198,10 @@ public class NeuralHighlighter extends SolrHighlighter {
                 + " sentences, the neural highlighter's maxSentences; highlight fewer rows or fields (params 'rows', '" + HighlightParams.FIELDS + "')");
       }
       if (tokens != null) {
-        String study = params.get("hl.neural.study");
         if (queryTokens == null) {
-          queryTokens = study == null ? encodeQueryTokens(tokens, queryText) : studyQuery(tokens, queryText, study.split("/")[0]);
+          queryTokens = encodeQueryTokens(tokens, queryText);
         }
-        if (study != null && !study.split("/")[1].equals("stored")) {
-          studyDocument(tokens, queryTokens, doc, candidates.subList(first, candidates.size()), study.split("/")[1], maxSimScores, matches);
-        } else {
-          maxSim(tokens, queryTokens, searcher, docId, doc, candidates.subList(first, candidates.size()), maxSimScores, matches);
-        }
+        maxSim(tokens, queryTokens, searcher, docId, doc, candidates.subList(first, candidates.size()), maxSimScores, matches);
       }
     }
     float[] scores;
@@ -397,97 +392,6 @@ public class NeuralHighlighter extends SolrHighlighter {
       }
       matches.add(inValue);
     }
-  }
-
-  /** STUDY (issue 15 item 4): the query's token rows kept by {@code mode}: all, nospecial, words. */
-  private static float[][] studyQuery(TokenSource tokens, String text, String mode) {
-    if (mode.startsWith("instr-")) {
-      mode = mode.substring("instr-".length());
-      text = "Represent this sentence for searching relevant passages: " + text;
-    }
-    final String m = mode;
-    org.neuralsolr.model.MultiVectorEncoder.AllRows a = tokens.encoder.allRows(text);
-    List<float[]> kept = new ArrayList<>();
-    for (int t = 0; t < a.rows().length; t++) {
-      boolean keep = switch (m) {
-        case "all" -> true;
-        case "nospecial" -> !a.special()[t];
-        case "words" -> !a.special()[t] && !a.punctuation()[t];
-        default -> throw badRequest("study query mode " + mode);
-      };
-      if (keep) {
-        kept.add(a.rows()[t]);
-      }
-    }
-    return kept.toArray(new float[0][]);
-  }
-
-  /**
-   * STUDY: sentence scores from token vectors encoded now. {@code ctx-all}: the joined source text
-   * encoded whole, punctuation rows kept; {@code ctx-notitle}: the field's own text encoded whole
-   * (no title), words only; {@code alone-words} / {@code alone-all}: each sentence encoded alone,
-   * words only / every row including [CLS] and [SEP].
-   */
-  private static void studyDocument(
-      TokenSource tokens, float[][] query, Document doc, List<Candidate> sentences, String mode, List<Float> scores, List<List<int[]>> matches) {
-    if (mode.startsWith("alone")) {
-      for (Candidate c : sentences) {
-        org.neuralsolr.model.MultiVectorEncoder.AllRows a = tokens.encoder.allRows(c.sentence.text());
-        List<float[]> rows = new ArrayList<>();
-        for (int t = 0; t < a.rows().length; t++) {
-          if (mode.equals("alone-all") || (!a.special()[t] && !a.punctuation()[t])) {
-            rows.add(a.rows()[t]);
-          }
-        }
-        scores.add(maxSimOf(query, rows));
-        matches.add(List.of());
-      }
-      return;
-    }
-    String text;
-    int shift;
-    if (mode.equals("ctx-notitle")) {
-      text = storedValues(doc, sentences.get(0).field).get(0);
-      shift = 0;
-    } else if (mode.equals("ctx-all") || mode.equals("ctx-words")) {
-      SourceText.Joined joined = SourceText.join(tokens.source.sources(), f -> storedValues(doc, f));
-      text = joined.text();
-      shift = joinedRange(joined, sentences.get(0))[0] - sentences.get(0).sentence.start();
-    } else {
-      throw badRequest("study document mode " + mode);
-    }
-    org.neuralsolr.model.MultiVectorEncoder.AllRows a = tokens.encoder.allRows(text);
-    for (Candidate c : sentences) {
-      List<float[]> rows = new ArrayList<>();
-      for (int t = 0; t < a.rows().length; t++) {
-        int start = a.spans()[t][0];
-        boolean kept = mode.equals("ctx-all") ? !a.special()[t] : !a.special()[t] && !a.punctuation()[t];
-        if (kept && start >= 0 && start >= c.sentence.start() + shift && start < c.sentence.end() + shift) {
-          rows.add(a.rows()[t]);
-        }
-      }
-      scores.add(maxSimOf(query, rows));
-      matches.add(List.of());
-    }
-  }
-
-  private static float maxSimOf(float[][] query, List<float[]> rows) {
-    if (rows.isEmpty()) {
-      return 0f;
-    }
-    double sum = 0;
-    for (float[] q : query) {
-      float best = Float.NEGATIVE_INFINITY;
-      for (float[] d : rows) {
-        float dot = 0;
-        for (int i = 0; i < q.length; i++) {
-          dot += q[i] * d[i];
-        }
-        best = Math.max(best, dot);
-      }
-      sum += best;
-    }
-    return (float) sum;
   }
 
   private static List<List<int[]>> emptyLists(int n) {

@@ -173,23 +173,6 @@ public final class MultiVectorEncoder {
     }
   }
 
-  /** STUDY (localisation gap, issue 15 item 4): every row of a text's token states, unfiltered. */
-  public record AllRows(float[][] rows, int[][] spans, boolean[] special, boolean[] punctuation) {}
-
-  /** STUDY: the text's token states, every row kept (L2-normalised), with spans and row kinds. */
-  public AllRows allRows(String text) {
-    TokenizedText tokens = served.model.tokenize(text);
-    int[][] spans = served.model.charSpans(text, true);
-    float[][] rows = served.scheduler.run(List.of(tokens), this::queryRows).get(0);
-    boolean[] special = new boolean[tokens.length()];
-    boolean[] punctuation = new boolean[tokens.length()];
-    for (int t = 0; t < tokens.length(); t++) {
-      special[t] = tokens.specialTokensMask[t] != 0;
-      punctuation[t] = skipIds.contains(tokens.ids[t]);
-    }
-    return new AllRows(rows, spans, special, punctuation);
-  }
-
   private int[][] tokenStateSpans(String text) {
     String prefix = settings.documentPrefix;
     LoadedModel.Spanned spanned = served.model.tokenizeWithSpans(prefix + text);

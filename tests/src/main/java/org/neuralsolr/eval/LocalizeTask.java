@@ -57,7 +57,6 @@ final class LocalizeTask {
     settings.put("method", "dense");
     settings.put("model", "bge-small");
     settings.put("package", "builtin:bge-small-en-v1.5");
-    settings.put("study", ""); // STUDY (issue 15 item 4): variants Q/D separated by commas
     for (Map.Entry<String, String> p : o.params.entrySet()) {
       if (!settings.containsKey(p.getKey())) {
         throw new IllegalArgumentException("unknown --param '" + p.getKey() + "' for --task localize; settings are " + settings.keySet());
@@ -81,11 +80,6 @@ final class LocalizeTask {
       String core = "localize";
       solr.createCore(core, Map.of("neural.dense.model", settings.get("model"), "neural.dense.package", settings.get("package")));
       index(client, core, dataset, sentences, err);
-      for (String variant : settings.get("study").isEmpty() ? List.of("") : List.of(settings.get("study").split(","))) {
-      settings.put("variant", variant);
-      if (!variant.isEmpty()) {
-        reportFile = root.resolve(".eval/reports/" + datasetName + "-localize-study-" + variant.replace('/', '_') + ".json");
-      }
 
       double top1 = 0, mrr = 0, randomTop1 = 0, randomMrr = 0;
       long[] micros = new long[cases.size()];
@@ -138,8 +132,7 @@ final class LocalizeTask {
       out.println("method " + settings.get("method") + ": " + n + " cases; random ranking: top1=" + String.format(java.util.Locale.ROOT, "%.4f", randomTop1 / n)
           + " mrr=" + String.format(java.util.Locale.ROOT, "%.4f", randomMrr / n));
       out.println("report: " + reportFile);
-      out.println(String.format(java.util.Locale.ROOT, "variant %s top1=%.4f mrr=%.4f", variant, top1 / n, mrr / n));
-      }
+      out.println(String.format(java.util.Locale.ROOT, "top1=%.4f mrr=%.4f", top1 / n, mrr / n));
     } finally {
       try (java.util.stream.Stream<Path> files = Files.walk(home)) {
         for (Path f : files.sorted(Comparator.reverseOrder()).toList()) {
@@ -265,9 +258,6 @@ final class LocalizeTask {
       p.set("hl.neural.model", settings.get("model"));
     }
     p.set("hl.neural.text", k.claim);
-    if (!settings.get("variant").isEmpty()) {
-      p.set("hl.neural.study", settings.get("variant"));
-    }
     p.set("hl.neural.details", "true");
     NamedList<Object> rsp = client.request(new QueryRequest(p, SolrRequest.METHOD.POST), core);
     NamedList<Object> doc = (NamedList<Object>) ((NamedList<Object>) rsp.get("neuralHighlighting")).get(k.doc);
