@@ -3,6 +3,7 @@ package org.neuralsolr.highlight;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
+import org.neuralsolr.codecs.VectorKernels;
 
 /**
  * Late-interaction evidence inside one document: each stored token vector belongs to the sentence
@@ -42,34 +43,47 @@ final class MaxSimSentences {
         }
       }
     }
+    // every query token against every document token once, on the same kernel as {!colbert}'s
+    // MaxSim; then each sentence takes, per query token, the best of its own tokens
+    int q = query.length;
+    float[][] sims = new float[q][spans.length];
+    if (spans.length > 0 && q > 0) {
+      float[] flat = new float[q * dimension];
+      for (int i = 0; i < q; i++) {
+        System.arraycopy(query[i], 0, flat, i * dimension, dimension);
+      }
+      VectorKernels.dotProducts(flat, 0, q, document, spans.length, dimension, sims);
+    }
+    double[] sums = new double[n];
+    List<BitSet> won = new ArrayList<>(n);
     for (int s = 0; s < n; s++) {
-      BitSet won = new BitSet(spans.length);
-      double sum = 0;
-      if (tokens[s] > 0) {
-        for (float[] q : query) {
-          int best = -1;
-          float bestDot = Float.NEGATIVE_INFINITY;
-          for (int t = 0; t < spans.length; t++) {
-            if (owner[t] != s) {
-              continue;
-            }
-            float dot = 0;
-            int base = t * dimension;
-            for (int i = 0; i < dimension; i++) {
-              dot += q[i] * document[base + i];
-            }
-            if (dot > bestDot) {
-              bestDot = dot;
-              best = t;
-            }
-          }
-          sum += bestDot;
-          won.set(best);
+      won.add(new BitSet(spans.length));
+    }
+    float[] best = new float[n];
+    int[] arg = new int[n];
+    for (int i = 0; i < q; i++) {
+      java.util.Arrays.fill(best, Float.NEGATIVE_INFINITY);
+      java.util.Arrays.fill(arg, -1);
+      float[] row = sims[i];
+      for (int t = 0; t < spans.length; t++) {
+        int s = owner[t];
+        if (s >= 0 && row[t] > best[s]) {
+          best[s] = row[t];
+          arg[s] = t;
         }
       }
-      scores[s] = (float) sum;
+      for (int s = 0; s < n; s++) {
+        if (arg[s] >= 0) {
+          sums[s] += best[s];
+          won.get(s).set(arg[s]);
+        }
+      }
+    }
+    for (int s = 0; s < n; s++) {
+      scores[s] = (float) sums[s];
       List<int[]> spansWon = new ArrayList<>();
-      for (int t = won.nextSetBit(0); t >= 0; t = won.nextSetBit(t + 1)) {
+      BitSet w = won.get(s);
+      for (int t = w.nextSetBit(0); t >= 0; t = w.nextSetBit(t + 1)) {
         spansWon.add(spans[t]);
       }
       winners.add(merged(spansWon));

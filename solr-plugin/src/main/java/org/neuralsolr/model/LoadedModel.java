@@ -199,13 +199,36 @@ public final class LoadedModel implements Closeable {
   }
 
   private TokenizedText tokenizeOpen(String text) {
-    String capped = capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP);
-    Encoding encoding;
+    return tokensOf(encode(capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP), true));
+  }
+
+  /** What {@link #tokenize} and {@link #charSpans charSpans(text, true)} give, from one tokenizer call. */
+  record Spanned(TokenizedText tokens, int[][] spans) {}
+
+  /**
+   * {@link #tokenize} and {@link #charSpans charSpans(text, true)} together: the highlighter maps
+   * the stored token vectors of every hit back to characters, and the tokenizer is most of that
+   * cost, so it runs once, not twice.
+   *
+   * @throws IllegalArgumentException if the tokenizer rejects the text
+   */
+  Spanned tokenizeWithSpans(String text) {
+    try (InUse use = inUse()) {
+      String capped = capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP);
+      Encoding encoding = encode(capped, true);
+      return new Spanned(tokensOf(encoding), spansOf(encoding, capped, true));
+    }
+  }
+
+  private Encoding encode(String capped, boolean specialTokens) {
     try {
-      encoding = tokenizer.encode(capped);
+      return specialTokens ? tokenizer.encode(capped) : tokenizer.encode(capped, false, false);
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("the tokenizer rejected the text: " + e.getMessage(), e);
     }
+  }
+
+  private TokenizedText tokensOf(Encoding encoding) {
     long[] ids = encoding.getIds();
     long[] typeIds = encoding.getTypeIds();
     long[] special = encoding.getSpecialTokenMask();
@@ -239,12 +262,10 @@ public final class LoadedModel implements Closeable {
 
   private int[][] charSpansOpen(String text, boolean specialTokens) {
     String capped = capChars(text, manifest.maxLength * CHARS_PER_TOKEN_CAP);
-    Encoding encoding;
-    try {
-      encoding = specialTokens ? tokenizer.encode(capped) : tokenizer.encode(capped, false, false);
-    } catch (RuntimeException e) {
-      throw new IllegalArgumentException("the tokenizer rejected the text: " + e.getMessage(), e);
-    }
+    return spansOf(encode(capped, specialTokens), capped, specialTokens);
+  }
+
+  private int[][] spansOf(Encoding encoding, String capped, boolean specialTokens) {
     CharSpan[] spans = encoding.getCharTokenSpans();
     // the tokenizer counts code points; Java strings count UTF-16 units
     boolean surrogates = capped.codePointCount(0, capped.length()) != capped.length();

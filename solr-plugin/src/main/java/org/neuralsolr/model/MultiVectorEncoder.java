@@ -175,8 +175,9 @@ public final class MultiVectorEncoder {
 
   private int[][] tokenStateSpans(String text) {
     String prefix = settings.documentPrefix;
-    TokenizedText tokens = served.model.tokenize(prefix + text);
-    int[][] spans = shifted(served.model.charSpans(prefix + text, true), prefix.length());
+    LoadedModel.Spanned spanned = served.model.tokenizeWithSpans(prefix + text);
+    TokenizedText tokens = spanned.tokens();
+    int[][] spans = shifted(spanned.spans(), prefix.length());
     checkSpans(spans.length, tokens.length());
     List<int[]> kept = new ArrayList<>(spans.length);
     for (int t = 0; t < tokens.length(); t++) {

@@ -47,6 +47,73 @@ public class SentencesTest extends LuceneTestCase {
     assertArrayEquals(new int[] {0, 6}, r.winners().get(0).get(0));
   }
 
+  /** The one-matrix MaxSim against the definition, on random vectors, tokens outside every sentence included. */
+  public void testMaxSimMatchesItsDefinitionOnRandomVectors() {
+    for (int iter = 0; iter < 20; iter++) {
+      int dim = 1 + random().nextInt(70);
+      int tokens = random().nextInt(60);
+      float[][] query = new float[1 + random().nextInt(12)][dim];
+      for (float[] q : query) {
+        for (int i = 0; i < dim; i++) {
+          q[i] = random().nextFloat() * 2 - 1;
+        }
+      }
+      float[] doc = new float[tokens * dim];
+      for (int i = 0; i < doc.length; i++) {
+        doc[i] = random().nextFloat() * 2 - 1;
+      }
+      // token t covers [3t, 3t + 2); every 7th covers nothing (a special token)
+      int[][] spans = new int[tokens][];
+      for (int t = 0; t < tokens; t++) {
+        spans[t] = t % 7 == 6 ? new int[] {-1, -1} : new int[] {3 * t, 3 * t + 2};
+      }
+      List<int[]> sentences = new java.util.ArrayList<>();
+      for (int from = 0; from < 3 * tokens + 10; ) {
+        int to = from + 1 + random().nextInt(40);
+        sentences.add(new int[] {from, to});
+        from = to + random().nextInt(3); // sometimes a gap no sentence covers
+      }
+      MaxSimSentences.Result r = MaxSimSentences.score(query, doc, dim, spans, sentences);
+      for (int s = 0; s < sentences.size(); s++) {
+        int[] range = sentences.get(s);
+        double expected = 0;
+        int owned = 0;
+        java.util.TreeSet<Integer> winners = new java.util.TreeSet<>();
+        for (int t = 0; t < tokens; t++) {
+          owned += spans[t][0] >= range[0] && spans[t][0] < range[1] ? 1 : 0;
+        }
+        for (float[] q : query) {
+          double best = Double.NEGATIVE_INFINITY;
+          int arg = -1;
+          for (int t = 0; t < tokens; t++) {
+            if (spans[t][0] >= range[0] && spans[t][0] < range[1]) {
+              double dot = 0;
+              for (int i = 0; i < dim; i++) {
+                dot += q[i] * doc[t * dim + i];
+              }
+              if (dot > best) {
+                best = dot;
+                arg = t;
+              }
+            }
+          }
+          if (arg >= 0) {
+            expected += best;
+            winners.add(arg);
+          }
+        }
+        assertEquals(owned, r.tokens()[s]);
+        assertEquals(expected, r.scores()[s], 1e-4);
+        // spans of distinct tokens never touch here, so each winning token stays its own span
+        java.util.TreeSet<Integer> won = new java.util.TreeSet<>();
+        for (int[] span : r.winners().get(s)) {
+          won.add(span[0] / 3);
+        }
+        assertEquals(winners, won);
+      }
+    }
+  }
+
   public void testTaggedWrapsEachSpanOnce() {
     Sentences.Sentence s = new Sentences.Sentence(0, 0, 5, 21, "stem cells renew");
     assertEquals("<b>stem</b> cells <b>renew</b>", NeuralHighlighter.tagged(s, List.of(new int[] {5, 9}, new int[] {16, 21}), "<b>", "</b>"));

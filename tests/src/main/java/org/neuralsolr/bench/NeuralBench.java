@@ -51,6 +51,10 @@ import org.neuralsolr.example.LocalSolr;
  *   <li>{@code long}: ingest of documents of 64 to 8,192 tokens on a decoder embedder (the {@code
  *       tiny-llama-embed} fixture), length-aware batching over arrival-order batching: padded-token
  *       efficiency and docs/s ({@link LongBench}).
+ *   <li>{@code localize}: what the neural highlighter adds to a 10-hit request per {@code
+ *       hl.neural.method} ({@code maxsim} on {@code {!colbert}}, {@code dense} and {@code
+ *       cross-encoder} on {@code {!dense}}), highlighted over plain p50 in one run ({@link
+ *       LocalizeBench}).
  * </ul>
  */
 public final class NeuralBench {
@@ -62,7 +66,7 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "plaid", "sparse-bm25", "sparse-proxy", "load", "load-tight", "long");
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "plaid", "sparse-bm25", "sparse-proxy", "load", "load-tight", "long", "localize");
     List<String> names = args.length == 0 ? all : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
@@ -106,6 +110,9 @@ public final class NeuralBench {
             break;
           case "long":
             results.put(name, LongBench.run(root));
+            break;
+          case "localize":
+            results.put(name, LocalizeBench.run(root, data));
             break;
           case "sparse-bm25":
           case "sparse-proxy":
