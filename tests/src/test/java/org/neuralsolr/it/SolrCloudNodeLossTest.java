@@ -11,6 +11,7 @@ import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -72,7 +73,10 @@ import org.slf4j.LoggerFactory;
  * while its shard had one live replica was told so by its achieved replication factor.
  *
  * <p>The seed decides whether the stopped node holds both shard leaders (leader fail-over, then
- * recovery as a follower) or both followers (recovery alone). ColBERT codebooks are trained per core
+ * recovery as a follower) or both followers (recovery alone); whether its replicas catch up by peer
+ * sync (update logs of 100 records) or by copying the leader's index (5 records, fewer than they
+ * miss); and whether the client sends to the shard leaders or to any node (which encodes and
+ * forwards to the leaders). The log line "node loss test: ..." names the scenario. ColBERT codebooks are trained per core
  * today, so two replicas that each trained one would store different codes for the same vectors;
  * {@code trainingThreshold} is set far above the token vectors of this test so that every segment
  * keeps its token vectors as float32 (nbits 0 storage, checked), which replicas must agree on bit
@@ -119,6 +123,7 @@ public class SolrCloudNodeLossTest extends SolrCloudTestCase {
   private static JettySolrRunner victim;
   private static boolean leadersOnVictim;
   private static int keptRecords;
+  private static boolean toLeaders;
 
   @BeforeClass
   public static void setupCluster() throws Exception {
@@ -134,9 +139,12 @@ public class SolrCloudNodeLossTest extends SolrCloudTestCase {
     // The seed also decides how the restarted replicas catch up: Solr's default update log (100
     // records) lets them fetch the updates they missed from the leader's log (peer sync); 5 records
     // are fewer than they miss, so they copy the leader's index files instead (replication).
-    int scenario = random().nextInt(4);
+    int scenario = random().nextInt(8);
     leadersOnVictim = (scenario & 1) != 0;
     keptRecords = (scenario & 2) != 0 ? 5 : 100;
+    // and whether the client sends each batch to the shard leaders (routed by id) or to any node,
+    // which encodes the batch and forwards each document to its leader
+    toLeaders = (scenario & 4) == 0;
     String xml = Files.readString(solrconfig, StandardCharsets.UTF_8);
     xml = xml.replace("</config>", chainXml() + "</config>")
         .replace("<updateLog>", "<updateLog>\n      <int name=\"numRecordsToKeep\">" + keptRecords + "</int>");
@@ -159,7 +167,8 @@ public class SolrCloudNodeLossTest extends SolrCloudTestCase {
     victim = nodes.get(1);
     String b = victim.getNodeName();
     String c = nodes.get(2).getNodeName();
-    log.info("node loss test: the stopped node {} holds both shard {}; update logs keep {} records", b, leadersOnVictim ? "leaders" : "followers", keptRecords);
+    log.info("node loss test: the stopped node {} holds both shard {}; update logs keep {} records; the client sends to {}",
+        b, leadersOnVictim ? "leaders" : "followers", keptRecords, toLeaders ? "shard leaders" : "any node");
     CollectionAdminRequest.createCollection(COLLECTION, "neural", 2, 1).setCreateNodeSet("EMPTY").process(cluster.getSolrClient());
     String[][] order = leadersOnVictim
         ? new String[][] {{"shard1", b}, {"shard2", b}, {"shard1", a}, {"shard2", c}}
@@ -221,14 +230,17 @@ public class SolrCloudNodeLossTest extends SolrCloudTestCase {
     AtomicInteger done = new AtomicInteger();
     AtomicReference<Throwable> clientFailure = new AtomicReference<>();
 
-    try (CloudSolrClient client =
-        new CloudHttp2SolrClient.Builder(List.of(cluster.getZkServer().getZkAddress()), java.util.Optional.empty())
+    CloudHttp2SolrClient.Builder builder =
+        new CloudHttp2SolrClient.Builder(List.of(cluster.getZkServer().getZkAddress()), Optional.empty())
             .withInternalClientBuilder(
                 new Http2SolrClient.Builder()
                     .withConnectionTimeout(5, TimeUnit.SECONDS)
                     .withIdleTimeout(30, TimeUnit.SECONDS)
-                    .withRequestTimeout(60, TimeUnit.SECONDS))
-            .build()) {
+                    .withRequestTimeout(60, TimeUnit.SECONDS));
+    if (!toLeaders) {
+      builder.sendUpdatesToAnyReplica();
+    }
+    try (CloudSolrClient client = builder.build()) {
       client.connect(30, TimeUnit.SECONDS);
       Thread indexer = new Thread(() -> {
         try {
