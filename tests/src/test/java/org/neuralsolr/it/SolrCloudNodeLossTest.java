@@ -76,11 +76,12 @@ import org.slf4j.LoggerFactory;
  * recovery as a follower) or both followers (recovery alone); whether its replicas catch up by peer
  * sync (update logs of 100 records) or by copying the leader's index (5 records, fewer than they
  * miss); and whether the client sends to the shard leaders or to any node (which encodes and
- * forwards to the leaders). The log line "node loss test: ..." names the scenario. ColBERT codebooks are trained per core
- * today, so two replicas that each trained one would store different codes for the same vectors;
- * {@code trainingThreshold} is set far above the token vectors of this test so that every segment
- * keeps its token vectors as float32 (nbits 0 storage, checked), which replicas must agree on bit
- * for bit.
+ * forwards to the leaders). The log line "node loss test: ..." names the scenario.
+ *
+ * <p>ColBERT codebooks are trained per core today, so two replicas that each trained one would
+ * store different codes for the same vectors; {@code trainingThreshold} is set far above the token
+ * vectors of this test so that every segment keeps its token vectors as float32 (nbits 0 storage,
+ * checked), which replicas must agree on bit for bit.
  */
 @ThreadLeakFilters(
     defaultFilters = true,
@@ -136,14 +137,14 @@ public class SolrCloudNodeLossTest extends SolrCloudTestCase {
       }
     }
     Path solrconfig = conf.resolve("solrconfig.xml");
-    // The seed also decides how the restarted replicas catch up: Solr's default update log (100
-    // records) lets them fetch the updates they missed from the leader's log (peer sync); 5 records
-    // are fewer than they miss, so they copy the leader's index files instead (replication).
+    // The seed picks the scenario: the stopped node holds both shard leaders or both followers;
+    // Solr's default update log (100 records) lets the restarted replicas fetch the updates they
+    // missed from the leader's log (peer sync), 5 records are fewer than they miss, so they copy
+    // the leader's index files (replication); the client sends each batch to the shard leaders
+    // (routed by id) or to any node, which encodes it and forwards each document to its leader.
     int scenario = random().nextInt(8);
     leadersOnVictim = (scenario & 1) != 0;
     keptRecords = (scenario & 2) != 0 ? 5 : 100;
-    // and whether the client sends each batch to the shard leaders (routed by id) or to any node,
-    // which encodes the batch and forwards each document to its leader
     toLeaders = (scenario & 4) == 0;
     String xml = Files.readString(solrconfig, StandardCharsets.UTF_8);
     xml = xml.replace("</config>", chainXml() + "</config>")
