@@ -40,6 +40,7 @@ import org.neuralsolr.codecs.multivector.MultiVectorDocValuesFormat;
  *       given, {@code cosine} normalises them first; either way MaxSim sums dot products;
  *   <li>{@code centroids} (0): centroids per codebook, 0 for ColBERTv2's {@code 2^floor(log2(16√n))};
  *   <li>{@code trainingSample} (0 = 131,072): token vectors sampled to train the centroids;
+ *   <li>{@code maxTokenVectors} (8,192): token vectors one document may hold; more is a 400;
  *   <li>{@code trainingThreshold} (0): token vectors a codebook is trained on at the least. Until a
  *       flush or merge holds that many, segments keep the vectors exact (float32, 4·dim bytes each);
  *       the first merge that does, or an optimize, trains the codebook on a sample spread over all
@@ -70,6 +71,9 @@ public class MultiVectorField extends FieldType {
   static final String CENTROIDS = "centroids";
   static final String TRAINING_SAMPLE = "trainingSample";
   static final String TRAINING_THRESHOLD = "trainingThreshold";
+  static final String MAX_TOKEN_VECTORS = "maxTokenVectors";
+  /** A model's longest input (the long-context fixtures read 8,192 tokens). */
+  static final int DEFAULT_MAX_TOKEN_VECTORS = 8192;
 
   private int dimension;
   private int nbits;
@@ -77,6 +81,7 @@ public class MultiVectorField extends FieldType {
   private int trainingThreshold;
   private int centroids;
   private int trainingSample;
+  private int maxTokenVectors;
   private org.apache.lucene.document.FieldType luceneType;
 
   @Override
@@ -95,6 +100,10 @@ public class MultiVectorField extends FieldType {
     int centroids = intArg(args, CENTROIDS, 0);
     int sample = intArg(args, TRAINING_SAMPLE, 0);
     int threshold = intArg(args, TRAINING_THRESHOLD, 0);
+    maxTokenVectors = intArg(args, MAX_TOKEN_VECTORS, DEFAULT_MAX_TOKEN_VECTORS);
+    if (maxTokenVectors < 1) {
+      throw new SolrException(ErrorCode.SERVER_ERROR, "field type '" + typeName + "': " + MAX_TOKEN_VECTORS + " must be at least 1, got " + maxTokenVectors);
+    }
     trainingThreshold = threshold;
     this.centroids = centroids;
     this.trainingSample = sample;
@@ -211,6 +220,10 @@ public class MultiVectorField extends FieldType {
     }
     if (m == null || m.length == 0) {
       throw bad(fieldName, "needs at least one token vector");
+    }
+    if (m.length > maxTokenVectors) {
+      // bounds what one document costs to store and to score, whoever sent it
+      throw bad(fieldName, "has " + m.length + " token vectors, the field takes at most " + maxTokenVectors + " (" + MAX_TOKEN_VECTORS + ")");
     }
     for (int t = 0; t < m.length; t++) {
       if (m[t] == null || m[t].length != dimension) {

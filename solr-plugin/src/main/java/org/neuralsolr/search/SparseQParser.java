@@ -101,6 +101,11 @@ class SparseQParser extends QParser {
       if (weights.isEmpty()) {
         throw badRequest("param 'weights' holds no term");
       }
+      int maxTerms = ((SparseVectorFieldType) field.getType()).maxTerms();
+      if (weights.size() > maxTerms) {
+        // a query vector is bounded as the field bounds a document's
+        throw badRequest("param 'weights' has " + weights.size() + " terms; field '" + fieldName + "' takes at most " + maxTerms + " (maxTerms)");
+      }
       plugin.countClientWeights();
     } else {
       if (modelName == null || modelName.isBlank()) {

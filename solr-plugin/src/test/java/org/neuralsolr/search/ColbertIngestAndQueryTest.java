@@ -57,6 +57,8 @@ public class ColbertIngestAndQueryTest extends SolrTestCaseJ4 {
     // a handful of documents: train the codebook at the first flush, so queries run on nbits-2
     // codes (the configset would keep them exact until 1M token vectors)
     System.setProperty("neural.colbert.trainingThreshold", "0");
+    // bge-small reads 512 tokens: a lower cap than the configset's, so a test can exceed it cheaply
+    System.setProperty("neural.colbert.maxTokenVectors", "512");
     Path home = NeuralTestHomes.solrHomeWithCore(createTempDir(), "collection1");
     NeuralTestHomes.addModels(home.resolve("collection1").resolve("conf"), Map.of("tiny-colbert", "tiny-colbert/neural-model.json"));
     initCore("solrconfig.xml", "managed-schema.xml", home.toString());
@@ -73,6 +75,7 @@ public class ColbertIngestAndQueryTest extends SolrTestCaseJ4 {
   @AfterClass
   public static void afterClass() {
     System.clearProperty("neural.dense.package");
+    System.clearProperty("neural.colbert.maxTokenVectors");
     System.clearProperty("neural.colbert.trainingThreshold");
     System.clearProperty("neural.model.roots");
   }
@@ -188,6 +191,8 @@ public class ColbertIngestAndQueryTest extends SolrTestCaseJ4 {
     assertBadDoc("needs at least one token vector", "[]");
     assertBadDoc("non-finite value", "[[" + "\"NaN\"" + ", 0" + ", 0".repeat(382) + "]]");
     assertBadDoc("a list of lists of numbers", "[0.5, 0.5]");
+    String row = "[1" + ", 0".repeat(383) + "]";
+    assertBadDoc("has 513 token vectors, the field takes at most 512 (maxTokenVectors)", "[" + String.join(",", java.util.Collections.nCopies(513, row)) + "]");
     assertJQ(req("q", "*:*", "rows", "0"), "/response/numFound==" + DOCS.length);
   }
 

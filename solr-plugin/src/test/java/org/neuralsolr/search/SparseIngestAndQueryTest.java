@@ -212,6 +212,13 @@ public class SparseIngestAndQueryTest extends SolrTestCaseJ4 {
     assertQEx("NaN", "query term 'b' has an invalid weight NaN", req("q", "{!sparse f=sparse weights='a:1,b:NaN'}"), ErrorCode.BAD_REQUEST);
     assertQEx("not a number", "param 'weights': the weight of term 'a' is not a number", req("q", "{!sparse f=sparse weights='a:x'}"), ErrorCode.BAD_REQUEST);
     assertQEx("empty weights", "param 'weights' holds no term", req("q", "{!sparse f=sparse weights=''}"), ErrorCode.BAD_REQUEST);
+    int maxTerms = ((org.neuralsolr.schema.SparseVectorFieldType) h.getCore().getLatestSchema().getField("sparse").getType()).maxTerms();
+    StringBuilder many = new StringBuilder();
+    for (int t = 0; t <= maxTerms; t++) {
+      many.append(t == 0 ? "" : ",").append("t").append(t).append(":1");
+    }
+    assertQEx("too many terms", "param 'weights' has " + (maxTerms + 1) + " terms; field 'sparse' takes at most " + maxTerms + " (maxTerms)",
+        req("q", "{!sparse f=sparse weights='" + many + "'}"), ErrorCode.BAD_REQUEST);
     assertQEx("maxQueryTerms", "param maxQueryTerms must be >= 1", req("q", "{!sparse f=sparse maxQueryTerms=0 weights='a:1'}"), ErrorCode.BAD_REQUEST);
     assertQEx("maxQueryTerms text", "param 'maxQueryTerms' must be an integer", req("q", "{!sparse f=sparse maxQueryTerms=few weights='a:1'}"), ErrorCode.BAD_REQUEST);
     assertQEx("heapFactor", "param heapFactor must be in (0, 1]", req("q", "{!sparse f=sparse heapFactor=2 weights='a:1'}"), ErrorCode.BAD_REQUEST);
