@@ -314,6 +314,12 @@ public class NeuralHighlighter extends SolrHighlighter {
     if (field == null || !(field.getType() instanceof MultiVectorField)) {
       throw badRequest("param '" + TOKEN_FIELD + "': '" + name + "' is not a MultiVectorField, so it holds no token vectors for hl.neural.method=maxsim");
     }
+    if (!anySegmentHas(req, name)) {
+      // else every hit would score 0 without a word: the documents went through a chain that does not fill it
+      throw badRequest(
+          "param '" + TOKEN_FIELD + "': no document of this index has token vectors in '" + name
+              + "' (index through an update chain that fills it, such as neural-colbert)");
+    }
     NeuralUpdateProcessorFactory.FieldSource source = NeuralUpdateProcessorFactory.sourceOf(req.getCore(), name);
     if (source == null) {
       throw badRequest(
@@ -340,6 +346,15 @@ public class NeuralHighlighter extends SolrHighlighter {
       throw badRequest("param '" + TOKEN_FIELD + "': " + e.getMessage());
     }
     return new TokenSource(name, ((MultiVectorField) field.getType()).getDimension(), source, encoder);
+  }
+
+  private static boolean anySegmentHas(SolrQueryRequest req, String field) {
+    for (org.apache.lucene.index.LeafReaderContext leaf : req.getSearcher().getIndexReader().leaves()) {
+      if (leaf.reader().getFieldInfos().fieldInfo(field) != null) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static float[][] encodeQueryTokens(TokenSource tokens, String queryText) {

@@ -220,6 +220,8 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.fl", "sentences_ss"), "param 'hl.fl'");
     assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.neural.field", "vector"), "param 'hl.neural.field'");
     assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.neural.model", "other"), "param 'hl.neural.model'");
+    // indexed through the default chain: no token vectors to read
+    assertBadRequest(SMALL_CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim"), "no document of this index has token vectors in 'colbert'");
   }
 
   /** {@code hl.neural.sentences}: another field lists the text's sentences; offsets are in the text. */
