@@ -55,6 +55,8 @@ import org.neuralsolr.example.LocalSolr;
  *       hl.neural.method} ({@code maxsim} on {@code {!colbert}}, {@code dense} and {@code
  *       cross-encoder} on {@code {!dense}}), highlighted over plain p50 in one run ({@link
  *       LocalizeBench}).
+ *   <li>{@code ingest-curve}: ingest documents/s of the built-in dense model by document length ×
+ *       batch size, written as cost curves ({@link IngestCurveBench}).
  * </ul>
  */
 public final class NeuralBench {
@@ -66,7 +68,7 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "plaid", "sparse-bm25", "sparse-proxy", "load", "load-tight", "long", "localize");
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "plaid", "sparse-bm25", "sparse-proxy", "load", "load-tight", "long", "localize", "ingest-curve");
     List<String> names = args.length == 0 ? all : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
@@ -113,6 +115,9 @@ public final class NeuralBench {
             break;
           case "localize":
             results.put(name, LocalizeBench.run(root, data));
+            break;
+          case "ingest-curve":
+            results.put(name, IngestCurveBench.run(root, data));
             break;
           case "sparse-bm25":
           case "sparse-proxy":

@@ -100,9 +100,46 @@ final class ResultsTable {
             .append(" |\n");
       }
     }
-    md.append("\nMachines: ").append(String.join("; ", machines)).append(".\n");
     Files.createDirectories(out.toAbsolutePath().getParent());
+    costCurves(reportsDir.resolve("curves"), out.toAbsolutePath().getParent(), md, machines);
+    md.append("\nMachines: ").append(String.join("; ", machines)).append(".\n");
     Files.writeString(out, md.toString());
+  }
+
+  /**
+   * The cost curves the benchmarks wrote under {@code <reports>/curves/} (one JSON file each, drawn by
+   * {@link SvgPlot}), as SVG files in {@code curves/} beside the table, with their commands.
+   */
+  private static void costCurves(Path curvesDir, Path outDir, StringBuilder md, Set<String> machines) throws IOException {
+    if (!Files.isDirectory(curvesDir)) {
+      return;
+    }
+    List<Path> files;
+    try (Stream<Path> list = Files.list(curvesDir)) {
+      files = list.filter(p -> p.toString().endsWith(".json")).sorted().toList();
+    }
+    if (files.isEmpty()) {
+      return;
+    }
+    md.append("\n## Cost curves\n\n");
+    md.append("Drawn from the data files in `docs/results/curves/`, which the benchmark named under each chart\n");
+    md.append("writes; what a bigger collection or another batch size will cost on a machine like the one named.\n");
+    Path svgDir = outDir.resolve("curves");
+    Files.createDirectories(svgDir);
+    for (Path f : files) {
+      @SuppressWarnings("unchecked")
+      Map<String, Object> curve = (Map<String, Object>) Utils.fromJSONString(Files.readString(f));
+      String name = f.getFileName().toString().replaceFirst("\\.json$", ".svg");
+      Files.writeString(svgDir.resolve(name), SvgPlot.draw(curve));
+      String machine = Machine.summary(map(curve, "machine"));
+      machines.add(machine);
+      md.append("\n### ").append(curve.get("title")).append("\n\n");
+      md.append("![").append(curve.get("title")).append("](curves/").append(name).append(")\n\n");
+      if (curve.get("caption") != null) {
+        md.append(curve.get("caption")).append("\n\n");
+      }
+      md.append("Command: `").append(curve.get("command")).append("`; machine: ").append(machine).append(".\n");
+    }
   }
 
   @SuppressWarnings("unchecked")
