@@ -245,4 +245,21 @@ public class SolrCloudAdminTest extends SolrCloudTestCase {
       assertTrue(ownModels(replica).containsKey("bge-small"));
     }
   }
+
+  /** The page of the collection in headless Chromium (as {@link AdminPageBrowserTest}, which it needs). */
+  public void testPageInABrowserShowsTheCollection() throws Exception {
+    String dom = AdminPageBrowserTest.browse(node(1) + "/" + C + "/neural", "--dump-dom");
+    assertTrue("the page's script ran", dom.contains("data-ready=\"true\""));
+    assertFalse("nothing failed: " + dom, dom.contains("class=\"err\""));
+    assertTrue("the header names the collection: " + dom, dom.contains("collection " + C + " · 2 shard(s)"));
+    assertTrue("models table lists bge-small", dom.contains("<tr data-model=\"bge-small\"><td class=\"model-name\">bge-small</td><td>loaded</td><td>dense</td>"));
+    java.util.regex.Matcher vector = java.util.regex.Pattern.compile("<tr data-field=\"vector\">(.*?)</tr>", java.util.regex.Pattern.DOTALL).matcher(dom);
+    assertTrue(dom, vector.find());
+    assertTrue("each shard's documents: " + vector.group(1), vector.group(1).matches("(?s).*<div class=\"meta shards\">shard\\d+ \\d+ · shard\\d+ \\d+</div>.*"));
+    java.util.regex.Matcher colbert = java.util.regex.Pattern.compile("<tr data-field=\"colbert\">(.*?)</tr>", java.util.regex.Pattern.DOTALL).matcher(dom);
+    assertTrue(dom, colbert.find());
+    assertTrue("the collection codebook: " + colbert.group(1), colbert.group(1).contains("collection codebook of " + C + ": K=32, nbits 2, trained on "));
+    assertTrue("installed: " + colbert.group(1), colbert.group(1).contains(", installed</div>"));
+    assertTrue("one codebook for both shards: " + colbert.group(1), colbert.group(1).contains(" segment(s) of 2 shard(s)"));
+  }
 }
