@@ -110,19 +110,32 @@ final class CollectionCodebookApi {
       if (!(f.getType() instanceof MultiVectorField)) {
         continue;
       }
-      SimpleOrderedMap<Object> o = new SimpleOrderedMap<>();
+      SimpleOrderedMap<Object> o;
       if (codebooks == null) {
+        o = new SimpleOrderedMap<>();
         o.add("scope", "core");
       } else {
-        o.add("scope", "collection");
-        o.add("collection", codebooks.collection());
-        Map<String, Object> current = CollectionCodebooks.current(zk(core).getZkClient(), codebooks.collection(), f.getName());
-        o.add("stored", current == null ? null : new TreeMap<>(current));
-        o.add("installed", codebooks.installedId(f.getName()));
+        o = fieldStatus(core, codebooks, f.getName());
       }
       out.add(f.getName(), o);
     }
     return out;
+  }
+
+  /** The field's collection codebook: as stored in ZooKeeper (K, sample, when) and as installed here. */
+  static SimpleOrderedMap<Object> fieldStatus(SolrCore core, CollectionCodebooks codebooks, String field) {
+    SimpleOrderedMap<Object> o = new SimpleOrderedMap<>();
+    o.add("scope", "collection");
+    o.add("collection", codebooks.collection());
+    Map<String, Object> current;
+    try {
+      current = CollectionCodebooks.current(zk(core).getZkClient(), codebooks.collection(), field);
+    } catch (Exception e) {
+      throw new SolrException(ErrorCode.SERVER_ERROR, "reading the collection codebook of '" + field + "' from ZooKeeper: " + e.getMessage(), e);
+    }
+    o.add("stored", current == null ? null : new TreeMap<>(current));
+    o.add("installed", codebooks.installedId(field));
+    return o;
   }
 
   private static SimpleOrderedMap<Object> train(

@@ -91,7 +91,12 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
         rsp.add("models", models(req.getCore()));
         return;
       case "fields":
-        rsp.add("fields", fields(req));
+        if (CollectionFields.distributed(req)) {
+          CollectionFields.handle(req, rsp);
+        } else {
+          rsp.add("core", req.getCore().getName());
+          rsp.add("fields", fields(req));
+        }
         return;
       case "codebook":
         CollectionCodebookApi.handle(req, rsp);
@@ -155,6 +160,9 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     }
     SolrCore core = req.getCore();
     NeuralModelRegistry registry = NeuralModelRegistry.of(core);
+    // on SolrCloud the receiving core keeps the change for the collection and passes it on to the
+    // collection's other replicas (distrib=false), as a distributed update would
+    boolean coordinator = !CollectionModels.isShardRequest(req);
     try {
       switch (action) {
         case "load":
@@ -163,20 +171,22 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
             throw new SolrException(ErrorCode.BAD_REQUEST, "param 'package' is required for action=load: builtin:NAME or a path under the model roots " + registry.roots().paths());
           }
           String device = params.get("device");
-          registry.load(name, pkg, device == null ? null : DeviceRequest.parse(device));
+          registry.load(name, pkg, device == null ? null : DeviceRequest.parse(device), coordinator);
           break;
         case "reload":
           registry.reload(name);
           break;
         default:
-          registry.model(name); // 400 for an unknown name
+          if (!registry.failedToLoad().containsKey(name)) {
+            registry.model(name); // 400 for an unknown name
+          }
           List<String> users = ModelReferences.of(core, name);
           if (!users.isEmpty()) {
             throw new SolrException(
                 ErrorCode.CONFLICT,
                 "model '" + name + "' is used by " + String.join(", ", users) + " of core '" + core.getName() + "'; change solrconfig.xml first");
           }
-          registry.unload(name);
+          registry.unload(name, coordinator);
       }
     } catch (ModelPackageException | IllegalArgumentException | IllegalStateException e) {
       throw new SolrException(ErrorCode.BAD_REQUEST, "action=" + action + " of model '" + name + "': " + e.getMessage(), e);
@@ -184,6 +194,9 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     rsp.add("action", action);
     rsp.add("name", name);
     rsp.add("status", "ok");
+    if (coordinator && CollectionModels.inCloud(core)) {
+      rsp.add("replicas", CollectionModels.forward(core, params));
+    }
   }
 
   static SimpleOrderedMap<Object> models(SolrCore core) {
@@ -204,6 +217,7 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
       o.add("sha256", m.manifest().sha256);
       o.add("tokenizerSha256", m.manifest().tokenizerSha256);
       o.add("usedBy", ModelReferences.of(core, e.getKey()));
+      o.add("loadedBy", registry.loadedThroughApi(e.getKey()) ? "admin API (" + registry.persistedAt() + ")" : "solrconfig.xml");
       SimpleOrderedMap<Object> c = new SimpleOrderedMap<>();
       c.add("textsEncoded", s.texts());
       c.add("batches", s.batches());
@@ -216,6 +230,12 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
       o.add("counters", c);
       out.add(e.getKey(), o);
     }
+    for (Map.Entry<String, String> e : registry.failedToLoad().entrySet()) {
+      SimpleOrderedMap<Object> o = new SimpleOrderedMap<>();
+      o.add("state", "failed to load again: " + e.getValue());
+      o.add("loadedBy", "admin API (" + registry.persistedAt() + ")");
+      out.add(e.getKey(), o);
+    }
     for (String name : registry.declaredWithoutPackage()) {
       if (!registry.models().containsKey(name)) {
         SimpleOrderedMap<Object> o = new SimpleOrderedMap<>();
@@ -226,7 +246,7 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     return out;
   }
 
-  private static SimpleOrderedMap<Object> fields(SolrQueryRequest req) throws IOException {
+  static SimpleOrderedMap<Object> fields(SolrQueryRequest req) throws IOException {
     SimpleOrderedMap<Object> out = new SimpleOrderedMap<>();
     RefCounted<SolrIndexSearcher> ref = req.getCore().getSearcher();
     try {
@@ -274,18 +294,15 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
           cb.add("trainingThreshold", mv.getTrainingThreshold());
           cb.add("untrainedSegments", u.segments());
           cb.add("untrainedTokenVectors", u.tokenVectors());
-          cb.add("state",
-              mv.getNbits() == 0 ? "not compressed (nbits 0)"
-                  : u.tokenVectors() > 0
-                      ? (collectionCodebooks(req) != null
-                              ? "waiting for the collection's codebook (POST /neural/codebook?action=train&field=" + f.getName() + ", "
-                              : "waiting for trainingThreshold (")
-                          + u.tokenVectors() + " token vectors stored as float32)"
-                  : "trained");
+          cb.add("state", codebookState(mv, u.tokenVectors(), collectionCodebooks(req) != null, f.getName()));
           cb.add("configuredCentroids", mv.getCentroids() == 0 ? "auto (2^floor(log2(16 sqrt(n))))" : mv.getCentroids());
           cb.add("trainingSample",
               mv.getTrainingSample() == 0 ? org.neuralsolr.codecs.multivector.MultiVectorField.DEFAULT_TRAINING_SAMPLE : mv.getTrainingSample());
           cb.add("codebooks", codebooks(searcher, f.getName()));
+          org.neuralsolr.schema.CollectionCodebooks collection = collectionCodebooks(req);
+          if (collection != null) {
+            cb.add("collection", CollectionCodebookApi.fieldStatus(req.getCore(), collection, f.getName()));
+          }
           o.add("codebook", cb);
         } else {
           continue;
@@ -298,7 +315,21 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     return out;
   }
 
-  private static org.neuralsolr.schema.CollectionCodebooks collectionCodebooks(SolrQueryRequest req) {
+  /** The codebook state as the page shows it, from the token vectors still stored as float32. */
+  static String codebookState(MultiVectorField mv, long untrainedTokenVectors, boolean collectionScope, String field) {
+    if (mv.getNbits() == 0) {
+      return "not compressed (nbits 0)";
+    }
+    if (untrainedTokenVectors == 0) {
+      return "trained";
+    }
+    return (collectionScope
+            ? "waiting for the collection's codebook (POST /neural/codebook?action=train&field=" + field + ", "
+            : "waiting for trainingThreshold (")
+        + untrainedTokenVectors + " token vectors stored as float32)";
+  }
+
+  static org.neuralsolr.schema.CollectionCodebooks collectionCodebooks(SolrQueryRequest req) {
     org.neuralsolr.schema.NeuralCodecFactory factory = org.neuralsolr.schema.NeuralCodecFactory.of(req.getCore());
     return factory == null ? null : factory.collectionCodebooks();
   }

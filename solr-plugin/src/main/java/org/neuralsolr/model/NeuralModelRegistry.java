@@ -1,5 +1,6 @@
 package org.neuralsolr.model;
 
+import java.io.IOException;
 import java.lang.invoke.MethodHandles;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,7 +19,9 @@ import org.apache.solr.core.SolrCore;
 import org.apache.solr.handler.component.ResponseBuilder;
 import org.apache.solr.handler.component.SearchComponent;
 import org.apache.solr.handler.component.ShardRequest;
+import org.apache.solr.metrics.SolrMetricManager;
 import org.apache.solr.metrics.SolrMetricsContext;
+import org.apache.solr.rest.ManagedResourceStorage;
 import org.apache.solr.util.plugin.SolrCoreAware;
 import org.neuralsolr.search.QueryVectorHandoff;
 import org.slf4j.Logger;
@@ -79,6 +82,17 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
   private final Set<String> withoutPackage = new LinkedHashSet<>();
   private SharedModelStore store;
   private ModelRoots roots;
+  /**
+   * The models loaded through the admin API, kept as Solr keeps managed resources (modules/ltr's
+   * model store does the same): a JSON file in the configset, in ZooKeeper on SolrCloud and in the
+   * conf directory standalone, one per collection (or core), read again when the core loads.
+   */
+  private ManagedResourceStorage persisted;
+  private String persistedId;
+  /** Of {@link #models}, those the admin API loaded (and {@link #persisted} lists). */
+  private final Set<String> apiLoaded = new LinkedHashSet<>();
+  /** Persisted models that did not load when the core loaded: why (the core serves the others). */
+  private final Map<String, String> failedToLoad = new LinkedHashMap<>();
 
   @Override
   public void init(NamedList<?> args) {
@@ -139,6 +153,9 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     }
   }
 
+  /** The stored resource is {@code _neural_models_<collection or core>.json} (JsonStorage's naming). */
+  static final String PERSISTED_PREFIX = "/neural/models/";
+
   private static SolrException configError(String message) {
     return new SolrException(ErrorCode.SERVER_ERROR, "neural model registry: " + message);
   }
@@ -176,10 +193,90 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
       releaseAll();
       throw new SolrException(ErrorCode.SERVER_ERROR, "neural model registry: " + e.getMessage(), e);
     }
+    loadPersisted(core);
     log.info(
-        "neural model registry of core {}: models {}, declared without a package (not loaded) {}, roots {}",
-        core.getName(), models.keySet(), withoutPackage, roots.paths());
+        "neural model registry of core {}: models {} (loaded through the admin API: {}; failed to load again: {}),"
+            + " declared without a package (not loaded) {}, roots {}",
+        core.getName(), models.keySet(), apiLoaded, failedToLoad.keySet(), withoutPackage, roots.paths());
     core.registerInfoBean(getName(), this);
+  }
+
+  /**
+   * Loads the models the admin API loaded before this core (re)loaded, checksums verified as at
+   * start. One that fails (its package changed or was removed) is reported by {@link
+   * #failedToLoad} and the admin API instead of failing the core: solrconfig.xml's models, which
+   * the core's plugins use, are loaded, and the failure is the API's to resolve (unload or load).
+   */
+  @SuppressWarnings("unchecked")
+  private synchronized void loadPersisted(SolrCore core) {
+    String scope = core.getCoreDescriptor().getCloudDescriptor() == null ? core.getName() : core.getCoreDescriptor().getCollectionName();
+    persistedId = PERSISTED_PREFIX + scope;
+    Object saved;
+    try {
+      persisted =
+          new ManagedResourceStorage.JsonStorage(
+              ManagedResourceStorage.newStorageIO(scope, core.getResourceLoader(), new NamedList<>()), core.getResourceLoader());
+      saved = persisted.getStorageIO().exists(persisted.getStoredResourceId(persistedId)) ? persisted.load(persistedId) : null;
+    } catch (IOException | RuntimeException e) {
+      log.error("neural model registry of core {}: cannot read the models loaded through the admin API ({})", core.getName(), persistedId, e);
+      failedToLoad.put("(" + persistedId + ")", "cannot read: " + e.getMessage());
+      return;
+    }
+    if (!(saved instanceof Map)) {
+      return;
+    }
+    Map<String, ServedModel> next = new LinkedHashMap<>(models);
+    for (Map.Entry<String, Object> e : ((Map<String, Object>) saved).entrySet()) {
+      String name = e.getKey();
+      Map<String, Object> m = e.getValue() instanceof Map ? (Map<String, Object>) e.getValue() : Map.of();
+      if (next.containsKey(name)) {
+        log.warn("neural model registry of core {}: model '{}' is configured in solrconfig.xml; its admin API entry is ignored", core.getName(), name);
+        continue;
+      }
+      try {
+        Object pkg = m.get("package");
+        Object device = m.get("device");
+        ModelConfig config =
+            new ModelConfig(name, pkg == null ? null : pkg.toString(), device == null ? null : DeviceRequest.parse(device.toString()), schedulerDefaults);
+        if (config.packageRef == null) {
+          throw new ModelPackageException("no package in " + persisted.getStoredResourceId(persistedId));
+        }
+        next.put(name, store.acquire(ModelPackage.resolve(config.packageRef, roots), config.device, config.scheduler));
+        loadedFrom.put(name, config);
+        apiLoaded.add(name);
+        withoutPackage.remove(name);
+      } catch (RuntimeException ex) {
+        log.error("neural model registry of core {}: model '{}' loaded through the admin API did not load again", core.getName(), name, ex);
+        failedToLoad.put(name, ex.getMessage());
+      }
+    }
+    models = next;
+  }
+
+  /** Writes the admin API's models; none left removes the file. */
+  private void savePersisted() {
+    if (persisted == null) {
+      return;
+    }
+    try {
+      if (apiLoaded.isEmpty()) {
+        persisted.delete(persistedId);
+        return;
+      }
+      Map<String, Object> out = new LinkedHashMap<>();
+      for (String name : apiLoaded) {
+        ModelConfig c = loadedFrom.get(name);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("package", c.packageRef);
+        if (c.device != null) {
+          m.put("device", c.device.toString());
+        }
+        out.put(name, m);
+      }
+      persisted.store(persistedId, out);
+    } catch (IOException e) {
+      throw new SolrException(ErrorCode.SERVER_ERROR, "cannot write " + persisted.getStoredResourceId(persistedId) + " (" + persisted.getStorageIO().getInfo() + "): " + e.getMessage(), e);
+    }
   }
 
   private synchronized void releaseAll() {
@@ -197,7 +294,7 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
    * @throws ModelPackageException if the package is missing, outside the roots or fails its checks
    * @throws IllegalStateException if the name is taken
    */
-  public synchronized ServedModel load(String name, String packageRef, DeviceRequest device) {
+  public synchronized ServedModel load(String name, String packageRef, DeviceRequest device, boolean persist) {
     if (models.containsKey(name)) {
       throw new IllegalStateException("model '" + name + "' is already loaded; use action=reload or another name");
     }
@@ -206,8 +303,19 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     Map<String, ServedModel> next = new LinkedHashMap<>(models);
     next.put(name, m);
     loadedFrom.put(name, config);
+    apiLoaded.add(name);
+    failedToLoad.remove(name);
     withoutPackage.remove(name);
     models = next;
+    registerGauges(name);
+    if (persist) {
+      try {
+        savePersisted();
+      } catch (RuntimeException e) {
+        unload(name, false); // not kept: not loaded
+        throw e;
+      }
+    }
     return m;
   }
 
@@ -226,14 +334,44 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     return fresh;
   }
 
-  /** Removes the model from this core; the node closes it once no core uses it. */
-  public synchronized void unload(String name) {
+  /**
+   * Removes the model from this core; the node closes it once no core uses it. With {@code
+   * persist}, the model is no longer loaded when the core loads again (an entry that failed to
+   * load again is dropped).
+   */
+  public synchronized void unload(String name, boolean persist) {
+    if (failedToLoad.remove(name) != null && !models.containsKey(name)) {
+      if (persist) {
+        savePersisted();
+      }
+      return;
+    }
     ServedModel old = model(name);
     Map<String, ServedModel> next = new LinkedHashMap<>(models);
     next.remove(name);
     loadedFrom.remove(name);
+    boolean wasApiLoaded = apiLoaded.remove(name);
     models = next;
+    removeGauges(name);
     store.release(old);
+    if (persist && wasApiLoaded) {
+      savePersisted();
+    }
+  }
+
+  /** The persisted models that did not load when the core loaded, with why. */
+  public synchronized Map<String, String> failedToLoad() {
+    return new LinkedHashMap<>(failedToLoad);
+  }
+
+  /** True for a model the admin API loaded (kept across core reloads), false for solrconfig.xml's. */
+  public synchronized boolean loadedThroughApi(String name) {
+    return apiLoaded.contains(name);
+  }
+
+  /** Where the admin API's models are kept, e.g. {@code /configs/neural/_neural_models_c.json}. */
+  public String persistedAt() {
+    return persisted == null ? null : persisted.getStorageIO().getInfo() + " " + persisted.getStoredResourceId(persistedId);
   }
 
   /** The package reference the model was loaded from (solrconfig.xml or the admin API). */
@@ -319,27 +457,64 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
   @Override
   public void initializeMetrics(SolrMetricsContext parentContext, String scope) {
     super.initializeMetrics(parentContext, scope);
-    String category = getCategory().toString();
-    solrMetricsContext.gauge(() -> models.size(), true, "models", category, scope);
-    for (Map.Entry<String, ServedModel> e : models.entrySet()) {
-      ServedModel m = e.getValue();
-      String[] path = {category, scope, e.getKey()};
-      solrMetricsContext.gauge(() -> m.stats().texts(), true, "textsEncoded", path);
-      solrMetricsContext.gauge(() -> m.stats().batches(), true, "batches", path);
-      solrMetricsContext.gauge(() -> m.stats().meanBatchSize(), true, "meanBatchSize", path);
-      solrMetricsContext.gauge(() -> m.stats().tokens(), true, "tokens", path);
-      solrMetricsContext.gauge(() -> m.stats().paddingEfficiency(), true, "paddingEfficiency", path);
-      solrMetricsContext.gauge(() -> m.stats().peakBatchTokens(), true, "peakBatchTokens", path);
-      solrMetricsContext.gauge(() -> m.stats().encodeMillis(), true, "encodeTimeMs", path);
-      solrMetricsContext.gauge(() -> m.queueDepth(), true, "queueDepth", path);
-      solrMetricsContext.gauge(() -> m.stats().rejected(), true, "rejectedTexts", path);
-      solrMetricsContext.gauge(() -> m.stats().failedBatches(), true, "failedBatches", path);
-      solrMetricsContext.gauge(() -> m.engine(), true, "engine", path);
-      solrMetricsContext.gauge(() -> m.device(), true, "device", path);
-      solrMetricsContext.gauge(() -> m.deviceReason(), true, "deviceReason", path);
-      solrMetricsContext.gauge(() -> m.manifest().kind.toString(), true, "kind", path);
-      solrMetricsContext.gauge(() -> m.loadMillis(), true, "loadTimeMs", path);
-      solrMetricsContext.gauge(() -> m.location(), true, "package", path);
+    metricsScope = scope;
+    solrMetricsContext.gauge(() -> models.size(), true, "models", getCategory().toString(), scope);
+    for (String name : models.keySet()) {
+      registerGauges(name);
+    }
+  }
+
+  private String metricsScope;
+
+  /** Per model gauge: what it reads from the model. */
+  private static final Map<String, java.util.function.Function<ServedModel, Object>> GAUGES = new LinkedHashMap<>();
+
+  static {
+    GAUGES.put("textsEncoded", m -> m.stats().texts());
+    GAUGES.put("batches", m -> m.stats().batches());
+    GAUGES.put("meanBatchSize", m -> m.stats().meanBatchSize());
+    GAUGES.put("tokens", m -> m.stats().tokens());
+    GAUGES.put("paddingEfficiency", m -> m.stats().paddingEfficiency());
+    GAUGES.put("peakBatchTokens", m -> m.stats().peakBatchTokens());
+    GAUGES.put("encodeTimeMs", m -> m.stats().encodeMillis());
+    GAUGES.put("queueDepth", m -> m.queueDepth());
+    GAUGES.put("rejectedTexts", m -> m.stats().rejected());
+    GAUGES.put("failedBatches", m -> m.stats().failedBatches());
+    GAUGES.put("engine", m -> m.engine());
+    GAUGES.put("device", m -> m.device());
+    GAUGES.put("deviceReason", m -> m.deviceReason());
+    GAUGES.put("kind", m -> m.manifest().kind.toString());
+    GAUGES.put("loadTimeMs", m -> m.loadMillis());
+    GAUGES.put("package", m -> m.location());
+  }
+
+  /**
+   * The model's gauges ({@code OTHER.neuralModels.NAME.textsEncoded}, ...), for solrconfig.xml's
+   * models at start and the admin API's as they load. Each reads the model now under the name,
+   * so that they follow a reload.
+   */
+  private void registerGauges(String name) {
+    if (solrMetricsContext == null) {
+      return; // before initializeMetrics, which registers every model loaded by then
+    }
+    String[] path = {getCategory().toString(), metricsScope, name};
+    for (Map.Entry<String, java.util.function.Function<ServedModel, Object>> g : GAUGES.entrySet()) {
+      java.util.function.Function<ServedModel, Object> read = g.getValue();
+      solrMetricsContext.gauge(
+          () -> {
+            ServedModel m = models.get(name);
+            return m == null ? null : read.apply(m);
+          },
+          true, g.getKey(), path);
+    }
+  }
+
+  private void removeGauges(String name) {
+    if (solrMetricsContext == null) {
+      return;
+    }
+    for (String g : GAUGES.keySet()) {
+      solrMetricsContext.getMetricRegistry().remove(SolrMetricManager.mkName(g, getCategory().toString(), metricsScope, name));
     }
   }
 

@@ -104,6 +104,11 @@ public class AdminPageBrowserTest extends SolrTestCase {
     assertTrue("the page's script ran", dom.contains("data-ready=\"true\""));
     assertTrue("models table lists bge-small", dom.contains("<tr data-model=\"bge-small\"><td class=\"model-name\">bge-small</td><td>loaded</td><td>dense</td>"));
     assertTrue("fields table lists vector", dom.contains("<tr data-field=\"vector\">"));
+    Matcher colbertRow = Pattern.compile("<tr data-field=\"colbert\">(.*?)</tr>", Pattern.DOTALL).matcher(dom);
+    assertTrue("fields table lists colbert", colbertRow.find());
+    assertTrue("the colbert field shows its codebook: " + colbertRow.group(1),
+        colbertRow.group(1).contains("<td class=\"codebook\"><div class=\"cb-state\">") && colbertRow.group(1).contains("trainingThreshold"));
+    assertTrue("the header names the core", dom.contains("core " + CORE));
     assertTrue("the playground finished", dom.contains("data-complete=\"true\""));
     assertFalse("no pipeline failed: " + dom, dom.contains("class=\"err\""));
 

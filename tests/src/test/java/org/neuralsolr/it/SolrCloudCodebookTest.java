@@ -247,7 +247,9 @@ public class SolrCloudCodebookTest extends SolrCloudTestCase {
   private static void assertReplicasUseOnly(String id) throws Exception {
     for (Replica r : cluster.getSolrClient().getClusterState().getCollection(C).getReplicas()) {
       try (SolrClient c = new Http2SolrClient.Builder(r.getBaseUrl()).build()) {
-        GenericSolrRequest fields = new GenericSolrRequest(SolrRequest.METHOD.GET, "/neural/fields", new ModifiableSolrParams()).setRequiresCollection(true);
+        ModifiableSolrParams own = new ModifiableSolrParams();
+        own.set("distrib", false); // this replica's segments, not the collection's sum
+        GenericSolrRequest fields = new GenericSolrRequest(SolrRequest.METHOD.GET, "/neural/fields", own).setRequiresCollection(true);
         NamedList<?> rsp = fields.process(c, r.getCoreName()).getResponse();
         NamedList<?> codebook = (NamedList<?>) rsp.findRecursive("fields", "colbert", "codebook");
         assertEquals(r.getCoreName() + " " + codebook, 0L, ((Number) codebook.get("untrainedTokenVectors")).longValue());
