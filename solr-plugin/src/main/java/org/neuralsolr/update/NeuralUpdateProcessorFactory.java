@@ -153,7 +153,7 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
       throw new SolrException(
           ErrorCode.SERVER_ERROR,
           "NeuralUpdateProcessorFactory: field '" + mapping.field + "': 'spans' must name a single-valued solr.BinaryField with docValues=\"true\", got '"
-              + mapping.spans + "'" + (spans == null ? " (undefined)" : ""));
+              + mapping.spans + "'" + (spans == null ? " (undefined: add it to the schema, or leave 'spans' out)" : ""));
     }
   }
 

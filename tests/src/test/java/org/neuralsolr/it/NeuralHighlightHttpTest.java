@@ -309,6 +309,13 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     assertNull(solr.client().query(NO_SPANS_CORE, fl).getResults().get(0).getFieldValue("colbert_spans"));
   }
 
+  /** A spans field that cannot hold them fails the core at load, naming the setting. */
+  public void testSpansFieldMustBeABinaryDocValuesField() {
+    Exception e =
+        expectThrows(Exception.class, () -> solr.createCore("hlbadspans", Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8", "neural.colbert.spans", "title")));
+    assertTrue(e.getMessage(), e.getMessage().contains("'spans' must name a single-valued solr.BinaryField"));
+  }
+
   public void testMaxSimErrorsAre400NamingTheParam() {
     assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.fl", "sentences_ss"), "param 'hl.fl'");
     assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.neural.field", "vector"), "param 'hl.neural.field'");
