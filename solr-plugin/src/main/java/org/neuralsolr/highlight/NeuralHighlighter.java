@@ -3,12 +3,14 @@ package org.neuralsolr.highlight;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import org.apache.lucene.document.Document;
+import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.IndexableField;
 import org.apache.lucene.search.Query;
 import org.apache.solr.common.SolrException;
@@ -33,7 +35,6 @@ import org.neuralsolr.schema.MultiVectorField;
 import org.neuralsolr.update.NeuralUpdateProcessorFactory;
 import org.neuralsolr.update.SourceText;
 import org.neuralsolr.update.TokenSpans;
-import org.apache.lucene.index.BinaryDocValues;
 import org.neuralsolr.model.DenseEncoder;
 import org.neuralsolr.model.ModelOverloadedException;
 import org.neuralsolr.model.NeuralModelRegistry;
@@ -241,7 +242,7 @@ public class NeuralHighlighter extends SolrHighlighter {
     List<List<int[]>> matches = null;
     if (tokens != null) {
       scores = new float[candidates.size()];
-      matches = new ArrayList<>(java.util.Collections.nCopies(candidates.size(), List.<int[]>of()));
+      matches = new ArrayList<>(Collections.nCopies(candidates.size(), List.<int[]>of()));
       if (!candidates.isEmpty()) {
         float[][] queryTokens = encodeQueryTokens(tokens, queryText);
         if (encode == Encode.DOCUMENT) {
