@@ -29,9 +29,11 @@ import org.apache.solr.util.SolrPluginUtils;
  * }</pre>
  *
  * <p>Params: {@code hl.method=neural}, {@code hl.fl}, {@code hl.snippets} (per field too), {@code
- * hl.neural.method} ({@code dense} by default, or {@code cross-encoder}), {@code hl.neural.model},
- * {@code hl.neural.text} (the query text; by default the main query's text, {@code q} without its
- * local params), {@code hl.neural.details=true} (every sentence's score).
+ * hl.neural.method} ({@code dense} by default, {@code cross-encoder} or {@code maxsim}), {@code
+ * hl.neural.model}, {@code hl.neural.text} (the query text; by default the main query's text, {@code
+ * q} without its local params), {@code hl.neural.details=true} (every sentence's score), for {@code
+ * maxsim} {@code hl.neural.field} and {@code hl.neural.encode} ({@code document} or {@code
+ * sentences}); see docs/highlighting.md.
  *
  * <p>In SolrCloud each shard highlights its own hits in the fetch stage, as for Solr's highlighters,
  * and the coordinator merges the {@value NeuralHighlighter#DETAILS_SECTION} section as it merges

@@ -3,12 +3,14 @@ package org.neuralsolr.highlight;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import org.apache.lucene.document.Document;
+import org.apache.lucene.index.BinaryDocValues;
 import org.apache.lucene.index.IndexableField;
 import org.apache.lucene.search.Query;
 import org.apache.solr.common.SolrException;
@@ -32,6 +34,7 @@ import org.neuralsolr.model.MultiVectorEncoder;
 import org.neuralsolr.schema.MultiVectorField;
 import org.neuralsolr.update.NeuralUpdateProcessorFactory;
 import org.neuralsolr.update.SourceText;
+import org.neuralsolr.update.TokenSpans;
 import org.neuralsolr.model.DenseEncoder;
 import org.neuralsolr.model.ModelOverloadedException;
 import org.neuralsolr.model.NeuralModelRegistry;
@@ -58,6 +61,8 @@ public class NeuralHighlighter extends SolrHighlighter {
   public static final String SENTENCES = "hl.neural.sentences";
   /** {@code maxsim}: the MultiVectorField holding the token vectors. */
   public static final String TOKEN_FIELD = "hl.neural.field";
+  /** {@code maxsim}: which token vectors a sentence is scored with, {@link Encode}. */
+  public static final String ENCODE = "hl.neural.encode";
   /** The response section holding each snippet's score and offsets. */
   public static final String DETAILS_SECTION = "neuralHighlighting";
 
@@ -87,6 +92,37 @@ public class NeuralHighlighter extends SolrHighlighter {
       }
       throw badRequest(
           "param '" + METHOD + "' must be one of " + Arrays.stream(values()).map(m -> m.param).toList() + ", got '" + value + "'");
+    }
+  }
+
+  /** {@code maxsim}'s document side: the stored token vectors, or each sentence encoded now. */
+  enum Encode {
+    /**
+     * The token vectors stored at ingest, from one encoding of the whole source text: no model call
+     * for the documents, but each token's vector carries its neighbours' sentences too.
+     */
+    DOCUMENT("document"),
+    /**
+     * Each sentence encoded alone by the field's model at query time, all sentences of the request
+     * in one batched call (a forward pass over every sentence, as {@code dense} costs): localises
+     * better, since a token's vector then knows only its own sentence.
+     */
+    SENTENCES("sentences");
+
+    final String param;
+
+    Encode(String param) {
+      this.param = param;
+    }
+
+    static Encode parse(String value) {
+      for (Encode e : values()) {
+        if (e.param.equals(value)) {
+          return e;
+        }
+      }
+      throw badRequest(
+          "param '" + ENCODE + "' must be one of " + Arrays.stream(values()).map(e -> e.param).toList() + ", got '" + value + "'");
     }
   }
 
@@ -120,6 +156,9 @@ public class NeuralHighlighter extends SolrHighlighter {
   /** One sentence of one hit's field, and its score once scored. */
   private record Candidate(String docKey, String field, Sentences.Sentence sentence) {}
 
+  /** One hit: its stored fields and its sentences, {@code candidates[from, to)}. */
+  private record Hit(int docId, Document doc, int from, int to) {}
+
   Highlights highlight(DocList docs, String queryText, SolrQueryRequest req, String[] defaultFields) throws IOException {
     SolrParams params = req.getParams();
     if (queryText == null || queryText.isBlank()) {
@@ -127,6 +166,8 @@ public class NeuralHighlighter extends SolrHighlighter {
           "param '" + TEXT + "' is required: the query text could not be taken from q (the neural highlighter scores sentences against text)");
     }
     Method method = Method.parse(params.get(METHOD, Method.DENSE.param));
+    // checked whatever the method, so that a misspelling is never silently the default
+    Encode encode = Encode.parse(params.get(ENCODE, Encode.DOCUMENT.param));
     boolean details = params.getBool(DETAILS, false);
     IndexSchema schema = req.getSchema();
     String[] fields = getHighlightFields(null, req, defaultFields);
@@ -155,7 +196,7 @@ public class NeuralHighlighter extends SolrHighlighter {
       }
     }
 
-    TokenSource tokens = method == Method.MAXSIM ? tokenSource(req, fields) : null;
+    TokenSource tokens = method == Method.MAXSIM ? tokenSource(req, fields, encode) : null;
 
     // read every hit's sentences first: one model call scores them all
     SolrIndexSearcher searcher = req.getSearcher();
@@ -171,9 +212,7 @@ public class NeuralHighlighter extends SolrHighlighter {
     }
     List<String> keys = new ArrayList<>();
     List<Candidate> candidates = new ArrayList<>();
-    List<Float> maxSimScores = new ArrayList<>();
-    List<List<int[]>> matches = new ArrayList<>();
-    float[][] queryTokens = null;
+    List<Hit> hits = new ArrayList<>();
     DocIterator it = docs.iterator();
     while (it.hasNext()) {
       int docId = it.nextDoc();
@@ -197,18 +236,20 @@ public class NeuralHighlighter extends SolrHighlighter {
             "the hits' " + Arrays.toString(fields) + " hold more than " + maxSentences
                 + " sentences, the neural highlighter's maxSentences; highlight fewer rows or fields (params 'rows', '" + HighlightParams.FIELDS + "')");
       }
-      if (tokens != null) {
-        if (queryTokens == null) {
-          queryTokens = encodeQueryTokens(tokens, queryText);
-        }
-        maxSim(tokens, queryTokens, searcher, docId, doc, candidates.subList(first, candidates.size()), maxSimScores, matches);
-      }
+      hits.add(new Hit(docId, doc, first, candidates.size()));
     }
     float[] scores;
+    List<List<int[]>> matches = null;
     if (tokens != null) {
-      scores = new float[maxSimScores.size()];
-      for (int i = 0; i < scores.length; i++) {
-        scores[i] = maxSimScores.get(i);
+      scores = new float[candidates.size()];
+      matches = new ArrayList<>(Collections.nCopies(candidates.size(), List.<int[]>of()));
+      if (!candidates.isEmpty()) {
+        float[][] queryTokens = encodeQueryTokens(tokens, queryText);
+        if (encode == Encode.DOCUMENT) {
+          maxSim(tokens, queryTokens, searcher, hits, candidates, scores, matches);
+        } else {
+          maxSimOfSentences(tokens, queryTokens, candidates, scores, matches);
+        }
       }
     } else {
       scores = score(method, queryText, candidates, req);
@@ -295,7 +336,12 @@ public class NeuralHighlighter extends SolrHighlighter {
   /** {@code maxsim}'s token vectors: their field, how they were encoded, and the encoder. */
   private record TokenSource(String field, int dimension, NeuralUpdateProcessorFactory.FieldSource source, MultiVectorEncoder encoder) {}
 
-  private TokenSource tokenSource(SolrQueryRequest req, String[] fields) {
+  /**
+   * {@code maxsim}'s field, model and sources. With {@code encode=sentences} only the model is
+   * needed: the sentences are encoded now, so the index need not hold token vectors and {@code
+   * hl.fl} may be any stored text field.
+   */
+  private TokenSource tokenSource(SolrQueryRequest req, String[] fields, Encode encode) {
     IndexSchema schema = req.getSchema();
     String name = req.getParams().get(TOKEN_FIELD);
     if (name == null) {
@@ -314,7 +360,7 @@ public class NeuralHighlighter extends SolrHighlighter {
     if (field == null || !(field.getType() instanceof MultiVectorField)) {
       throw badRequest("param '" + TOKEN_FIELD + "': '" + name + "' is not a MultiVectorField, so it holds no token vectors for hl.neural.method=maxsim");
     }
-    if (!anySegmentHas(req, name)) {
+    if (encode == Encode.DOCUMENT && !anySegmentHas(req, name)) {
       // else every hit would score 0 without a word: the documents went through a chain that does not fill it
       throw badRequest(
           "param '" + TOKEN_FIELD + "': no document of this index has token vectors in '" + name
@@ -327,7 +373,7 @@ public class NeuralHighlighter extends SolrHighlighter {
               + "', so the text its token vectors were encoded from is unknown (hl.neural.method=maxsim maps them back to the text)");
     }
     for (String f : fields) {
-      if (!source.sources().contains(f)) {
+      if (encode == Encode.DOCUMENT && !source.sources().contains(f)) {
         throw badRequest(
             "param '" + HighlightParams.FIELDS + "': hl.neural.method=maxsim highlights the fields the token vectors of '" + name
                 + "' were encoded from, " + source.sources() + ", not '" + f + "'");
@@ -368,54 +414,108 @@ public class NeuralHighlighter extends SolrHighlighter {
   }
 
   /**
-   * Scores one document's sentences by MaxSim over its stored token vectors, which are mapped to
-   * characters by tokenising the document's source text again (no forward pass). Adds a score and
-   * the winning tokens' spans (in the sentence's value) per sentence.
+   * Scores each hit's sentences by MaxSim over its stored token vectors, whose characters come from
+   * the spans stored beside them at ingest ({@link TokenSpans}) or, for documents indexed without
+   * them, from tokenising the document's source text again (no forward pass either way). Sets a
+   * score and the winning tokens' spans (in the sentence's value) per sentence. Hits are read in
+   * doc id order, so that each segment's doc values are read forward by one iterator.
    */
   private static void maxSim(
-      TokenSource tokens, float[][] query, SolrIndexSearcher searcher, int docId, Document doc, List<Candidate> sentences,
-      List<Float> scores, List<List<int[]>> matches) throws IOException {
-    SourceText.Joined joined = SourceText.join(tokens.source.sources(), f -> storedValues(doc, f));
+      TokenSource tokens, float[][] query, SolrIndexSearcher searcher, List<Hit> hits, List<Candidate> candidates, float[] scores,
+      List<List<int[]>> matches) throws IOException {
+    List<Hit> byDoc = new ArrayList<>(hits);
+    byDoc.sort(Comparator.comparingInt(Hit::docId));
     List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
-    LeafReaderContext leaf = leaves.get(ReaderUtil.subIndex(docId, leaves));
-    MultiVectorValues values = MultiVectorValues.get(leaf.reader(), tokens.field);
-    int[][] spans = null;
+    LeafReaderContext leaf = null;
+    MultiVectorValues values = null;
+    BinaryDocValues storedSpans = null;
     float[] vectors = null;
-    if (values != null && values.advanceExact(docId - leaf.docBase) && !joined.text().isEmpty()) {
-      spans = tokens.encoder.documentTokenSpans(joined.text());
-      if (spans.length != values.tokenCount()) {
-        // supplied by a client, or encoded by another model or tokenizer version: no evidence to map
-        spans = null;
-      } else {
-        vectors = values.vectors(null);
+    for (Hit hit : byDoc) {
+      if (leaf == null || hit.docId >= leaf.docBase + leaf.reader().maxDoc()) {
+        leaf = leaves.get(ReaderUtil.subIndex(hit.docId, leaves));
+        values = MultiVectorValues.get(leaf.reader(), tokens.field);
+        storedSpans = tokens.source.spans() == null ? null : leaf.reader().getBinaryDocValues(tokens.source.spans());
       }
-    }
-    List<int[]> ranges = new ArrayList<>(sentences.size());
-    for (Candidate c : sentences) {
-      ranges.add(joinedRange(joined, c));
-    }
-    MaxSimSentences.Result r =
-        spans == null
-            ? new MaxSimSentences.Result(new float[sentences.size()], new int[sentences.size()], emptyLists(sentences.size()))
-            : MaxSimSentences.score(query, vectors, tokens.dimension, spans, ranges);
-    for (int s = 0; s < sentences.size(); s++) {
-      scores.add(r.scores()[s]);
-      List<int[]> inValue = new ArrayList<>();
-      int shift = ranges.get(s)[0] - sentences.get(s).sentence.start();
-      for (int[] span : r.winners().get(s)) {
-        inValue.add(new int[] {span[0] - shift, span[1] - shift});
+      int doc = hit.docId - leaf.docBase;
+      List<Candidate> sentences = candidates.subList(hit.from, hit.to);
+      SourceText.Joined joined = SourceText.join(tokens.source.sources(), f -> storedValues(hit.doc, f));
+      int[][] spans = null;
+      if (values != null && values.advanceExact(doc) && !joined.text().isEmpty()) {
+        if (storedSpans != null && storedSpans.advanceExact(doc)) {
+          spans = TokenSpans.decode(storedSpans.binaryValue());
+        }
+        if (spans == null || spans.length != values.tokenCount()) {
+          spans = tokens.encoder.documentTokenSpans(joined.text());
+        }
+        if (spans.length != values.tokenCount()) {
+          // supplied by a client, or encoded by another model or tokenizer version: no evidence to map
+          spans = null;
+        } else {
+          vectors = values.vectors(vectors);
+        }
       }
-      matches.add(inValue);
+      if (spans == null) {
+        continue; // every sentence scores 0, with no matches
+      }
+      List<int[]> ranges = new ArrayList<>(sentences.size());
+      for (Candidate c : sentences) {
+        ranges.add(joinedRange(joined, c));
+      }
+      MaxSimSentences.Result r = MaxSimSentences.score(query, vectors, tokens.dimension, spans, ranges);
+      for (int s = 0; s < sentences.size(); s++) {
+        scores[hit.from + s] = r.scores()[s];
+        List<int[]> inValue = new ArrayList<>();
+        int shift = ranges.get(s)[0] - sentences.get(s).sentence.start();
+        for (int[] span : r.winners().get(s)) {
+          inValue.add(new int[] {span[0] - shift, span[1] - shift});
+        }
+        matches.set(hit.from + s, inValue);
+      }
     }
   }
 
-  private static List<List<int[]>> emptyLists(int n) {
-    List<List<int[]>> out = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      out.add(List.of());
+  /**
+   * {@code encode=sentences}: every sentence of the request encoded alone by the field's model, in
+   * one batched call, and scored by the MaxSim of the query over its own token vectors; the winning
+   * tokens are mapped to characters by the sentence's own tokenisation. Adds a score and the
+   * winners' spans (in the sentence's value) per sentence, in order.
+   */
+  private static void maxSimOfSentences(
+      TokenSource tokens, float[][] query, List<Candidate> sentences, float[] scores, List<List<int[]>> matches) {
+    List<String> texts = new ArrayList<>(sentences.size());
+    for (Candidate c : sentences) {
+      texts.add(c.sentence.text());
     }
-    return out;
+    List<float[][]> encoded;
+    try {
+      encoded = tokens.encoder.encodeDocuments(texts);
+    } catch (ModelOverloadedException e) {
+      throw new SolrException(ErrorCode.SERVICE_UNAVAILABLE, e.getMessage(), e);
+    } catch (TextRejectedException e) {
+      throw badRequest("model '" + tokens.source.model() + "' (param '" + ENCODE + "'=sentences) cannot encode a sentence: " + e.getMessage());
+    }
+    int dim = tokens.dimension;
+    for (int s = 0; s < texts.size(); s++) {
+      float[][] rows = encoded.get(s);
+      int[][] spans = tokens.encoder.documentTokenSpans(texts.get(s));
+      Sentences.Sentence sentence = sentences.get(s).sentence;
+      if (spans.length != rows.length || rows.length == 0 || rows[0].length != dim) {
+        continue; // cannot happen with one model and one tokenizer; scored as a document whose vectors do not match
+      }
+      float[] flat = new float[rows.length * dim];
+      for (int t = 0; t < rows.length; t++) {
+        System.arraycopy(rows[t], 0, flat, t * dim, dim);
+      }
+      MaxSimSentences.Result r = MaxSimSentences.score(query, flat, dim, spans, List.of(new int[] {0, texts.get(s).length()}));
+      scores[s] = r.scores()[0];
+      List<int[]> inValue = new ArrayList<>();
+      for (int[] span : r.winners().get(0)) {
+        inValue.add(new int[] {span[0] + sentence.start(), span[1] + sentence.start()});
+      }
+      matches.set(s, inValue);
+    }
   }
+
 
   /** The sentence's character range in the joined source text, or an empty range if its value is not there. */
   private static int[] joinedRange(SourceText.Joined joined, Candidate c) {

@@ -48,6 +48,18 @@ final class MultiVectorFieldFiller implements NeuralFieldFiller {
     return List.of(DenseFieldFiller.values(both.pooled), values(both.tokens));
   }
 
+  /**
+   * Each text's {@link TokenSpans} bytes: the characters of each token vector {@link #encode} gives
+   * for it (the tokenizer once more per text: a small fraction of the forward pass).
+   */
+  List<Object> spans(List<String> texts) {
+    List<Object> out = new ArrayList<>(texts.size());
+    for (String text : texts) {
+      out.add(TokenSpans.encode(encoder.documentTokenSpans(text)));
+    }
+    return out;
+  }
+
   private static List<Object> values(List<float[][]> matrices) {
     List<Object> values = new ArrayList<>(matrices.size());
     for (float[][] m : matrices) {

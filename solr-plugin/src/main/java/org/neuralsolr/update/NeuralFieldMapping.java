@@ -25,15 +25,21 @@ final class NeuralFieldMapping {
    * field, or null to index one vector on the document itself; see docs/long-documents.md.
    */
   final PassageSplitter passages;
+  /**
+   * For token vectors: a field that keeps each vector's character span ({@link TokenSpans}), so
+   * that the neural highlighter need not tokenise the text again; null: none kept.
+   */
+  final String spans;
 
   private NeuralFieldMapping(
-      String field, String model, List<String> sources, boolean required, String instruction, PassageSplitter passages) {
+      String field, String model, List<String> sources, boolean required, String instruction, PassageSplitter passages, String spans) {
     this.field = field;
     this.model = model;
     this.sources = sources;
     this.required = required;
     this.instruction = instruction;
     this.passages = passages;
+    this.spans = spans;
   }
 
   static NeuralFieldMapping fromNamedList(NamedList<?> args) {
@@ -61,13 +67,21 @@ final class NeuralFieldMapping {
     Object required = args.get("required");
     Object instruction = args.get("instruction");
     Object passages = args.get("passages");
+    Object spans = args.get("spans");
+    if (spans != null && spans.toString().isBlank()) {
+      spans = null; // a property left empty: none kept
+    }
+    if (spans != null && spans.toString().trim().equals(field)) {
+      throw new IllegalArgumentException("field '" + field + "': 'spans' must name another field");
+    }
     if (passages != null && !(passages instanceof NamedList)) {
       throw new IllegalArgumentException("field '" + field + "': 'passages' must be a <lst>");
     }
     return new NeuralFieldMapping(
         field, model, List.copyOf(sources), required != null && Boolean.parseBoolean(required.toString()),
         instruction == null ? null : instruction.toString().trim(),
-        passages == null ? null : PassageSplitter.fromNamedList(field, (NamedList<?>) passages));
+        passages == null ? null : PassageSplitter.fromNamedList(field, (NamedList<?>) passages),
+        spans == null ? null : spans.toString().trim());
   }
 
   private static String requireString(NamedList<?> args, String key) {

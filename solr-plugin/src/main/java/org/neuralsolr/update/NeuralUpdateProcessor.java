@@ -277,6 +277,9 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
         NeuralFieldFiller filler = fillers.get(m);
         List<Object> values = call(mappings.get(m), p, () -> filler.encode(p.texts));
         set(mappings.get(m), p, values);
+        if (filler instanceof MultiVectorFieldFiller multi) {
+          setSpans(mappings.get(m), multi, p);
+        }
       }
     }
   }
@@ -368,6 +371,7 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
       factory.encodedFields.inc(both.texts.size()); // the second field of each document
       set(dense, both, values.get(0));
       set(tokens, both, values.get(1));
+      setSpans(tokens, tokensFiller, both);
     }
     replace(densePending, denseOnly);
     replace(tokensPending, tokensOnly);
@@ -411,6 +415,17 @@ final class NeuralUpdateProcessor extends UpdateRequestProcessor {
   private static void set(NeuralFieldMapping mapping, Pending p, List<Object> values) {
     for (int i = 0; i < values.size(); i++) {
       p.targets.get(i).cmd.getSolrInputDocument().setField(mapping.field, values.get(i));
+    }
+  }
+
+  /** The token vectors' character spans, where the mapping keeps them. */
+  private static void setSpans(NeuralFieldMapping mapping, MultiVectorFieldFiller filler, Pending p) {
+    if (mapping.spans == null) {
+      return;
+    }
+    List<Object> spans = filler.spans(p.texts);
+    for (int i = 0; i < spans.size(); i++) {
+      p.targets.get(i).cmd.getSolrInputDocument().setField(mapping.spans, spans.get(i));
     }
   }
 

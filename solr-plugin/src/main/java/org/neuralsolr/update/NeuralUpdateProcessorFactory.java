@@ -131,10 +131,29 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
     if (field == null) {
       throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: undefined field '" + mapping.field + "'");
     }
+    if (mapping.spans != null) {
+      checkSpansField(schema, mapping);
+    }
     try {
       return NeuralFieldFillers.forField(field, registry, mapping);
     } catch (IllegalArgumentException e) {
       throw new SolrException(ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: " + e.getMessage(), e);
+    }
+  }
+
+  /** {@code spans}: a single-valued BinaryField with doc values, beside a MultiVectorField. */
+  private static void checkSpansField(IndexSchema schema, NeuralFieldMapping mapping) {
+    SchemaField target = schema.getFieldOrNull(mapping.field);
+    if (target != null && !(target.getType() instanceof org.neuralsolr.schema.MultiVectorField)) {
+      throw new SolrException(
+          ErrorCode.SERVER_ERROR, "NeuralUpdateProcessorFactory: field '" + mapping.field + "': 'spans' is for MultiVectorFields (token vectors)");
+    }
+    SchemaField spans = schema.getFieldOrNull(mapping.spans);
+    if (spans == null || !(spans.getType() instanceof org.apache.solr.schema.BinaryField) || !spans.hasDocValues() || spans.multiValued()) {
+      throw new SolrException(
+          ErrorCode.SERVER_ERROR,
+          "NeuralUpdateProcessorFactory: field '" + mapping.field + "': 'spans' must name a single-valued solr.BinaryField with docValues=\"true\", got '"
+              + mapping.spans + "'" + (spans == null ? " (undefined: add it to the schema, or leave 'spans' out)" : ""));
     }
   }
 
@@ -160,8 +179,11 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
     return false;
   }
 
-  /** The model that fills a field and the source fields whose joined values it encodes. */
-  public record FieldSource(String model, List<String> sources) {}
+  /**
+   * The model that fills a field, the source fields whose joined values it encodes, and the field
+   * holding each token vector's character span ({@link TokenSpans}), or null if none is kept.
+   */
+  public record FieldSource(String model, List<String> sources, String spans) {}
 
   /**
    * How {@code field} is filled by the neural update processors of the core's update chains (the
@@ -177,7 +199,7 @@ public class NeuralUpdateProcessorFactory extends UpdateRequestProcessorFactory
         if (factory instanceof NeuralUpdateProcessorFactory neural) {
           for (NeuralFieldMapping m : neural.mappings) {
             if (m.field.equals(field)) {
-              return new FieldSource(m.model, m.sources);
+              return new FieldSource(m.model, m.sources, m.spans);
             }
           }
         }

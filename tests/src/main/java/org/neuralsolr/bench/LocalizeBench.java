@@ -25,6 +25,8 @@ import org.neuralsolr.example.LocalSolr;
  * <ul>
  *   <li>{@code maxsim} on {@code {!colbert}}: the highlighter reads the token vectors the query
  *       scored and the query's token vectors from the encoder's cache, so it should add little.
+ *   <li>{@code maxsim-sentences} on {@code {!colbert}}: {@code maxsim} with {@code
+ *       hl.neural.encode=sentences}, every sentence of the 10 hits through the model.
  *   <li>{@code dense} on {@code {!dense}}: every sentence of the 10 hits through the model.
  *   <li>{@code cross-encoder} on {@code {!dense}}: every (claim, sentence) pair through the {@code
  *       tiny-cross-encoder} parity fixture (BERT, hidden 24, 2 layers): no real cross-encoder
@@ -40,10 +42,12 @@ import org.neuralsolr.example.LocalSolr;
  * side with the other's work. Warm-up: 3 claims per method. Repetitions: {@code
  * -Dneural.localize.queries} (30) claims per method. Reported per method: request p50 with and
  * without highlighting, their ratio, and the highlight component's own p50 ({@code debug=timing}).
+ * {@code -Dneural.localize.methods} (all four) picks methods, e.g. {@code maxsim} alone to profile it.
  */
 final class LocalizeBench {
   static final String CORE = "localize";
   private static final int WARMUP = 3;
+  static final List<String> METHODS = List.of("maxsim", "maxsim-sentences", "dense", "cross-encoder");
 
   private LocalizeBench() {}
 
@@ -58,6 +62,10 @@ final class LocalizeBench {
   static Map<String, Object> run(Path root, Path data, Path work) throws Exception {
     int docs = Integer.getInteger("neural.localize.docs", 300);
     int queries = Integer.getInteger("neural.localize.queries", 30);
+    List<String> methods = List.of(System.getProperty("neural.localize.methods", String.join(",", METHODS)).split(","));
+    if (methods.isEmpty() || !METHODS.containsAll(methods)) {
+      throw new IllegalArgumentException("-Dneural.localize.methods must list some of " + METHODS + ", got " + methods);
+    }
     Path parity = root.resolve("solr-plugin/src/test/resources/parity").toAbsolutePath().normalize();
     Path conf = work.resolve("bench-localize-conf");
     Path home = work.resolve("bench-localize-home");
@@ -82,8 +90,8 @@ final class LocalizeBench {
         WARMUP + " claims per method", queries + " claims per method, each once per side, sides alternating");
     List<String> claims = new ArrayList<>(BeirDataset.at(data).queries().values());
     int perMethod = WARMUP + queries;
-    if (claims.size() < 3 * perMethod) {
-      throw new IllegalArgumentException("need " + 3 * perMethod + " claims, the dataset has " + claims.size());
+    if (claims.size() < METHODS.size() * perMethod) {
+      throw new IllegalArgumentException("need " + METHODS.size() * perMethod + " claims, the dataset has " + claims.size());
     }
     Map<String, Object> results = new LinkedHashMap<>();
     System.setProperty("neural.model.roots", parity.toString());
@@ -96,16 +104,36 @@ final class LocalizeBench {
       results.put("documents", index(solr, data, docs));
       results.put("queriesPerMethod", queries);
       String colbert = "{!colbert f=colbert model=bge-small topK=10}";
-      String dense = "{!dense f=vector model=bge-small topK=10}";
-      results.put("maxsim", method(solr, "maxsim", colbert, Map.of("hl.neural.method", "maxsim"), claims.subList(0, perMethod)));
-      results.put("dense", method(solr, "dense", dense, Map.of("hl.neural.method", "dense"), claims.subList(perMethod, 2 * perMethod)));
-      results.put("cross-encoder", method(solr, "cross-encoder", dense,
-          Map.of("hl.neural.method", "cross-encoder", "hl.neural.model", "ce"), claims.subList(2 * perMethod, 3 * perMethod)));
+      String denseQuery = "{!dense f=vector model=bge-small topK=10}";
+      Map<String, String> maxsim = Map.of("hl.neural.method", "maxsim");
+      Map<String, String> sentences = Map.of("hl.neural.method", "maxsim", "hl.neural.encode", "sentences");
+      Map<String, String> dense = Map.of("hl.neural.method", "dense");
+      Map<String, String> ce = Map.of("hl.neural.method", "cross-encoder", "hl.neural.model", "ce");
+      for (int m = 0; m < METHODS.size(); m++) {
+        String name = METHODS.get(m);
+        if (!methods.contains(name)) {
+          continue;
+        }
+        // each method its own claims, whichever are measured
+        List<String> own = claims.subList(m * perMethod, (m + 1) * perMethod);
+        switch (name) {
+          case "maxsim" -> results.put(name, method(solr, name, colbert, maxsim, own));
+          case "maxsim-sentences" -> results.put(name, method(solr, name, colbert, sentences, own));
+          case "dense" -> results.put(name, method(solr, name, denseQuery, dense, own));
+          default -> results.put(name, method(solr, name, denseQuery, ce, own));
+        }
+      }
     } finally {
       System.clearProperty("neural.model.roots");
     }
-    String summary = "maxsim_over_colbert=" + ratio(results, "maxsim") + " dense_over_dense=" + ratio(results, "dense")
-        + " cross-encoder_over_dense=" + ratio(results, "cross-encoder");
+    List<String> ratios = new ArrayList<>();
+    for (String name : METHODS) {
+      if (results.containsKey(name)) {
+        String over = name.startsWith("maxsim") ? "colbert" : "dense";
+        ratios.add(name.replace("maxsim-", "maxsim_") + "_over_" + over + "=" + ratio(results, name));
+      }
+    }
+    String summary = String.join(" ", ratios);
     results.put("summary", summary);
     System.out.println(summary);
     return results;

@@ -27,8 +27,9 @@ import org.apache.solr.common.util.Utils;
 import org.neuralsolr.example.LocalSolr;
 
 /**
- * {@code ./neural-eval --dataset DIR --task localize [--param method=dense|maxsim|cross-encoder]}:
- * how well the neural highlighter finds the evidence inside a relevant document.
+ * {@code ./neural-eval --dataset DIR --task localize [--param method=dense|maxsim|cross-encoder]
+ * [--param encode=document|sentences]}: how well the neural highlighter finds the evidence inside a
+ * relevant document ({@code encode}: {@code maxsim}'s {@code hl.neural.encode}).
  *
  * <p>A case is a claim of the split with a relevant abstract that has evidence sentences
  * ({@code queries.jsonl} metadata: abstract id → sentence indices; {@code sentences.jsonl}: each
@@ -57,11 +58,18 @@ final class LocalizeTask {
     settings.put("method", "dense");
     settings.put("model", "bge-small");
     settings.put("package", "builtin:bge-small-en-v1.5");
+    settings.put("encode", "document");
     for (Map.Entry<String, String> p : o.params.entrySet()) {
       if (!settings.containsKey(p.getKey())) {
         throw new IllegalArgumentException("unknown --param '" + p.getKey() + "' for --task localize; settings are " + settings.keySet());
       }
       settings.put(p.getKey(), p.getValue());
+    }
+    if (!"maxsim".equals(settings.get("method"))) {
+      if (o.params.containsKey("encode")) {
+        throw new IllegalArgumentException("--param encode is hl.neural.encode of method=maxsim, not of method=" + settings.get("method"));
+      }
+      settings.remove("encode");
     }
     BeirDataset dataset = BeirDataset.at(o.dataset);
     String datasetName = o.dataset.toAbsolutePath().normalize().getFileName().toString();
@@ -256,6 +264,8 @@ final class LocalizeTask {
     p.set("hl.neural.method", settings.get("method"));
     if (!"maxsim".equals(settings.get("method"))) {
       p.set("hl.neural.model", settings.get("model"));
+    } else {
+      p.set("hl.neural.encode", settings.get("encode"));
     }
     p.set("hl.neural.text", k.claim);
     p.set("hl.neural.details", "true");

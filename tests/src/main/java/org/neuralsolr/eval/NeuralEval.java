@@ -1289,7 +1289,7 @@ public final class NeuralEval {
   static final class Options {
     static final String USAGE =
         "usage: neural-eval --dataset DIR --pipeline NAME [--split test] [--solr URL] [--out FILE] [--param key=value]... [--baseline REPORT.json]\n"
-            + "       neural-eval --dataset DIR --task localize [--split test] [--out FILE] [--param method=dense|maxsim|cross-encoder] [--param model=NAME package=REF]\n"
+            + "       neural-eval --dataset DIR --task localize [--split test] [--out FILE] [--param method=dense|maxsim|cross-encoder] [--param encode=document|sentences] [--param model=NAME package=REF]\n"
             + "       neural-eval --results DIR [--out FILE]   (regenerate the results table from JSON reports)\n"
             + "pipelines: " + Pipeline.names();
     String[] args;

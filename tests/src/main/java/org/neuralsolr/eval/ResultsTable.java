@@ -89,6 +89,7 @@ final class ResultsTable {
         md.append("| ").append(r.get("dataset"))
             .append(" | ").append(s.get("method"))
             .append(" | ").append(s.get("model")).append(", ").append(s.get("package"))
+            .append(s.get("encode") == null ? "" : ", encode=" + s.get("encode"))
             .append(" | ").append(r.get("cases"))
             .append(" | ").append(f4(r.get("top1")))
             .append(" | ").append(f4(r.get("mrr")))

@@ -35,7 +35,7 @@ public class LocalizeBenchTest extends SolrTestCase {
       System.clearProperty("neural.localize.queries");
     }
     assertEquals(24, r.get("documents"));
-    for (String method : new String[] {"maxsim", "dense", "cross-encoder"}) {
+    for (String method : new String[] {"maxsim", "maxsim-sentences", "dense", "cross-encoder"}) {
       Map<?, ?> m = (Map<?, ?>) r.get(method);
       double plain = (Double) m.get("plainP50Ms");
       double highlighted = (Double) m.get("highlightedP50Ms");
@@ -47,6 +47,6 @@ public class LocalizeBenchTest extends SolrTestCase {
       assertEquals(method + " " + m, 30, m.get("hitsHighlighted"));
     }
     String summary = (String) r.get("summary");
-    assertTrue(summary, summary.matches("maxsim_over_colbert=[0-9.]+ dense_over_dense=[0-9.]+ cross-encoder_over_dense=[0-9.]+"));
+    assertTrue(summary, summary.matches("maxsim_over_colbert=[0-9.]+ maxsim_sentences_over_colbert=[0-9.]+ dense_over_dense=[0-9.]+ cross-encoder_over_dense=[0-9.]+"));
   }
 }

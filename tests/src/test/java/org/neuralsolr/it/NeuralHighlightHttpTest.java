@@ -30,6 +30,8 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
   private static final String CORE = "hl";
   /** The same documents, with maxSentences = 5. */
   private static final String SMALL_CORE = "hlsmall";
+  /** Token vectors without their spans (neural.colbert.spans empty), as in an index from before spans were kept. */
+  private static final String NO_SPANS_CORE = "hlnospans";
   private static LocalSolr solr;
   private static List<SolrInputDocument> docs;
 
@@ -38,6 +40,7 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     solr = LocalSolr.start(createTempDir(), NeuralTestHomes.configset(), 0);
     solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
     solr.createCore(SMALL_CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8", "neural.highlight.maxSentences", "5"));
+    solr.createCore(NO_SPANS_CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8", "neural.colbert.spans", ""));
     docs = SampleDocs.first(30);
     // a schema-kept sentence split: the abstract's sentences as a multi-valued field, reversed so
     // that its order differs from the text's
@@ -59,6 +62,8 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     add.setParam("update.chain", "neural-colbert");
     add.process(solr.client(), CORE);
     solr.client().commit(CORE);
+    add.process(solr.client(), NO_SPANS_CORE);
+    solr.client().commit(NO_SPANS_CORE);
   }
 
   @AfterClass
@@ -214,6 +219,101 @@ public class NeuralHighlightHttpTest extends SolrTestCase {
     Map<String, List<String>> both = solr.client().query(CORE, titles).getHighlighting().get(id);
     assertEquals(doc.getFieldValue("title"), both.get("title").get(0));
     assertEquals(sentence, both.get("text").get(0));
+  }
+
+  /**
+   * {@code hl.neural.encode=sentences}: each sentence encoded alone at query time. A sentence of
+   * the abstract, as the query, then meets its own token vectors (the same tokens in the same
+   * context): every one of its words wins a query token and its score rises above the score from
+   * the stored vectors, which carry the whole abstract's context. A misspelt value is a 400.
+   */
+  @SuppressWarnings("unchecked")
+  public void testMaxSimEncodeSentencesScoresEachSentenceAlone() throws Exception {
+    SolrInputDocument doc = docs.get(5);
+    String id = (String) doc.getFieldValue("id");
+    String text = (String) doc.getFieldValue("text");
+    String sentence = text.split("(?<=\\.) (?=[A-Z])")[1];
+    float[] scores = new float[2];
+    for (String encode : new String[] {"document", "sentences"}) {
+      SolrQuery q =
+          highlight("id:" + id, "hl.neural.method", "maxsim", "hl.neural.encode", encode, "hl.neural.text", sentence, "hl.neural.details", "true",
+              "hl.tag.pre", "[[", "hl.tag.post", "]]");
+      QueryResponse rsp = solr.client().query(CORE, q);
+      String snippet = rsp.getHighlighting().get(id).get("text").get(0);
+      assertEquals(encode, sentence, snippet.replace("[[", "").replace("]]", ""));
+      NamedList<Object> top = ((List<NamedList<Object>>) details(rsp, id, "text").get("snippets")).get(0);
+      scores["document".equals(encode) ? 0 : 1] = (Float) top.get("score");
+      if ("sentences".equals(encode)) {
+        // every letter or digit of the sentence lies in a matched span: each word won its own query token
+        int start = (Integer) top.get("start");
+        boolean[] covered = new boolean[sentence.length()];
+        for (List<Integer> m : (List<List<Integer>>) top.get("matches")) {
+          for (int c = m.get(0); c < m.get(1); c++) {
+            covered[c - start] = true;
+          }
+        }
+        for (int c = 0; c < sentence.length(); c++) {
+          assertTrue("not matched: '" + sentence.charAt(c) + "' at " + c + " of " + sentence + " in " + snippet,
+              covered[c] || !Character.isLetterOrDigit(sentence.charAt(c)));
+        }
+      }
+    }
+    assertTrue("sentences " + scores[1] + " vs stored " + scores[0], scores[1] > scores[0]);
+
+    // no stored token vectors needed: the core indexed through the default chain highlights too
+    SolrQuery small = highlight("id:listed-1", "hl.neural.method", "maxsim", "hl.neural.encode", "sentences", "hl.neural.text", "blood stem cells");
+    assertEquals(List.of("Stem cells renew the blood."), solr.client().query(SMALL_CORE, small).getHighlighting().get("listed-1").get("text"));
+
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.method", "maxsim", "hl.neural.encode", "sentence"), "param 'hl.neural.encode'");
+    assertBadRequest(CORE, highlight("*:*", "hl.neural.text", "cells", "hl.neural.encode", "bogus"), "param 'hl.neural.encode'");
+  }
+
+  /**
+   * The spans kept at ingest beside the token vectors give the highlighter what tokenising the text
+   * again gives an index without them: the same scores, winners and tags for every sentence of 12 hits.
+   */
+  @SuppressWarnings("unchecked")
+  public void testStoredSpansGiveWhatTheTokenizerGives() throws Exception {
+    String sentence = ((String) docs.get(3).getFieldValue("text")).split("(?<=\\.) (?=[A-Z])")[0];
+    SolrQuery q =
+        highlight("{!colbert f=colbert model=bge-small topK=12}" + sentence, "hl.neural.method", "maxsim", "hl.neural.details", "true", "hl.fl", "title,text",
+            "hl.snippets", "3", "hl.tag.pre", "[[", "hl.tag.post", "]]");
+    q.setRows(12);
+    QueryResponse with = solr.client().query(CORE, q);
+    QueryResponse without = solr.client().query(NO_SPANS_CORE, q);
+    assertEquals(12, with.getResults().size());
+    assertEquals(with.getHighlighting(), without.getHighlighting());
+    NamedList<Object> a = (NamedList<Object>) with.getResponse().get("neuralHighlighting");
+    NamedList<Object> b = (NamedList<Object>) without.getResponse().get("neuralHighlighting");
+    assertEquals(a.size(), b.size());
+    int matched = 0;
+    for (int i = 0; i < a.size(); i++) {
+      assertEquals(a.getName(i), b.getName(i));
+      for (String field : new String[] {"title", "text"}) {
+        List<NamedList<Object>> sa = (List<NamedList<Object>>) ((NamedList<Object>) ((NamedList<Object>) a.getVal(i)).get(field)).get("sentences");
+        List<NamedList<Object>> sb = (List<NamedList<Object>>) ((NamedList<Object>) ((NamedList<Object>) b.getVal(i)).get(field)).get("sentences");
+        assertEquals(sa.size(), sb.size());
+        for (int s = 0; s < sa.size(); s++) {
+          assertEquals(a.getName(i) + " " + field + " " + s, (Float) sa.get(s).get("score"), (Float) sb.get(s).get("score"), 1e-5f);
+          assertEquals(a.getName(i) + " " + field + " " + s, sa.get(s).get("matches"), sb.get(s).get("matches"));
+          matched += ((List<?>) sa.get(s).get("matches")).size();
+        }
+      }
+    }
+    assertTrue("some tokens matched", matched > 0);
+
+    // the spans are there in one index and not in the other: both paths above were taken
+    SolrQuery fl = new SolrQuery("id:" + docs.get(3).getFieldValue("id")).setFields("id", "colbert_spans");
+    Object kept = solr.client().query(CORE, fl).getResults().get(0).getFieldValue("colbert_spans");
+    assertTrue(String.valueOf(kept), kept instanceof byte[] && ((byte[]) kept).length > 10);
+    assertNull(solr.client().query(NO_SPANS_CORE, fl).getResults().get(0).getFieldValue("colbert_spans"));
+  }
+
+  /** A spans field that cannot hold them fails the core at load, naming the setting. */
+  public void testSpansFieldMustBeABinaryDocValuesField() {
+    Exception e =
+        expectThrows(Exception.class, () -> solr.createCore("hlbadspans", Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8", "neural.colbert.spans", "title")));
+    assertTrue(e.getMessage(), e.getMessage().contains("'spans' must name a single-valued solr.BinaryField"));
   }
 
   public void testMaxSimErrorsAre400NamingTheParam() {

@@ -153,13 +153,25 @@ public class SolrCloudDenseTest extends SolrCloudTestCase {
     assertTrue("shards encoded the query themselves", received >= 2);
   }
 
-  /** {@code hl.method=neural}: each shard highlights its hits; the merged sections equal 1 shard's. */
-  @SuppressWarnings("unchecked")
+  /**
+   * {@code hl.method=neural}: each shard highlights its hits; the merged sections equal 1 shard's,
+   * with {@code dense} and with {@code maxsim} encoding each sentence ({@code
+   * hl.neural.encode=sentences}, which needs no stored token vectors).
+   */
   public void testNeuralHighlightingOnTwoShardsEqualsOneShard() throws Exception {
+    assertTwoShardsHighlightAsOne();
+    assertTwoShardsHighlightAsOne("hl.neural.method", "maxsim", "hl.neural.encode", "sentences", "hl.tag.pre", "[[", "hl.tag.post", "]]");
+  }
+
+  @SuppressWarnings("unchecked")
+  private void assertTwoShardsHighlightAsOne(String... params) throws Exception {
     List<SolrInputDocument> docs = SampleDocs.first(DOCS);
     String text = (String) docs.get(9).getFieldValue("title");
     SolrQuery q = new SolrQuery("{!dense f=vector model=bge-small topK=" + DOCS + "}" + text).setFields("id", "score").setRows(6);
     q.set("hl", "true").set("hl.method", "neural").set("hl.fl", "text").set("hl.snippets", "2");
+    for (int p = 0; p < params.length; p += 2) {
+      q.set(params[p], params[p + 1]);
+    }
     QueryResponse twoRsp = cluster.getSolrClient().query("two", q);
     QueryResponse oneRsp = cluster.getSolrClient().query("one", q);
     assertEquals(ids(oneRsp), ids(twoRsp));
