@@ -1,6 +1,7 @@
 package org.neuralsolr.codecs.multivector;
 
 import java.io.IOException;
+import java.util.Arrays;
 import org.apache.lucene.util.ArrayUtil;
 import org.apache.lucene.util.VectorUtil;
 import org.neuralsolr.codecs.VectorKernels;
@@ -9,9 +10,13 @@ import org.neuralsolr.codecs.VectorKernels;
  * Exact late-interaction score of one query against documents: {@code MaxSim(Q, D) = Σ_i max_t
  * q_i·d_t}, the sum over query vectors of their largest dot product with any document vector.
  *
- * <p>A document is transposed once into dimension-major rows so that all {@code |Q|·|D|} dot
- * products run through {@link VectorKernels#dotProductsTransposed}; the buffers are reused, so an
- * instance does not allocate once it has seen its longest document. Not thread-safe.
+ * <p>On the Vector API the query is transposed once, at construction, so that its vectors are the
+ * lanes of {@link VectorKernels#maxSimTransposed}: each document vector is broadcast against all
+ * query vectors and the running maxima stay in registers, without a similarity matrix. Without
+ * the Vector API a document is transposed into dimension-major rows so that all {@code |Q|·|D|}
+ * dot products run through {@link VectorKernels#dotProductsTransposed}, which C2 vectorises. The
+ * buffers are reused, so an instance does not allocate once it has seen its longest document. Not
+ * thread-safe.
  */
 public final class MaxSimScorer {
 
@@ -22,6 +27,12 @@ public final class MaxSimScorer {
   private float[][] similarities; // [numQueryVectors][capacity]
   private int capacity;
   private float[] decoded; // reused by score(MultiVectorValues)
+  // Vector API: the query dimension-major with a padded row length, the running maxima per query
+  // vector, and the dot products when argmax is asked for; null / 0 otherwise
+  private final float[] queryT;
+  private final int stride;
+  private final float[] maxima;
+  private float[] dots = new float[0];
 
   /** @param query the query vectors, row-major ({@code numQueryVectors × dim}); not copied */
   MaxSimScorer(float[] query, int numQueryVectors, int dim) {
@@ -33,6 +44,15 @@ public final class MaxSimScorer {
     this.dim = dim;
     this.documentT = new float[dim][0];
     this.similarities = new float[numQueryVectors][0];
+    if (VectorKernels.VECTOR_API) {
+      stride = VectorKernels.transposedStride(numQueryVectors);
+      queryT = VectorKernels.transpose(query, 0, numQueryVectors, dim, stride);
+      maxima = new float[stride];
+    } else {
+      stride = 0;
+      queryT = null;
+      maxima = null;
+    }
   }
 
   /** A scorer for {@code query} (rows are query vectors), which is copied. */
@@ -53,6 +73,16 @@ public final class MaxSimScorer {
 
   /** MaxSim of the query against the {@code tokens} row-major vectors in {@code document}. */
   public float score(float[] document, int tokens) {
+    if (queryT != null) {
+      checkDocument(document, tokens);
+      Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
+      VectorKernels.maxSimTransposed(queryT, stride, document, tokens, dim, maxima, null);
+      double sum = 0;
+      for (int i = 0; i < numQueryVectors; i++) {
+        sum += maxima[i];
+      }
+      return (float) sum;
+    }
     computeSimilarities(document, tokens);
     double sum = 0; // in double, as explanations check "sum of:" details, so that both agree
     for (int i = 0; i < numQueryVectors; i++) {
@@ -66,6 +96,25 @@ public final class MaxSimScorer {
    * {@code argmax[i]} and its dot product in {@code max[i]}.
    */
   public float score(float[] document, int tokens, int[] argmax, float[] max) {
+    if (queryT != null) {
+      // the same dot products as score(document, tokens), bit for bit, kept per token
+      checkDocument(document, tokens);
+      dots = ArrayUtil.grow(dots, tokens * stride);
+      VectorKernels.maxSimTransposed(queryT, stride, document, tokens, dim, null, dots);
+      double sum = 0;
+      for (int i = 0; i < numQueryVectors; i++) {
+        int best = 0;
+        for (int t = 1; t < tokens; t++) {
+          if (dots[t * stride + i] > dots[best * stride + i]) {
+            best = t;
+          }
+        }
+        argmax[i] = best;
+        max[i] = dots[best * stride + i];
+        sum += max[i];
+      }
+      return (float) sum;
+    }
     computeSimilarities(document, tokens);
     double sum = 0;
     for (int i = 0; i < numQueryVectors; i++) {
@@ -83,19 +132,18 @@ public final class MaxSimScorer {
     return (float) sum;
   }
 
-  private void computeSimilarities(float[] document, int tokens) {
+  private void checkDocument(float[] document, int tokens) {
     if (tokens <= 0 || document.length < tokens * dim) {
       throw new IllegalArgumentException("document needs " + tokens + " vectors of " + dim);
     }
+  }
+
+  private void computeSimilarities(float[] document, int tokens) {
+    checkDocument(document, tokens);
     if (tokens > capacity) {
       capacity = ArrayUtil.oversize(tokens, Float.BYTES);
-      documentT = VectorKernels.VECTOR_API ? null : new float[dim][capacity];
+      documentT = new float[dim][capacity];
       similarities = new float[numQueryVectors][capacity];
-    }
-    if (VectorKernels.VECTOR_API) {
-      // row-major blocks of query x document vectors: no transposed copy (a third of the time)
-      VectorKernels.dotProducts(query, 0, numQueryVectors, document, tokens, dim, similarities);
-      return;
     }
     for (int t = 0; t < tokens; t++) {
       int o = t * dim;
