@@ -20,8 +20,14 @@ final class PanamaKernels {
   private static final VectorSpecies<Integer> INTS =
       VectorSpecies.of(int.class, SPECIES.vectorShape());
   private static final int LANES = SPECIES.length();
-  /** Lane {@code l} shifts right by {@code 2l}: the 2-bit code of dimension {@code l} of a word. */
-  private static final IntVector TWO_BIT_SHIFTS = IntVector.zero(INTS).addIndex(2);
+  /**
+   * Lane {@code l} shifts left by {@code 31 − 2l} ({@code 30 − 2l}): the low (high) bit of the 2-bit
+   * code of dimension {@code l} of a code word becomes the sign bit.
+   */
+  private static final IntVector LOW_BIT_TO_SIGN =
+      IntVector.broadcast(INTS, 31).sub(IntVector.zero(INTS).addIndex(2));
+  private static final IntVector HIGH_BIT_TO_SIGN =
+      IntVector.broadcast(INTS, 30).sub(IntVector.zero(INTS).addIndex(2));
 
   private PanamaKernels() {}
 
@@ -122,110 +128,126 @@ final class PanamaKernels {
    * value is broadcast. Blocks of 2 lane groups × 4 document vectors keep 8 accumulators in
    * registers, so each query load feeds 4 multiply-adds and each broadcast 2; every dot product is
    * one multiply-add chain over {@code j = 0 … dim−1}, whatever block it falls in, so results do not
-   * depend on the blocking. Writes {@code max[i] = max(max[i], q_i·d_t)} over the documents, or,
-   * when {@code dots} is not null, {@code dots[t * stride + i] = q_i·d_t} instead.
+   * depend on the blocking. {@code max[i] = max(max[i], q_i·d_t)} over the documents, or with
+   * {@code dots} not null {@code dots[t * stride + i] = q_i·d_t} instead.
+   *
+   * <p>Each block is a small method of its own: C2 must inline every Vector API call of a loop to
+   * compile it to vector instructions, and one method holding all the blocks exceeded its inlining
+   * budget (profiles showed the loops running the API's scalar fallback).
    */
   static void maxSimTransposed(
       float[] qT, int stride, float[] doc, int tokens, int dim, float[] max, float[] dots) {
     int g = 0;
     for (; g + 2 * LANES <= stride; g += 2 * LANES) {
-      FloatVector m0 = dots == null ? FloatVector.fromArray(SPECIES, max, g) : null;
-      FloatVector m1 = dots == null ? FloatVector.fromArray(SPECIES, max, g + LANES) : null;
       int t = 0;
       for (; t + 4 <= tokens; t += 4) {
-        int d0 = t * dim, d1 = d0 + dim, d2 = d1 + dim, d3 = d2 + dim;
-        FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00;
-        FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-        for (int j = 0, q = g; j < dim; j++, q += stride) {
-          FloatVector q0 = FloatVector.fromArray(SPECIES, qT, q);
-          FloatVector q1 = FloatVector.fromArray(SPECIES, qT, q + LANES);
-          FloatVector x = FloatVector.broadcast(SPECIES, doc[d0 + j]);
-          a00 = q0.fma(x, a00);
-          a10 = q1.fma(x, a10);
-          x = FloatVector.broadcast(SPECIES, doc[d1 + j]);
-          a01 = q0.fma(x, a01);
-          a11 = q1.fma(x, a11);
-          x = FloatVector.broadcast(SPECIES, doc[d2 + j]);
-          a02 = q0.fma(x, a02);
-          a12 = q1.fma(x, a12);
-          x = FloatVector.broadcast(SPECIES, doc[d3 + j]);
-          a03 = q0.fma(x, a03);
-          a13 = q1.fma(x, a13);
-        }
-        if (dots == null) {
-          m0 = m0.max(a00.max(a01).max(a02.max(a03)));
-          m1 = m1.max(a10.max(a11).max(a12.max(a13)));
-        } else {
-          int o = t * stride + g;
-          a00.intoArray(dots, o);
-          a10.intoArray(dots, o + LANES);
-          a01.intoArray(dots, o + stride);
-          a11.intoArray(dots, o + stride + LANES);
-          a02.intoArray(dots, o + 2 * stride);
-          a12.intoArray(dots, o + 2 * stride + LANES);
-          a03.intoArray(dots, o + 3 * stride);
-          a13.intoArray(dots, o + 3 * stride + LANES);
-        }
+        block2x4(qT, stride, g, doc, t, dim, max, dots);
       }
       for (; t < tokens; t++) {
-        int d0 = t * dim;
-        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0;
-        for (int j = 0, q = g; j < dim; j++, q += stride) {
-          FloatVector x = FloatVector.broadcast(SPECIES, doc[d0 + j]);
-          a0 = FloatVector.fromArray(SPECIES, qT, q).fma(x, a0);
-          a1 = FloatVector.fromArray(SPECIES, qT, q + LANES).fma(x, a1);
-        }
-        if (dots == null) {
-          m0 = m0.max(a0);
-          m1 = m1.max(a1);
-        } else {
-          a0.intoArray(dots, t * stride + g);
-          a1.intoArray(dots, t * stride + g + LANES);
-        }
-      }
-      if (dots == null) {
-        m0.intoArray(max, g);
-        m1.intoArray(max, g + LANES);
+        block2x1(qT, stride, g, doc, t, dim, max, dots);
       }
     }
     for (; g < stride; g += LANES) { // one lane group left
-      FloatVector m = dots == null ? FloatVector.fromArray(SPECIES, max, g) : null;
       int t = 0;
       for (; t + 4 <= tokens; t += 4) {
-        int d0 = t * dim, d1 = d0 + dim, d2 = d1 + dim, d3 = d2 + dim;
-        FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
-        for (int j = 0, q = g; j < dim; j++, q += stride) {
-          FloatVector q0 = FloatVector.fromArray(SPECIES, qT, q);
-          a0 = q0.fma(FloatVector.broadcast(SPECIES, doc[d0 + j]), a0);
-          a1 = q0.fma(FloatVector.broadcast(SPECIES, doc[d1 + j]), a1);
-          a2 = q0.fma(FloatVector.broadcast(SPECIES, doc[d2 + j]), a2);
-          a3 = q0.fma(FloatVector.broadcast(SPECIES, doc[d3 + j]), a3);
-        }
-        if (dots == null) {
-          m = m.max(a0.max(a1).max(a2.max(a3)));
-        } else {
-          int o = t * stride + g;
-          a0.intoArray(dots, o);
-          a1.intoArray(dots, o + stride);
-          a2.intoArray(dots, o + 2 * stride);
-          a3.intoArray(dots, o + 3 * stride);
-        }
+        block1x4(qT, stride, g, doc, t, dim, max, dots);
       }
       for (; t < tokens; t++) {
-        int d0 = t * dim;
-        FloatVector a0 = FloatVector.zero(SPECIES);
-        for (int j = 0, q = g; j < dim; j++, q += stride) {
-          a0 = FloatVector.fromArray(SPECIES, qT, q).fma(FloatVector.broadcast(SPECIES, doc[d0 + j]), a0);
-        }
-        if (dots == null) {
-          m = m.max(a0);
-        } else {
-          a0.intoArray(dots, t * stride + g);
-        }
+        block1x1(qT, stride, g, doc, t, dim, max, dots);
       }
-      if (dots == null) {
-        m.intoArray(max, g);
-      }
+    }
+  }
+
+  private static void block2x4(
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] max, float[] dots) {
+    int d0 = t * dim, d1 = d0 + dim, d2 = d1 + dim, d3 = d2 + dim;
+    FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    for (int j = 0, q = g; j < dim; j++, q += stride) {
+      FloatVector q0 = FloatVector.fromArray(SPECIES, qT, q);
+      FloatVector q1 = FloatVector.fromArray(SPECIES, qT, q + LANES);
+      FloatVector x = FloatVector.broadcast(SPECIES, doc[d0 + j]);
+      a00 = q0.fma(x, a00);
+      a10 = q1.fma(x, a10);
+      x = FloatVector.broadcast(SPECIES, doc[d1 + j]);
+      a01 = q0.fma(x, a01);
+      a11 = q1.fma(x, a11);
+      x = FloatVector.broadcast(SPECIES, doc[d2 + j]);
+      a02 = q0.fma(x, a02);
+      a12 = q1.fma(x, a12);
+      x = FloatVector.broadcast(SPECIES, doc[d3 + j]);
+      a03 = q0.fma(x, a03);
+      a13 = q1.fma(x, a13);
+    }
+    if (dots == null) {
+      FloatVector.fromArray(SPECIES, max, g).max(a00.max(a01).max(a02.max(a03))).intoArray(max, g);
+      FloatVector.fromArray(SPECIES, max, g + LANES)
+          .max(a10.max(a11).max(a12.max(a13)))
+          .intoArray(max, g + LANES);
+    } else {
+      int o = t * stride + g;
+      a00.intoArray(dots, o);
+      a10.intoArray(dots, o + LANES);
+      a01.intoArray(dots, o + stride);
+      a11.intoArray(dots, o + stride + LANES);
+      a02.intoArray(dots, o + 2 * stride);
+      a12.intoArray(dots, o + 2 * stride + LANES);
+      a03.intoArray(dots, o + 3 * stride);
+      a13.intoArray(dots, o + 3 * stride + LANES);
+    }
+  }
+
+  private static void block2x1(
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] max, float[] dots) {
+    int d0 = t * dim;
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0;
+    for (int j = 0, q = g; j < dim; j++, q += stride) {
+      FloatVector x = FloatVector.broadcast(SPECIES, doc[d0 + j]);
+      a0 = FloatVector.fromArray(SPECIES, qT, q).fma(x, a0);
+      a1 = FloatVector.fromArray(SPECIES, qT, q + LANES).fma(x, a1);
+    }
+    if (dots == null) {
+      FloatVector.fromArray(SPECIES, max, g).max(a0).intoArray(max, g);
+      FloatVector.fromArray(SPECIES, max, g + LANES).max(a1).intoArray(max, g + LANES);
+    } else {
+      a0.intoArray(dots, t * stride + g);
+      a1.intoArray(dots, t * stride + g + LANES);
+    }
+  }
+
+  private static void block1x4(
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] max, float[] dots) {
+    int d0 = t * dim, d1 = d0 + dim, d2 = d1 + dim, d3 = d2 + dim;
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+    for (int j = 0, q = g; j < dim; j++, q += stride) {
+      FloatVector q0 = FloatVector.fromArray(SPECIES, qT, q);
+      a0 = q0.fma(FloatVector.broadcast(SPECIES, doc[d0 + j]), a0);
+      a1 = q0.fma(FloatVector.broadcast(SPECIES, doc[d1 + j]), a1);
+      a2 = q0.fma(FloatVector.broadcast(SPECIES, doc[d2 + j]), a2);
+      a3 = q0.fma(FloatVector.broadcast(SPECIES, doc[d3 + j]), a3);
+    }
+    if (dots == null) {
+      FloatVector.fromArray(SPECIES, max, g).max(a0.max(a1).max(a2.max(a3))).intoArray(max, g);
+    } else {
+      int o = t * stride + g;
+      a0.intoArray(dots, o);
+      a1.intoArray(dots, o + stride);
+      a2.intoArray(dots, o + 2 * stride);
+      a3.intoArray(dots, o + 3 * stride);
+    }
+  }
+
+  private static void block1x1(
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] max, float[] dots) {
+    int d0 = t * dim;
+    FloatVector a0 = FloatVector.zero(SPECIES);
+    for (int j = 0, q = g; j < dim; j++, q += stride) {
+      a0 = FloatVector.fromArray(SPECIES, qT, q).fma(FloatVector.broadcast(SPECIES, doc[d0 + j]), a0);
+    }
+    if (dots == null) {
+      FloatVector.fromArray(SPECIES, max, g).max(a0).intoArray(max, g);
+    } else {
+      a0.intoArray(dots, t * stride + g);
     }
   }
 
@@ -247,12 +269,11 @@ final class PanamaKernels {
     int j = 0;
     for (; j + LANES <= dim && codeOffset + (j >> 2) + Integer.BYTES <= code.length; j += LANES) {
       int word = (int) BitUtil.VH_LE_INT.get(code, codeOffset + (j >> 2));
-      IntVector buckets =
-          IntVector.broadcast(INTS, word)
-              .lanewise(VectorOperators.LSHR, TWO_BIT_SHIFTS)
-              .lanewise(VectorOperators.AND, 3);
-      VectorMask<Float> high = buckets.compare(VectorOperators.GE, 2).cast(SPECIES);
-      VectorMask<Float> odd = buckets.lanewise(VectorOperators.AND, 1).compare(VectorOperators.NE, 0).cast(SPECIES);
+      IntVector bits = IntVector.broadcast(INTS, word);
+      VectorMask<Float> odd =
+          bits.lanewise(VectorOperators.LSHL, LOW_BIT_TO_SIGN).compare(VectorOperators.LT, 0).cast(SPECIES);
+      VectorMask<Float> high =
+          bits.lanewise(VectorOperators.LSHL, HIGH_BIT_TO_SIGN).compare(VectorOperators.LT, 0).cast(SPECIES);
       FloatVector residual = w0.blend(w1, odd).blend(w2.blend(w3, odd), high);
       FloatVector.fromArray(SPECIES, centroids, centroidOffset + j)
           .add(residual)

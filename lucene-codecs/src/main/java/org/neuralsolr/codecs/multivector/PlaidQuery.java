@@ -202,7 +202,22 @@ public final class PlaidQuery extends Query {
             () -> searched[leaf.ord] ? search.approximate(values(leaf), acceptDocs[leaf.ord]) : null);
       }
       List<PlaidLeafSearch.Candidates> candidates = executor.invokeAll(approximateTasks);
-      int[][] survivors = bestAcrossSegments(candidates);
+      int exact = exactCount();
+      int[][] survivors;
+      if (search.prunes()) {
+        // stage 3: the best ndocs rescored without pruning, of which the best exactCount remain
+        int[][] best = bestAcrossSegments(candidates, ndocs);
+        List<Callable<PlaidLeafSearch.Candidates>> rescoreTasks = new ArrayList<>();
+        for (LeafReaderContext leaf : leaves) {
+          PlaidLeafSearch.Candidates from = candidates.get(leaf.ord);
+          rescoreTasks.add(
+              () -> best[leaf.ord].length == 0 ? null : search.rescoreUnpruned(values(leaf), from, best[leaf.ord]));
+        }
+        survivors = bestAcrossSegments(executor.invokeAll(rescoreTasks), exact);
+      } else {
+        // without pruning stage 3 would give the same scores: its cut alone
+        survivors = bestAcrossSegments(candidates, exact);
+      }
       for (LeafReaderContext leaf : leaves) {
         if (survivors[leaf.ord].length > 0) {
           exactTasks.add(() -> offset(leaf, search.exact(values(leaf), survivors[leaf.ord], null)));
@@ -239,8 +254,16 @@ public final class PlaidQuery extends Query {
     return BitSet.of(accepted, leaf.reader().maxDoc());
   }
 
-  /** Per segment, its documents among the best {@code ndocs} candidates of all segments. */
-  private int[][] bestAcrossSegments(List<PlaidLeafSearch.Candidates> perSegment) {
+  /**
+   * Candidates scored exactly: a quarter of {@code ndocs}, as PLAID's last cut keeps, and at least
+   * {@code k}.
+   */
+  int exactCount() {
+    return Math.max(k, ndocs / 4);
+  }
+
+  /** Per segment, its documents among the best {@code n} candidates of all segments. */
+  private static int[][] bestAcrossSegments(List<PlaidLeafSearch.Candidates> perSegment, int count) {
     int total = 0;
     for (PlaidLeafSearch.Candidates c : perSegment) {
       total += c == null ? 0 : c.docs().length;
@@ -254,7 +277,7 @@ public final class PlaidQuery extends Query {
       }
     }
     boolean[] keep = new boolean[total];
-    for (int i : PlaidLeafSearch.topIndexes(scores, total, ndocs)) {
+    for (int i : PlaidLeafSearch.topIndexes(scores, total, count)) {
       keep[i] = true;
     }
     int[][] survivors = new int[perSegment.size()][];
