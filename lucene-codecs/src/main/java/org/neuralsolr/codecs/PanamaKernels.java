@@ -129,41 +129,43 @@ final class PanamaKernels {
    * registers, so each query load feeds 4 multiply-adds and each broadcast 2; every dot product is
    * one multiply-add chain over {@code j = 0 … dim−1}, whatever block it falls in, so results do not
    * depend on the blocking. {@code max[i] = max(max[i], q_i·d_t)} over the documents, or with
-   * {@code dots} not null {@code dots[t * stride + i] = q_i·d_t} instead.
+   * {@code dots} not null {@code dots[t * stride + i] = q_i·d_t} instead; with {@code base} not
+   * null, {@code base[rows[t] * stride + i]} is added to each chain's result.
    *
    * <p>Each block is a small method of its own: C2 must inline every Vector API call of a loop to
    * compile it to vector instructions, and one method holding all the blocks exceeded its inlining
    * budget (profiles showed the loops running the API's scalar fallback).
    */
   static void maxSimTransposed(
-      float[] qT, int stride, float[] doc, int tokens, int dim, float[] max, float[] dots) {
+      float[] qT, int stride, float[] doc, int tokens, int dim, float[] base, int[] rows, float[] max, float[] dots) {
     int g = 0;
     for (; g + 2 * LANES <= stride; g += 2 * LANES) {
       int t = 0;
       for (; t + 4 <= tokens; t += 4) {
-        block2x4(qT, stride, g, doc, t, dim, max, dots);
+        block2x4(qT, stride, g, doc, t, dim, base, rows, max, dots);
       }
       for (; t < tokens; t++) {
-        block2x1(qT, stride, g, doc, t, dim, max, dots);
+        block2x1(qT, stride, g, doc, t, dim, base, rows, max, dots);
       }
     }
     for (; g < stride; g += LANES) { // one lane group left
       int t = 0;
       for (; t + 4 <= tokens; t += 4) {
-        block1x4(qT, stride, g, doc, t, dim, max, dots);
+        block1x4(qT, stride, g, doc, t, dim, base, rows, max, dots);
       }
       for (; t < tokens; t++) {
-        block1x1(qT, stride, g, doc, t, dim, max, dots);
+        block1x1(qT, stride, g, doc, t, dim, base, rows, max, dots);
       }
     }
   }
 
   private static void block2x4(
-      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] max, float[] dots) {
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] base, int[] rows, float[] max, float[] dots) {
     int d0 = t * dim, d1 = d0 + dim, d2 = d1 + dim, d3 = d2 + dim;
     FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00;
     FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-    for (int j = 0, q = g; j < dim; j++, q += stride) {
+    for (int j = 0; j < dim; j++) {
+      int q = g + j * stride; // from j, so that C2 can drop the range checks of the loads
       FloatVector q0 = FloatVector.fromArray(SPECIES, qT, q);
       FloatVector q1 = FloatVector.fromArray(SPECIES, qT, q + LANES);
       FloatVector x = FloatVector.broadcast(SPECIES, doc[d0 + j]);
@@ -178,6 +180,16 @@ final class PanamaKernels {
       x = FloatVector.broadcast(SPECIES, doc[d3 + j]);
       a03 = q0.fma(x, a03);
       a13 = q1.fma(x, a13);
+    }
+    if (base != null) { // + q_i·c_t, the centroid part of each dot product
+      a00 = a00.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g));
+      a10 = a10.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g + LANES));
+      a01 = a01.add(FloatVector.fromArray(SPECIES, base, rows[t + 1] * stride + g));
+      a11 = a11.add(FloatVector.fromArray(SPECIES, base, rows[t + 1] * stride + g + LANES));
+      a02 = a02.add(FloatVector.fromArray(SPECIES, base, rows[t + 2] * stride + g));
+      a12 = a12.add(FloatVector.fromArray(SPECIES, base, rows[t + 2] * stride + g + LANES));
+      a03 = a03.add(FloatVector.fromArray(SPECIES, base, rows[t + 3] * stride + g));
+      a13 = a13.add(FloatVector.fromArray(SPECIES, base, rows[t + 3] * stride + g + LANES));
     }
     if (dots == null) {
       FloatVector.fromArray(SPECIES, max, g).max(a00.max(a01).max(a02.max(a03))).intoArray(max, g);
@@ -198,13 +210,18 @@ final class PanamaKernels {
   }
 
   private static void block2x1(
-      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] max, float[] dots) {
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] base, int[] rows, float[] max, float[] dots) {
     int d0 = t * dim;
     FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0;
-    for (int j = 0, q = g; j < dim; j++, q += stride) {
+    for (int j = 0; j < dim; j++) {
+      int q = g + j * stride; // from j, so that C2 can drop the range checks of the loads
       FloatVector x = FloatVector.broadcast(SPECIES, doc[d0 + j]);
       a0 = FloatVector.fromArray(SPECIES, qT, q).fma(x, a0);
       a1 = FloatVector.fromArray(SPECIES, qT, q + LANES).fma(x, a1);
+    }
+    if (base != null) { // + q_i·c_t, the centroid part of each dot product
+      a0 = a0.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g));
+      a1 = a1.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g + LANES));
     }
     if (dots == null) {
       FloatVector.fromArray(SPECIES, max, g).max(a0).intoArray(max, g);
@@ -216,15 +233,22 @@ final class PanamaKernels {
   }
 
   private static void block1x4(
-      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] max, float[] dots) {
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] base, int[] rows, float[] max, float[] dots) {
     int d0 = t * dim, d1 = d0 + dim, d2 = d1 + dim, d3 = d2 + dim;
     FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
-    for (int j = 0, q = g; j < dim; j++, q += stride) {
+    for (int j = 0; j < dim; j++) {
+      int q = g + j * stride; // from j, so that C2 can drop the range checks of the loads
       FloatVector q0 = FloatVector.fromArray(SPECIES, qT, q);
       a0 = q0.fma(FloatVector.broadcast(SPECIES, doc[d0 + j]), a0);
       a1 = q0.fma(FloatVector.broadcast(SPECIES, doc[d1 + j]), a1);
       a2 = q0.fma(FloatVector.broadcast(SPECIES, doc[d2 + j]), a2);
       a3 = q0.fma(FloatVector.broadcast(SPECIES, doc[d3 + j]), a3);
+    }
+    if (base != null) { // + q_i·c_t, the centroid part of each dot product
+      a0 = a0.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g));
+      a1 = a1.add(FloatVector.fromArray(SPECIES, base, rows[t + 1] * stride + g));
+      a2 = a2.add(FloatVector.fromArray(SPECIES, base, rows[t + 2] * stride + g));
+      a3 = a3.add(FloatVector.fromArray(SPECIES, base, rows[t + 3] * stride + g));
     }
     if (dots == null) {
       FloatVector.fromArray(SPECIES, max, g).max(a0.max(a1).max(a2.max(a3))).intoArray(max, g);
@@ -238,11 +262,15 @@ final class PanamaKernels {
   }
 
   private static void block1x1(
-      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] max, float[] dots) {
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] base, int[] rows, float[] max, float[] dots) {
     int d0 = t * dim;
     FloatVector a0 = FloatVector.zero(SPECIES);
-    for (int j = 0, q = g; j < dim; j++, q += stride) {
+    for (int j = 0; j < dim; j++) {
+      int q = g + j * stride; // from j, so that C2 can drop the range checks of the loads
       a0 = FloatVector.fromArray(SPECIES, qT, q).fma(FloatVector.broadcast(SPECIES, doc[d0 + j]), a0);
+    }
+    if (base != null) { // + q_i·c_t, the centroid part of each dot product
+      a0 = a0.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g));
     }
     if (dots == null) {
       FloatVector.fromArray(SPECIES, max, g).max(a0).intoArray(max, g);
@@ -275,9 +303,13 @@ final class PanamaKernels {
       VectorMask<Float> high =
           bits.lanewise(VectorOperators.LSHL, HIGH_BIT_TO_SIGN).compare(VectorOperators.LT, 0).cast(SPECIES);
       FloatVector residual = w0.blend(w1, odd).blend(w2.blend(w3, odd), high);
-      FloatVector.fromArray(SPECIES, centroids, centroidOffset + j)
-          .add(residual)
-          .intoArray(out, outOffset + j);
+      if (centroids == null) {
+        residual.intoArray(out, outOffset + j);
+      } else {
+        FloatVector.fromArray(SPECIES, centroids, centroidOffset + j)
+            .add(residual)
+            .intoArray(out, outOffset + j);
+      }
     }
     return j;
   }

@@ -192,31 +192,36 @@ public final class VectorKernels {
   /**
    * MaxSim's inner loop, query-lane layout: with {@code qT} a query of {@code stride} lanes in
    * dimension-major order ({@link #transpose}) and {@code doc} holding {@code tokens} row-major
-   * vectors, sets {@code max[i] = max(max[i], max_t q_i·d_t)} for {@code i < stride}; or, when
-   * {@code dots} is not null, {@code dots[t * stride + i] = q_i·d_t} and leaves {@code max} alone.
-   * Each dot product is {@code fma} chained over {@code j = 0 … dim−1} from 0, on the Vector API
-   * ({@link #VECTOR_API}) and in the plain loop alike, so both give the same bits and neither
-   * depends on which other vectors are in the call. No horizontal sums and no similarity matrix:
-   * the query vectors are the lanes, and a document's best match per query vector stays in a
-   * register. Use {@link #transposedStride} for {@code stride}.
+   * vectors, sets {@code max[i] = max(max[i], max_t s_ti)} for {@code i < stride}; or, when {@code
+   * dots} is not null, {@code dots[t * stride + i] = s_ti} and leaves {@code max} alone. Here {@code
+   * s_ti = q_i·d_t}, plus {@code base[rows[t] * stride + i]} when {@code base} is not null (a
+   * precomputed part of the dot product, such as a centroid's score, when {@code doc} holds
+   * residuals). Each dot product is {@code fma} chained over {@code j = 0 … dim−1} from 0 and then
+   * the base added, on the Vector API ({@link #VECTOR_API}) and in the plain loop alike, so both
+   * give the same bits and neither depends on which other vectors are in the call. No horizontal
+   * sums and no similarity matrix: the query vectors are the lanes, and a document's best match per
+   * query vector stays in a register. Use {@link #transposedStride} for {@code stride}.
    */
   public static void maxSimTransposed(
-      float[] qT, int stride, float[] doc, int tokens, int dim, float[] max, float[] dots) {
+      float[] qT, int stride, float[] doc, int tokens, int dim, float[] base, int[] rows, float[] max, float[] dots) {
     if (VECTOR_API && stride % PanamaKernels.lanes() == 0) {
-      PanamaKernels.maxSimTransposed(qT, stride, doc, tokens, dim, max, dots);
+      PanamaKernels.maxSimTransposed(qT, stride, doc, tokens, dim, base, rows, max, dots);
     } else {
-      maxSimTransposedPlain(qT, stride, doc, tokens, dim, max, dots);
+      maxSimTransposedPlain(qT, stride, doc, tokens, dim, base, rows, max, dots);
     }
   }
 
   /** The plain-loop {@link #maxSimTransposed}, the reference the Vector API kernel is tested against. */
   static void maxSimTransposedPlain(
-      float[] qT, int stride, float[] doc, int tokens, int dim, float[] max, float[] dots) {
+      float[] qT, int stride, float[] doc, int tokens, int dim, float[] base, int[] rows, float[] max, float[] dots) {
     for (int t = 0; t < tokens; t++) {
       for (int i = 0; i < stride; i++) {
         float s = 0;
         for (int j = 0; j < dim; j++) {
           s = Math.fma(qT[j * stride + i], doc[t * dim + j], s);
+        }
+        if (base != null) {
+          s += base[rows[t] * stride + i];
         }
         if (dots == null) {
           max[i] = Math.max(max[i], s);
@@ -230,7 +235,8 @@ public final class VectorKernels {
   /**
    * Decodes the leading dimensions of a 2-bit residual code ({@code ResidualCodebook}'s layout:
    * dimension {@code j}'s bucket in bits {@code 2j, 2j+1}, least significant first) as {@code
-   * out[outOffset + j] = centroids[centroidOffset + j] + weights[bucket_j]}, on the Vector API, and
+   * out[outOffset + j] = centroids[centroidOffset + j] + weights[bucket_j]}, or {@code
+   * weights[bucket_j]} alone when {@code centroids} is null, on the Vector API, and
    * returns how many it decoded (a multiple of 4; 0 without the Vector API): the caller decodes
    * the rest.
    */

@@ -126,7 +126,7 @@ final class PlaidLeafSearch {
     float[] table = new float[k * stride];
     if (queryT != null) {
       // the centroids are "document vectors" of the MaxSim kernel, keeping every dot product
-      VectorKernels.maxSimTransposed(queryT, stride, codebook.centroidsArray(), k, dim, null, table);
+      VectorKernels.maxSimTransposed(queryT, stride, codebook.centroidsArray(), k, dim, null, null, null, table);
     } else {
       float[][] scores = new float[nq][k];
       codebook.index().dotProducts(query, 0, nq, scores);
@@ -275,9 +275,19 @@ final class PlaidLeafSearch {
    * @param values the segment's values, unpositioned
    * @param docs documents to score, increasing; null for every document {@code acceptDocs} accepts
    * @param acceptDocs used when {@code docs} is null: documents to score, null for all
+   * @param centroidScoresOrNull {@link Candidates#centroidScores()} of this segment, or null
    */
-  TopDocs exact(MultiVectorValues values, int[] docs, Bits acceptDocs) throws IOException {
+  TopDocs exact(MultiVectorValues values, int[] docs, Bits acceptDocs, Object centroidScoresOrNull)
+      throws IOException {
+    CodebookScores[] centroidScores = (CodebookScores[]) centroidScoresOrNull;
     MaxSimScorer maxSim = new MaxSimScorer(query, nq, dim);
+    if (centroidScores != null && maxSim.usesCentroidScores()) {
+      // stage 1's scores against the centroids, computed by the same kernel as the scorer's own
+      List<ResidualCodebook> codebooks = values.codebooks();
+      for (int c = 0; c < codebooks.size(); c++) {
+        maxSim.useCentroidScores(codebooks.get(c), centroidScores[c].table);
+      }
+    }
     int capacity = Math.min(k, docs == null ? values.docCount() : docs.length);
     HitQueue top = new HitQueue(capacity, false);
     int scored = 0;

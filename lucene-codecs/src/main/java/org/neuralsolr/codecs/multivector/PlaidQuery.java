@@ -191,7 +191,7 @@ public final class PlaidQuery extends Query {
       // no more documents than PLAID would rescore anyway: score them all exactly
       for (LeafReaderContext leaf : leaves) {
         if (searched[leaf.ord]) {
-          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), null, acceptDocs[leaf.ord])));
+          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), null, acceptDocs[leaf.ord], null)));
         }
       }
     } else {
@@ -220,7 +220,7 @@ public final class PlaidQuery extends Query {
       }
       for (LeafReaderContext leaf : leaves) {
         if (survivors[leaf.ord].length > 0) {
-          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), survivors[leaf.ord], null)));
+          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), survivors[leaf.ord], null, candidates.get(leaf.ord).centroidScores())));
         }
       }
     }

@@ -330,6 +330,25 @@ public final class ResidualCodebook {
   }
 
   /**
+   * Decodes only the residual part of a code written by {@link #encode} with {@code nbits > 0}:
+   * {@code out[outOffset + j] = weight[bucket_j]}, so that {@link #decode} is {@code centroid +}
+   * this, dimension by dimension, bit for bit.
+   */
+  void decodeResidual(byte[] code, int codeOffset, float[] out, int outOffset) {
+    if (nbits == 0) {
+      throw new IllegalStateException("float32 codes have no residual part");
+    }
+    int j =
+        nbits == 2
+            ? VectorKernels.decodeTwoBit(null, 0, weights, code, codeOffset, out, outOffset, dim)
+            : 0;
+    int per = 8 / nbits;
+    for (; j < dim; j++) {
+      out[outOffset + j] = byteTable[(code[codeOffset + j / per] & 0xFF) * per + j % per];
+    }
+  }
+
+  /**
    * Centroids to train for {@code numVectors} vectors: {@code configured} if above 0, else
    * 2^floor(log2(16·√n)); never more than the vectors.
    */
