@@ -1,8 +1,11 @@
 package org.neuralsolr.codecs;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
+import org.apache.lucene.util.BitUtil;
 
 /**
  * {@link VectorKernels}' many-against-many dot products on the JDK Vector API. This class refers
@@ -14,6 +17,17 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class PanamaKernels {
   private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+  private static final VectorSpecies<Integer> INTS =
+      VectorSpecies.of(int.class, SPECIES.vectorShape());
+  private static final int LANES = SPECIES.length();
+  /**
+   * Lane {@code l} shifts left by {@code 31 − 2l} ({@code 30 − 2l}): the low (high) bit of the 2-bit
+   * code of dimension {@code l} of a code word becomes the sign bit.
+   */
+  private static final IntVector LOW_BIT_TO_SIGN =
+      IntVector.broadcast(INTS, 31).sub(IntVector.zero(INTS).addIndex(2));
+  private static final IntVector HIGH_BIT_TO_SIGN =
+      IntVector.broadcast(INTS, 30).sub(IntVector.zero(INTS).addIndex(2));
 
   private PanamaKernels() {}
 
@@ -102,5 +116,210 @@ final class PanamaKernels {
       sum += a[ao + j] * b[bo + j];
     }
     return sum;
+  }
+
+  static int lanes() {
+    return LANES;
+  }
+
+  /**
+   * {@link VectorKernels#maxSimTransposed}: the query is dimension-major ({@code qT[j * stride +
+   * i]}, {@code stride} a multiple of {@link #lanes}), one lane per query vector, and each document
+   * value is broadcast. Blocks of 2 lane groups × 4 document vectors keep 8 accumulators in
+   * registers, so each query load feeds 4 multiply-adds and each broadcast 2; every dot product is
+   * one multiply-add chain over {@code j = 0 … dim−1}, whatever block it falls in, so results do not
+   * depend on the blocking. {@code max[i] = max(max[i], q_i·d_t)} over the documents, or with
+   * {@code dots} not null {@code dots[t * stride + i] = q_i·d_t} instead; with {@code base} not
+   * null, {@code base[rows[t] * stride + i]} is added to each chain's result.
+   *
+   * <p>Each block is a small method of its own: C2 must inline every Vector API call of a loop to
+   * compile it to vector instructions, and one method holding all the blocks exceeded its inlining
+   * budget (profiles showed the loops running the API's scalar fallback).
+   */
+  static void maxSimTransposed(
+      float[] qT, int stride, float[] doc, int tokens, int dim, float[] base, int[] rows, float[] max, float[] dots) {
+    int g = 0;
+    for (; g + 2 * LANES <= stride; g += 2 * LANES) {
+      int t = 0;
+      for (; t + 4 <= tokens; t += 4) {
+        block2x4(qT, stride, g, doc, t, dim, base, rows, max, dots);
+      }
+      for (; t < tokens; t++) {
+        block2x1(qT, stride, g, doc, t, dim, base, rows, max, dots);
+      }
+    }
+    for (; g < stride; g += LANES) { // one lane group left
+      int t = 0;
+      for (; t + 4 <= tokens; t += 4) {
+        block1x4(qT, stride, g, doc, t, dim, base, rows, max, dots);
+      }
+      for (; t < tokens; t++) {
+        block1x1(qT, stride, g, doc, t, dim, base, rows, max, dots);
+      }
+    }
+  }
+
+  private static void block2x4(
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] base, int[] rows, float[] max, float[] dots) {
+    int d0 = t * dim, d1 = d0 + dim, d2 = d1 + dim, d3 = d2 + dim;
+    FloatVector a00 = FloatVector.zero(SPECIES), a01 = a00, a02 = a00, a03 = a00;
+    FloatVector a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    for (int j = 0; j < dim; j++) {
+      int q = g + j * stride; // from j, so that C2 can drop the range checks of the loads
+      FloatVector q0 = FloatVector.fromArray(SPECIES, qT, q);
+      FloatVector q1 = FloatVector.fromArray(SPECIES, qT, q + LANES);
+      FloatVector x = FloatVector.broadcast(SPECIES, doc[d0 + j]);
+      a00 = q0.fma(x, a00);
+      a10 = q1.fma(x, a10);
+      x = FloatVector.broadcast(SPECIES, doc[d1 + j]);
+      a01 = q0.fma(x, a01);
+      a11 = q1.fma(x, a11);
+      x = FloatVector.broadcast(SPECIES, doc[d2 + j]);
+      a02 = q0.fma(x, a02);
+      a12 = q1.fma(x, a12);
+      x = FloatVector.broadcast(SPECIES, doc[d3 + j]);
+      a03 = q0.fma(x, a03);
+      a13 = q1.fma(x, a13);
+    }
+    if (base != null) { // + q_i·c_t, the centroid part of each dot product
+      a00 = a00.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g));
+      a10 = a10.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g + LANES));
+      a01 = a01.add(FloatVector.fromArray(SPECIES, base, rows[t + 1] * stride + g));
+      a11 = a11.add(FloatVector.fromArray(SPECIES, base, rows[t + 1] * stride + g + LANES));
+      a02 = a02.add(FloatVector.fromArray(SPECIES, base, rows[t + 2] * stride + g));
+      a12 = a12.add(FloatVector.fromArray(SPECIES, base, rows[t + 2] * stride + g + LANES));
+      a03 = a03.add(FloatVector.fromArray(SPECIES, base, rows[t + 3] * stride + g));
+      a13 = a13.add(FloatVector.fromArray(SPECIES, base, rows[t + 3] * stride + g + LANES));
+    }
+    if (dots == null) {
+      FloatVector.fromArray(SPECIES, max, g).max(a00.max(a01).max(a02.max(a03))).intoArray(max, g);
+      FloatVector.fromArray(SPECIES, max, g + LANES)
+          .max(a10.max(a11).max(a12.max(a13)))
+          .intoArray(max, g + LANES);
+    } else {
+      int o = t * stride + g;
+      a00.intoArray(dots, o);
+      a10.intoArray(dots, o + LANES);
+      a01.intoArray(dots, o + stride);
+      a11.intoArray(dots, o + stride + LANES);
+      a02.intoArray(dots, o + 2 * stride);
+      a12.intoArray(dots, o + 2 * stride + LANES);
+      a03.intoArray(dots, o + 3 * stride);
+      a13.intoArray(dots, o + 3 * stride + LANES);
+    }
+  }
+
+  private static void block2x1(
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] base, int[] rows, float[] max, float[] dots) {
+    int d0 = t * dim;
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0;
+    for (int j = 0; j < dim; j++) {
+      int q = g + j * stride; // from j, so that C2 can drop the range checks of the loads
+      FloatVector x = FloatVector.broadcast(SPECIES, doc[d0 + j]);
+      a0 = FloatVector.fromArray(SPECIES, qT, q).fma(x, a0);
+      a1 = FloatVector.fromArray(SPECIES, qT, q + LANES).fma(x, a1);
+    }
+    if (base != null) { // + q_i·c_t, the centroid part of each dot product
+      a0 = a0.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g));
+      a1 = a1.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g + LANES));
+    }
+    if (dots == null) {
+      FloatVector.fromArray(SPECIES, max, g).max(a0).intoArray(max, g);
+      FloatVector.fromArray(SPECIES, max, g + LANES).max(a1).intoArray(max, g + LANES);
+    } else {
+      a0.intoArray(dots, t * stride + g);
+      a1.intoArray(dots, t * stride + g + LANES);
+    }
+  }
+
+  private static void block1x4(
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] base, int[] rows, float[] max, float[] dots) {
+    int d0 = t * dim, d1 = d0 + dim, d2 = d1 + dim, d3 = d2 + dim;
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+    for (int j = 0; j < dim; j++) {
+      int q = g + j * stride; // from j, so that C2 can drop the range checks of the loads
+      FloatVector q0 = FloatVector.fromArray(SPECIES, qT, q);
+      a0 = q0.fma(FloatVector.broadcast(SPECIES, doc[d0 + j]), a0);
+      a1 = q0.fma(FloatVector.broadcast(SPECIES, doc[d1 + j]), a1);
+      a2 = q0.fma(FloatVector.broadcast(SPECIES, doc[d2 + j]), a2);
+      a3 = q0.fma(FloatVector.broadcast(SPECIES, doc[d3 + j]), a3);
+    }
+    if (base != null) { // + q_i·c_t, the centroid part of each dot product
+      a0 = a0.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g));
+      a1 = a1.add(FloatVector.fromArray(SPECIES, base, rows[t + 1] * stride + g));
+      a2 = a2.add(FloatVector.fromArray(SPECIES, base, rows[t + 2] * stride + g));
+      a3 = a3.add(FloatVector.fromArray(SPECIES, base, rows[t + 3] * stride + g));
+    }
+    if (dots == null) {
+      FloatVector.fromArray(SPECIES, max, g).max(a0.max(a1).max(a2.max(a3))).intoArray(max, g);
+    } else {
+      int o = t * stride + g;
+      a0.intoArray(dots, o);
+      a1.intoArray(dots, o + stride);
+      a2.intoArray(dots, o + 2 * stride);
+      a3.intoArray(dots, o + 3 * stride);
+    }
+  }
+
+  private static void block1x1(
+      float[] qT, int stride, int g, float[] doc, int t, int dim, float[] base, int[] rows, float[] max, float[] dots) {
+    int d0 = t * dim;
+    FloatVector a0 = FloatVector.zero(SPECIES);
+    for (int j = 0; j < dim; j++) {
+      int q = g + j * stride; // from j, so that C2 can drop the range checks of the loads
+      a0 = FloatVector.fromArray(SPECIES, qT, q).fma(FloatVector.broadcast(SPECIES, doc[d0 + j]), a0);
+    }
+    if (base != null) { // + q_i·c_t, the centroid part of each dot product
+      a0 = a0.add(FloatVector.fromArray(SPECIES, base, rows[t] * stride + g));
+    }
+    if (dots == null) {
+      FloatVector.fromArray(SPECIES, max, g).max(a0).intoArray(max, g);
+    } else {
+      a0.intoArray(dots, t * stride + g);
+    }
+  }
+
+  /**
+   * The vector part of {@link VectorKernels#decodeTwoBit}: whole lane groups of dimensions whose
+   * code word (4 bytes, read little-endian) lies inside {@code code}; returns how many dimensions
+   * it decoded. A lane's bucket is picked from the 4 weights by masks, so the result is exactly
+   * {@code centroid + weight}, as the scalar decoder computes it.
+   */
+  static int decodeTwoBit(
+      float[] centroids, int centroidOffset, float[] weights, byte[] code, int codeOffset, float[] out, int outOffset, int dim) {
+    if (LANES > 16) {
+      return 0; // a lane group's codes would not fit one int
+    }
+    FloatVector w0 = FloatVector.broadcast(SPECIES, weights[0]);
+    FloatVector w1 = FloatVector.broadcast(SPECIES, weights[1]);
+    FloatVector w2 = FloatVector.broadcast(SPECIES, weights[2]);
+    FloatVector w3 = FloatVector.broadcast(SPECIES, weights[3]);
+    int j = 0;
+    for (; j + LANES <= dim && codeOffset + (j >> 2) + Integer.BYTES <= code.length; j += LANES) {
+      int word = (int) BitUtil.VH_LE_INT.get(code, codeOffset + (j >> 2));
+      IntVector bits = IntVector.broadcast(INTS, word);
+      VectorMask<Float> odd =
+          bits.lanewise(VectorOperators.LSHL, LOW_BIT_TO_SIGN).compare(VectorOperators.LT, 0).cast(SPECIES);
+      VectorMask<Float> high =
+          bits.lanewise(VectorOperators.LSHL, HIGH_BIT_TO_SIGN).compare(VectorOperators.LT, 0).cast(SPECIES);
+      FloatVector residual = w0.blend(w1, odd).blend(w2.blend(w3, odd), high);
+      if (centroids == null) {
+        residual.intoArray(out, outOffset + j);
+      } else {
+        FloatVector.fromArray(SPECIES, centroids, centroidOffset + j)
+            .add(residual)
+            .intoArray(out, outOffset + j);
+      }
+    }
+    return j;
+  }
+
+  /** {@code m[i] = max(m[i], x[xOffset + i])}, {@code n} a multiple of {@link #lanes}. */
+  static void maxInto(float[] x, int xOffset, float[] m, int n) {
+    for (int i = 0; i < n; i += LANES) {
+      FloatVector.fromArray(SPECIES, m, i)
+          .max(FloatVector.fromArray(SPECIES, x, xOffset + i))
+          .intoArray(m, i);
+    }
   }
 }

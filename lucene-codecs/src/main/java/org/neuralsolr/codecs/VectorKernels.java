@@ -154,8 +154,97 @@ public final class VectorKernels {
 
   /** {@code m[i] = max(m[i], x[i])} for {@code i < n}. */
   public static void maxInto(float[] x, int xOffset, float[] m, int n) {
+    if (VECTOR_API && n % PanamaKernels.lanes() == 0) {
+      PanamaKernels.maxInto(x, xOffset, m, n);
+      return;
+    }
     for (int i = 0; i < n; i++) {
       m[i] = Math.max(m[i], x[xOffset + i]);
     }
+  }
+
+  /**
+   * Row length of a query matrix laid out for {@link #maxSimTransposed} with {@code rows} query
+   * vectors: {@code rows} rounded up to whole vector registers on the Vector API, else {@code rows}.
+   */
+  public static int transposedStride(int rows) {
+    if (VECTOR_API) {
+      int lanes = PanamaKernels.lanes();
+      return (rows + lanes - 1) / lanes * lanes;
+    }
+    return rows;
+  }
+
+  /**
+   * {@code qT[j * stride + i] = a[aOffset + i * dim + j]} for the {@code rows} vectors of {@code
+   * a}; padding lanes ({@code rows ≤ i < stride}) are 0.
+   */
+  public static float[] transpose(float[] a, int aOffset, int rows, int dim, int stride) {
+    float[] qT = new float[dim * stride];
+    for (int i = 0; i < rows; i++) {
+      for (int j = 0; j < dim; j++) {
+        qT[j * stride + i] = a[aOffset + i * dim + j];
+      }
+    }
+    return qT;
+  }
+
+  /**
+   * MaxSim's inner loop, query-lane layout: with {@code qT} a query of {@code stride} lanes in
+   * dimension-major order ({@link #transpose}) and {@code doc} holding {@code tokens} row-major
+   * vectors, sets {@code max[i] = max(max[i], max_t s_ti)} for {@code i < stride}; or, when {@code
+   * dots} is not null, {@code dots[t * stride + i] = s_ti} and leaves {@code max} alone. Here {@code
+   * s_ti = q_i·d_t}, plus {@code base[rows[t] * stride + i]} when {@code base} is not null (a
+   * precomputed part of the dot product, such as a centroid's score, when {@code doc} holds
+   * residuals). Each dot product is {@code fma} chained over {@code j = 0 … dim−1} from 0 and then
+   * the base added, on the Vector API ({@link #VECTOR_API}) and in the plain loop alike, so both
+   * give the same bits and neither depends on which other vectors are in the call. No horizontal
+   * sums and no similarity matrix: the query vectors are the lanes, and a document's best match per
+   * query vector stays in a register. Use {@link #transposedStride} for {@code stride}.
+   */
+  public static void maxSimTransposed(
+      float[] qT, int stride, float[] doc, int tokens, int dim, float[] base, int[] rows, float[] max, float[] dots) {
+    if (VECTOR_API && stride % PanamaKernels.lanes() == 0) {
+      PanamaKernels.maxSimTransposed(qT, stride, doc, tokens, dim, base, rows, max, dots);
+    } else {
+      maxSimTransposedPlain(qT, stride, doc, tokens, dim, base, rows, max, dots);
+    }
+  }
+
+  /** The plain-loop {@link #maxSimTransposed}, the reference the Vector API kernel is tested against. */
+  static void maxSimTransposedPlain(
+      float[] qT, int stride, float[] doc, int tokens, int dim, float[] base, int[] rows, float[] max, float[] dots) {
+    for (int t = 0; t < tokens; t++) {
+      for (int i = 0; i < stride; i++) {
+        float s = 0;
+        for (int j = 0; j < dim; j++) {
+          s = Math.fma(qT[j * stride + i], doc[t * dim + j], s);
+        }
+        if (base != null) {
+          s += base[rows[t] * stride + i];
+        }
+        if (dots == null) {
+          max[i] = Math.max(max[i], s);
+        } else {
+          dots[t * stride + i] = s;
+        }
+      }
+    }
+  }
+
+  /**
+   * Decodes the leading dimensions of a 2-bit residual code ({@code ResidualCodebook}'s layout:
+   * dimension {@code j}'s bucket in bits {@code 2j, 2j+1}, least significant first) as {@code
+   * out[outOffset + j] = centroids[centroidOffset + j] + weights[bucket_j]}, or {@code
+   * weights[bucket_j]} alone when {@code centroids} is null, on the Vector API, and
+   * returns how many it decoded (a multiple of 4; 0 without the Vector API): the caller decodes
+   * the rest.
+   */
+  public static int decodeTwoBit(
+      float[] centroids, int centroidOffset, float[] weights, byte[] code, int codeOffset, float[] out, int outOffset, int dim) {
+    if (VECTOR_API) {
+      return PanamaKernels.decodeTwoBit(centroids, centroidOffset, weights, code, codeOffset, out, outOffset, dim);
+    }
+    return 0;
   }
 }

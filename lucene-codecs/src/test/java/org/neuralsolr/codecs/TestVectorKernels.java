@@ -135,4 +135,55 @@ public class TestVectorKernels extends LuceneTestCase {
       }
     }
   }
+
+  /**
+   * The query-lane MaxSim kernel on the Vector API gives the plain loop's bits, for any number of
+   * query vectors (one or more lane groups, padding lanes), document vectors (tails of the 4-vector
+   * block) and dimensions, in both its modes; and the plain loop is the exact MaxSim up to float
+   * rounding.
+   */
+  public void testMaxSimTransposedEqualsPlainLoop() {
+    assertTrue("run with --add-modules jdk.incubator.vector", VectorKernels.VECTOR_API);
+    for (int iter = 0; iter < 100; iter++) {
+      int queryRows = TestUtil.nextInt(random(), 1, 70);
+      int tokens = TestUtil.nextInt(random(), 1, 23);
+      int dim = random().nextBoolean() ? 384 : TestUtil.nextInt(random(), 1, 130);
+      int stride = VectorKernels.transposedStride(queryRows);
+      assertTrue(stride >= queryRows);
+      int offset = random().nextInt(3) * dim;
+      float[] a = randomVector(offset + queryRows * dim);
+      float[] qT = VectorKernels.transpose(a, offset, queryRows, dim, stride);
+      float[] doc = randomVector(tokens * dim + random().nextInt(4));
+      float[] start = randomVector(stride); // running maxima carried in
+      // half the time a base per document vector, from rows of a table (as centroid scores are)
+      float[] base = random().nextBoolean() ? randomVector(5 * stride) : null;
+      int[] rows = new int[tokens];
+      for (int t = 0; t < tokens; t++) {
+        rows[t] = random().nextInt(5);
+      }
+      float[] fast = start.clone(), plain = start.clone();
+      VectorKernels.maxSimTransposed(qT, stride, doc, tokens, dim, base, rows, fast, null);
+      VectorKernels.maxSimTransposedPlain(qT, stride, doc, tokens, dim, base, rows, plain, null);
+      float[] fastDots = new float[tokens * stride + 1], plainDots = new float[tokens * stride + 1];
+      fastDots[tokens * stride] = 7f; // nothing written past the last token's row
+      VectorKernels.maxSimTransposed(qT, stride, doc, tokens, dim, base, rows, null, fastDots);
+      VectorKernels.maxSimTransposedPlain(qT, stride, doc, tokens, dim, base, rows, null, plainDots);
+      assertEquals(7f, fastDots[tokens * stride], 0f);
+      for (int i = 0; i < stride; i++) {
+        assertEquals("lane " + i, Float.floatToIntBits(plain[i]), Float.floatToIntBits(fast[i]));
+        double best = start[i];
+        for (int t = 0; t < tokens; t++) {
+          int o = t * stride + i;
+          assertEquals(Float.floatToIntBits(plainDots[o]), Float.floatToIntBits(fastDots[o]));
+          double exact = i < queryRows ? naiveDot(a, offset + i * dim, doc, t * dim, dim) : 0;
+          if (base != null) {
+            exact += base[rows[t] * stride + i];
+          }
+          assertEquals(exact, plainDots[o], 1e-6 * (dim + 2));
+          best = Math.max(best, plainDots[o]);
+        }
+        assertEquals(best, plain[i], 0);
+      }
+    }
+  }
 }

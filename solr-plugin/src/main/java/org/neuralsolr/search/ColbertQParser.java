@@ -97,8 +97,9 @@ class ColbertQParser extends AbstractVectorQParserBase {
     int topK = intParam(TOP_K, DEFAULT_TOP_K, 1, plugin.maxTopK(), "maxTopK");
     boolean plaid = boolParam(PLAID, true);
     int nprobe = intParam(NPROBE, PlaidQuery.DEFAULT_NPROBE, 1, 1 << 16, null);
-    int candidateCap = intParam(CANDIDATE_CAP, PlaidQuery.DEFAULT_CANDIDATE_CAP, 1, Integer.MAX_VALUE, null);
     int ndocs = intParam(NDOCS, 0, 0, Integer.MAX_VALUE, null);
+    int candidateCap =
+        intParam(CANDIDATE_CAP, PlaidQuery.defaultCandidateCap(topK, ndocs), 1, Integer.MAX_VALUE, null);
     float threshold = floatParam(THRESHOLD);
 
     float[][] vectors = queryVectors(modelName, encoder, text);

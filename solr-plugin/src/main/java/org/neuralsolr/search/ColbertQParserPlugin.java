@@ -27,8 +27,9 @@ import org.apache.solr.search.QParser;
  *
  * <p>Local params (PLAID knobs with their defaults): {@code topK} (10, at most {@code maxTopK});
  * {@code plaid} (true); {@code nprobe} (8) centroids probed per query vector; {@code candidateCap}
- * (8192) most candidates taken from the postings; {@code ndocs} (max(256, 8·topK)) candidates
- * scored exactly; {@code threshold} (none) centroid-score cut-off of centroid-only scoring. Filters
+ * (max(1024, 4·ndocs)) most candidates taken from the postings; {@code ndocs} (max(256, 8·topK))
+ * candidates kept by centroid-only scoring, of which a quarter (at least topK) are scored exactly;
+ * {@code threshold} (none) centroid-score cut-off of centroid-only scoring. Filters
  * ({@code fq}) are pre-filters of PLAID, as for Solr's {@code {!knn}} ({@code preFilter}, {@code
  * includeTags}, {@code excludeTags} work the same way). Scores are {@code 1 + MaxSim/(number of
  * query vectors)}-style positive transforms of MaxSim ({@code MaxSimScorer.toLuceneScore}); {@code

@@ -1,5 +1,7 @@
 package org.neuralsolr.bench;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -26,18 +28,27 @@ final class FmaPeak {
 
   /** Best GFLOP/s (an FMA counts 2) of {@code rounds} runs of about {@code millis} each, 1 thread. */
   static double gflops(int rounds, long millis) {
+    return gflops(rounds, millis, false);
+  }
+
+  /**
+   * Like {@link #gflops(int, long)}, timed in this thread's CPU time when {@code cpuTime}: on a
+   * machine shared with other work, the rate while this thread actually ran.
+   */
+  static double gflops(int rounds, long millis, boolean cpuTime) {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     double best = 0;
     sink(run(20_000)); // compile
     for (int r = 0; r < rounds; r++) {
       long iterations = 0;
       float sum = 0;
-      long t0 = System.nanoTime();
+      long t0 = cpuTime ? threads.getCurrentThreadCpuTime() : System.nanoTime();
       long deadline = t0 + millis * 1_000_000L;
       long now;
       do {
         sum += run(100_000);
         iterations += 100_000;
-        now = System.nanoTime();
+        now = cpuTime ? threads.getCurrentThreadCpuTime() : System.nanoTime();
       } while (now < deadline);
       sink(sum);
       double flops = 2.0 * CHAINS * SPECIES.length() * iterations;

@@ -48,6 +48,12 @@ public class PlaidBenchTest {
     double fraction = (Double) r.get("exhaustive_fractionOfFmaPeak");
     assertTrue(r.toString(), peak > 1);
     assertTrue(r.toString(), fraction > 0 && fraction < 1.5);
+    // the same in the thread's CPU time
+    assertTrue(r.toString(), (Double) r.get("plaid_cpu_p50_ms") > 0);
+    assertTrue(r.toString(), (Double) r.get("exhaustive_cpu_p50_ms") > 0);
+    assertTrue(r.toString(), (Double) r.get("fmaPeak_gflops_1thread_cpu") > 1);
+    double fractionCpu = (Double) r.get("exhaustive_fractionOfFmaPeak_cpu");
+    assertTrue(r.toString(), fractionCpu > 0 && fractionCpu < 1.5);
 
     List<Path> cached;
     try (var list = Files.list(root.resolve(".eval/plaid"))) {

@@ -103,11 +103,10 @@ public final class MaxSimQuery extends Query {
       MultiVectorValues values, MaxSimScorer maxSim, float boost, String field)
       throws IOException {
     int tokens = values.tokenCount();
-    float[] vectors = values.vectors(null);
     int n = maxSim.numQueryVectors();
     int[] argmax = new int[n];
     float[] max = new float[n];
-    float sum = maxSim.score(vectors, tokens, argmax, max);
+    float sum = maxSim.score(values, argmax, max); // as the query scored it
     List<Explanation> details = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       details.add(

@@ -1,6 +1,9 @@
 package org.neuralsolr.codecs.multivector;
 
 import java.io.IOException;
+import java.util.Arrays;
+import java.util.IdentityHashMap;
+import java.util.Map;
 import org.apache.lucene.util.ArrayUtil;
 import org.apache.lucene.util.VectorUtil;
 import org.neuralsolr.codecs.VectorKernels;
@@ -9,9 +12,13 @@ import org.neuralsolr.codecs.VectorKernels;
  * Exact late-interaction score of one query against documents: {@code MaxSim(Q, D) = Σ_i max_t
  * q_i·d_t}, the sum over query vectors of their largest dot product with any document vector.
  *
- * <p>A document is transposed once into dimension-major rows so that all {@code |Q|·|D|} dot
- * products run through {@link VectorKernels#dotProductsTransposed}; the buffers are reused, so an
- * instance does not allocate once it has seen its longest document. Not thread-safe.
+ * <p>On the Vector API the query is transposed once, at construction, so that its vectors are the
+ * lanes of {@link VectorKernels#maxSimTransposed}: each document vector is broadcast against all
+ * query vectors and the running maxima stay in registers, without a similarity matrix. Without
+ * the Vector API a document is transposed into dimension-major rows so that all {@code |Q|·|D|}
+ * dot products run through {@link VectorKernels#dotProductsTransposed}, which C2 vectorises. The
+ * buffers are reused, so an instance does not allocate once it has seen its longest document. Not
+ * thread-safe.
  */
 public final class MaxSimScorer {
 
@@ -22,6 +29,18 @@ public final class MaxSimScorer {
   private float[][] similarities; // [numQueryVectors][capacity]
   private int capacity;
   private float[] decoded; // reused by score(MultiVectorValues)
+  // Vector API: the query dimension-major with a padded row length, the running maxima per query
+  // vector, and the dot products when argmax is asked for; null / 0 otherwise
+  private final float[] queryT;
+  private final int stride;
+  private final float[] maxima;
+  private float[] dots = new float[0];
+  // residual codes on the Vector API: centroid ids of the document, centroids whose scores are
+  // to be computed and their rows, and the scores per codebook (codebooks are shared instances)
+  private int[] ids = new int[0];
+  private int[] pending = new int[0];
+  private float[] gathered = new float[0];
+  private final Map<ResidualCodebook, CentroidScores> centroidScores = new IdentityHashMap<>();
 
   /** @param query the query vectors, row-major ({@code numQueryVectors × dim}); not copied */
   MaxSimScorer(float[] query, int numQueryVectors, int dim) {
@@ -33,6 +52,15 @@ public final class MaxSimScorer {
     this.dim = dim;
     this.documentT = new float[dim][0];
     this.similarities = new float[numQueryVectors][0];
+    if (VectorKernels.VECTOR_API) {
+      stride = VectorKernels.transposedStride(numQueryVectors);
+      queryT = VectorKernels.transpose(query, 0, numQueryVectors, dim, stride);
+      maxima = new float[stride];
+    } else {
+      stride = 0;
+      queryT = null;
+      maxima = null;
+    }
   }
 
   /** A scorer for {@code query} (rows are query vectors), which is copied. */
@@ -45,14 +73,134 @@ public final class MaxSimScorer {
     return numQueryVectors;
   }
 
-  /** MaxSim of the query against the document {@code values} is positioned on. */
+  /**
+   * MaxSim of the query against the document {@code values} is positioned on.
+   *
+   * <p>On the Vector API, a document of residual codes is not decoded to its vectors: each dot
+   * product is taken as {@code q·d = q·r + q·c} of its residual {@code r} and its centroid {@code c},
+   * with {@code q·c} computed once per centroid and kept (for all the documents this scorer sees;
+   * see {@link #useCentroidScores}). Decoding {@code c + r} read the centroid's whole row for every
+   * document vector, a random read from a table of megabytes that cost as much as the dot products
+   * themselves. The result equals MaxSim of the decoded vectors up to float rounding (the sum is
+   * associated differently).
+   */
   public float score(MultiVectorValues values) throws IOException {
-    decoded = values.vectors(decoded);
-    return score(decoded, values.tokenCount());
+    if (queryT == null || values.nbits() == 0) {
+      decoded = values.vectors(decoded);
+      return score(decoded, values.tokenCount());
+    }
+    int tokens = values.tokenCount();
+    float[] table = prepareResiduals(values, tokens);
+    Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
+    VectorKernels.maxSimTransposed(queryT, stride, decoded, tokens, dim, table, ids, maxima, null);
+    double sum = 0;
+    for (int i = 0; i < numQueryVectors; i++) {
+      sum += maxima[i];
+    }
+    return (float) sum;
+  }
+
+  /**
+   * Like {@link #score(MultiVectorValues)} (and bit-for-bit equal to it) but also reports, per
+   * query vector {@code i}, the best document vector in {@code argmax[i]} and its dot product in
+   * {@code max[i]}.
+   */
+  public float score(MultiVectorValues values, int[] argmax, float[] max) throws IOException {
+    int tokens = values.tokenCount();
+    if (queryT == null || values.nbits() == 0) {
+      decoded = values.vectors(decoded);
+      return score(decoded, tokens, argmax, max);
+    }
+    float[] table = prepareResiduals(values, tokens);
+    dots = ArrayUtil.grow(dots, tokens * stride);
+    VectorKernels.maxSimTransposed(queryT, stride, decoded, tokens, dim, table, ids, null, dots);
+    return argmaxSum(tokens, argmax, max);
+  }
+
+  /**
+   * Decodes the current document's residuals into {@code decoded} and its centroid ids into {@code
+   * ids}; returns the centroid score table of its codebook, filled for those centroids.
+   */
+  private float[] prepareResiduals(MultiVectorValues values, int tokens) throws IOException {
+    decoded = values.residuals(decoded);
+    ids = values.centroidIds(ids);
+    ResidualCodebook codebook = values.codebooks().get(values.codebookOrd());
+    CentroidScores scores = centroidScores.get(codebook);
+    if (scores == null) {
+      scores = new CentroidScores(codebook.numCentroids(), stride);
+      centroidScores.put(codebook, scores);
+    }
+    int missing = 0;
+    pending = ArrayUtil.grow(pending, tokens);
+    for (int t = 0; t < tokens; t++) {
+      if (scores.done[ids[t]] == false) {
+        scores.done[ids[t]] = true;
+        pending[missing++] = ids[t];
+      }
+    }
+    if (missing > 0) {
+      // the centroids as document vectors of the same kernel: the same bits as a whole table
+      float[] centroids = codebook.centroidsArray();
+      gathered = ArrayUtil.grow(gathered, missing * dim);
+      for (int x = 0; x < missing; x++) {
+        System.arraycopy(centroids, pending[x] * dim, gathered, x * dim, dim);
+      }
+      dots = ArrayUtil.grow(dots, missing * stride);
+      VectorKernels.maxSimTransposed(queryT, stride, gathered, missing, dim, null, null, null, dots);
+      for (int x = 0; x < missing; x++) {
+        System.arraycopy(dots, x * stride, scores.table, pending[x] * stride, stride);
+      }
+    }
+    return scores.table;
+  }
+
+  /**
+   * Gives this scorer the query's scores against every centroid of {@code codebook}, as {@link
+   * VectorKernels#maxSimTransposed} computes them with this scorer's query layout ({@code
+   * table[c * stride + i]}, {@code stride} = {@link VectorKernels#transposedStride} of the query
+   * vector count), so that it need not compute them again. Only on the Vector API.
+   */
+  void useCentroidScores(ResidualCodebook codebook, float[] table) {
+    if (queryT == null || table.length != codebook.numCentroids() * stride) {
+      throw new IllegalArgumentException("not a centroid score table of this query's layout");
+    }
+    CentroidScores scores = new CentroidScores(table, codebook.numCentroids());
+    Arrays.fill(scores.done, true);
+    centroidScores.put(codebook, scores);
+  }
+
+  /** Whether {@link #useCentroidScores} can be used: the scorer runs on the Vector API. */
+  boolean usesCentroidScores() {
+    return queryT != null;
+  }
+
+  /** Per codebook, {@code q_i · c} at {@code [c * stride + i]} for the centroids marked done. */
+  private static final class CentroidScores {
+    final float[] table;
+    final boolean[] done;
+
+    CentroidScores(int k, int stride) {
+      this(new float[k * stride], k);
+    }
+
+    CentroidScores(float[] table, int k) {
+      this.table = table;
+      this.done = new boolean[k];
+    }
   }
 
   /** MaxSim of the query against the {@code tokens} row-major vectors in {@code document}. */
   public float score(float[] document, int tokens) {
+    if (queryT != null) {
+      checkDocument(document, tokens);
+      Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
+      VectorKernels.maxSimTransposed(queryT, stride, document, tokens, dim, null, null, maxima, null);
+      double sum = 0;
+      for (int i = 0; i < numQueryVectors; i++) {
+        sum += maxima[i];
+      }
+      return (float) sum;
+    }
     computeSimilarities(document, tokens);
     double sum = 0; // in double, as explanations check "sum of:" details, so that both agree
     for (int i = 0; i < numQueryVectors; i++) {
@@ -66,6 +214,13 @@ public final class MaxSimScorer {
    * {@code argmax[i]} and its dot product in {@code max[i]}.
    */
   public float score(float[] document, int tokens, int[] argmax, float[] max) {
+    if (queryT != null) {
+      // the same dot products as score(document, tokens), bit for bit, kept per token
+      checkDocument(document, tokens);
+      dots = ArrayUtil.grow(dots, tokens * stride);
+      VectorKernels.maxSimTransposed(queryT, stride, document, tokens, dim, null, null, null, dots);
+      return argmaxSum(tokens, argmax, max);
+    }
     computeSimilarities(document, tokens);
     double sum = 0;
     for (int i = 0; i < numQueryVectors; i++) {
@@ -83,19 +238,35 @@ public final class MaxSimScorer {
     return (float) sum;
   }
 
-  private void computeSimilarities(float[] document, int tokens) {
+  /** The per-query-vector best of {@code dots} ({@code tokens} rows), and their sum. */
+  private float argmaxSum(int tokens, int[] argmax, float[] max) {
+    double sum = 0;
+    for (int i = 0; i < numQueryVectors; i++) {
+      int best = 0;
+      for (int t = 1; t < tokens; t++) {
+        if (dots[t * stride + i] > dots[best * stride + i]) {
+          best = t;
+        }
+      }
+      argmax[i] = best;
+      max[i] = dots[best * stride + i];
+      sum += max[i];
+    }
+    return (float) sum;
+  }
+
+  private void checkDocument(float[] document, int tokens) {
     if (tokens <= 0 || document.length < tokens * dim) {
       throw new IllegalArgumentException("document needs " + tokens + " vectors of " + dim);
     }
+  }
+
+  private void computeSimilarities(float[] document, int tokens) {
+    checkDocument(document, tokens);
     if (tokens > capacity) {
       capacity = ArrayUtil.oversize(tokens, Float.BYTES);
-      documentT = VectorKernels.VECTOR_API ? null : new float[dim][capacity];
+      documentT = new float[dim][capacity];
       similarities = new float[numQueryVectors][capacity];
-    }
-    if (VectorKernels.VECTOR_API) {
-      // row-major blocks of query x document vectors: no transposed copy (a third of the time)
-      VectorKernels.dotProducts(query, 0, numQueryVectors, document, tokens, dim, similarities);
-      return;
     }
     for (int t = 0; t < tokens; t++) {
       int o = t * dim;

@@ -268,6 +268,31 @@ public final class MultiVectorValues extends BinaryDocValues {
   }
 
   /**
+   * Decodes the residual part only of the current document's token vectors (nbits above 0): row
+   * {@code t} of {@link #vectors} is centroid {@code centroidIds()[t]} plus row {@code t} of this,
+   * dimension by dimension (see {@link ResidualCodebook#decodeResidual}). Same buffer contract as
+   * {@link #vectors}.
+   */
+  public float[] residuals(float[] buffer) throws IOException {
+    if (entry.nbits == 0) {
+      throw new IllegalStateException("field stores float32 vectors, not residuals");
+    }
+    long i = index();
+    long start = tokenStarts.get(i);
+    int tokens = (int) (tokenStarts.get(i + 1) - start);
+    int dim = entry.dimension;
+    buffer = buffer == null ? new float[tokens * dim] : ArrayUtil.grow(buffer, tokens * dim);
+    residuals.seek(start * residualBytes);
+    codes = ArrayUtil.grow(codes, tokens * residualBytes);
+    residuals.readBytes(codes, 0, tokens * residualBytes);
+    ResidualCodebook codebook = entry.codebooks.get(codebookOrd());
+    for (int t = 0; t < tokens; t++) {
+      codebook.decodeResidual(codes, t * residualBytes, buffer, t * dim);
+    }
+    return buffer;
+  }
+
+  /**
    * Writes the current document's centroid ids (one per token vector, indexes into its codebook)
    * into {@code buffer} if it is large enough, else into a new array; returns the array written.
    */

@@ -37,6 +37,10 @@ final class PlaidLeafSearch {
 
   private final float[] query; // row-major
   private final int nq;
+  // the query as lanes of VectorKernels.maxSimTransposed (Vector API), or null; the row length of
+  // the centroid score tables either way
+  private final float[] queryT;
+  private final int stride;
   private final int dim;
   private final int k;
   private final int nprobe;
@@ -61,10 +65,20 @@ final class PlaidLeafSearch {
     this.candidateCap = candidateCap;
     this.ndocs = ndocs;
     this.centroidScoreThreshold = centroidScoreThreshold;
+    if (VectorKernels.VECTOR_API) {
+      this.stride = VectorKernels.transposedStride(numQueryVectors);
+      this.queryT = VectorKernels.transpose(query, 0, numQueryVectors, dim, stride);
+    } else {
+      this.stride = numQueryVectors;
+      this.queryT = null;
+    }
   }
 
-  /** Documents (increasing) with their centroid-only scores. */
-  record Candidates(int[] docs, float[] scores) {}
+  /**
+   * Documents (increasing) with their centroid-only scores, and the segment's centroid scores for
+   * {@link #rescoreUnpruned}.
+   */
+  record Candidates(int[] docs, float[] scores, Object centroidScores) {}
 
   /**
    * Stages 1 and 2 in one segment: the best {@code ndocs} candidates by centroid-only MaxSim.
@@ -79,13 +93,28 @@ final class PlaidLeafSearch {
       scores[c] = scoreCentroids(codebooks.get(c));
     }
     int[] candidates = candidates(values, scores, acceptDocs);
-    return centroidInteraction(values, scores, candidates);
+    return centroidInteraction(values, scores, candidates, ndocs, true);
+  }
+
+  /**
+   * Stage 3, only needed when stage 2 pruned centroids: the centroid-only MaxSim of {@code docs}
+   * (increasing, from {@link #approximate} on the same segment) with no centroid pruned.
+   */
+  Candidates rescoreUnpruned(MultiVectorValues values, Candidates from, int[] docs) throws IOException {
+    return centroidInteraction(
+        values, (CodebookScores[]) from.centroidScores(), docs, docs.length, false);
+  }
+
+  /** Whether stage 2 prunes centroids, so that {@link #rescoreUnpruned} gives other scores. */
+  boolean prunes() {
+    return centroidScoreThreshold != Float.NEGATIVE_INFINITY;
   }
 
   /**
    * The query scored against one codebook's centroids.
    *
-   * @param table {@code q_i · c} at {@code [c * nq + i]}, centroid-major for stage 2
+   * @param table {@code q_i · c} at {@code [c * stride + i]}, centroid-major for stage 2 (lanes
+   *     {@code i ≥ nq} are padding)
    * @param pruned centroids below {@code centroidScoreThreshold} for every query vector
    * @param probes per query vector, its {@code nprobe} best centroids, best first
    * @param probeScores their scores
@@ -94,25 +123,38 @@ final class PlaidLeafSearch {
 
   private CodebookScores scoreCentroids(ResidualCodebook codebook) {
     int k = codebook.numCentroids();
-    float[][] scores = new float[nq][k];
-    codebook.index().dotProducts(query, 0, nq, scores);
-    float[] table = new float[k * nq];
+    float[] table = new float[k * stride];
+    if (queryT != null) {
+      // the centroids are "document vectors" of the MaxSim kernel, keeping every dot product
+      VectorKernels.maxSimTransposed(queryT, stride, codebook.centroidsArray(), k, dim, null, null, null, table);
+    } else {
+      float[][] scores = new float[nq][k];
+      codebook.index().dotProducts(query, 0, nq, scores);
+      for (int c = 0; c < k; c++) {
+        for (int i = 0; i < nq; i++) {
+          table[c * stride + i] = scores[i][c];
+        }
+      }
+    }
     boolean[] pruned = new boolean[k];
     for (int c = 0; c < k; c++) {
       float best = Float.NEGATIVE_INFINITY;
       for (int i = 0; i < nq; i++) {
-        table[c * nq + i] = scores[i][c];
-        best = Math.max(best, scores[i][c]);
+        best = Math.max(best, table[c * stride + i]);
       }
       pruned[c] = best < centroidScoreThreshold;
     }
     int[][] probes = new int[nq][];
     float[][] probeScores = new float[nq][];
+    float[] column = new float[k];
     for (int i = 0; i < nq; i++) {
-      probes[i] = topIndexes(scores[i], k, nprobe);
+      for (int c = 0; c < k; c++) {
+        column[c] = table[c * stride + i];
+      }
+      probes[i] = topIndexes(column, k, nprobe);
       probeScores[i] = new float[probes[i].length];
       for (int p = 0; p < probes[i].length; p++) {
-        probeScores[i][p] = scores[i][probes[i][p]];
+        probeScores[i][p] = column[probes[i][p]];
       }
     }
     return new CodebookScores(table, pruned, probes, probeScores);
@@ -183,11 +225,12 @@ final class PlaidLeafSearch {
    * centroids; the best {@code ndocs}.
    */
   private Candidates centroidInteraction(
-      MultiVectorValues values, CodebookScores[] scores, int[] candidates) throws IOException {
-    int capacity = Math.min(ndocs, candidates.length);
+      MultiVectorValues values, CodebookScores[] scores, int[] candidates, int keep, boolean prune)
+      throws IOException {
+    int capacity = Math.min(keep, candidates.length);
     HitQueue best = new HitQueue(capacity, false);
     int[] ids = null;
-    float[] max = new float[nq];
+    float[] max = new float[stride];
     for (int doc : candidates) {
       if (values.advance(doc) != doc) {
         throw new IllegalStateException("posted document " + doc + " has no vectors");
@@ -198,8 +241,8 @@ final class PlaidLeafSearch {
       Arrays.fill(max, Float.NEGATIVE_INFINITY);
       boolean any = false;
       for (int t = 0; t < tokens; t++) {
-        if (codebook.pruned[ids[t]] == false) {
-          VectorKernels.maxInto(codebook.table, ids[t] * nq, max, nq);
+        if (prune == false || codebook.pruned[ids[t]] == false) {
+          VectorKernels.maxInto(codebook.table, ids[t] * stride, max, stride);
           any = true;
         }
       }
@@ -223,7 +266,7 @@ final class PlaidLeafSearch {
       docs[x] = hits[x].doc;
       approximate[x] = hits[x].score;
     }
-    return new Candidates(docs, approximate);
+    return new Candidates(docs, approximate, scores);
   }
 
   /**
@@ -232,9 +275,19 @@ final class PlaidLeafSearch {
    * @param values the segment's values, unpositioned
    * @param docs documents to score, increasing; null for every document {@code acceptDocs} accepts
    * @param acceptDocs used when {@code docs} is null: documents to score, null for all
+   * @param centroidScoresOrNull {@link Candidates#centroidScores()} of this segment, or null
    */
-  TopDocs exact(MultiVectorValues values, int[] docs, Bits acceptDocs) throws IOException {
+  TopDocs exact(MultiVectorValues values, int[] docs, Bits acceptDocs, Object centroidScoresOrNull)
+      throws IOException {
+    CodebookScores[] centroidScores = (CodebookScores[]) centroidScoresOrNull;
     MaxSimScorer maxSim = new MaxSimScorer(query, nq, dim);
+    if (centroidScores != null && maxSim.usesCentroidScores()) {
+      // stage 1's scores against the centroids, computed by the same kernel as the scorer's own
+      List<ResidualCodebook> codebooks = values.codebooks();
+      for (int c = 0; c < codebooks.size(); c++) {
+        maxSim.useCentroidScores(codebooks.get(c), centroidScores[c].table);
+      }
+    }
     int capacity = Math.min(k, docs == null ? values.docCount() : docs.length);
     HitQueue top = new HitQueue(capacity, false);
     int scored = 0;

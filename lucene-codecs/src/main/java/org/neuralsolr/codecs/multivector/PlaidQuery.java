@@ -47,28 +47,34 @@ import org.apache.lucene.util.Bits;
  *   <li>{@code nprobe} ({@value #DEFAULT_NPROBE}): centroids probed per query vector (PLAID's
  *       {@code ncells}, 1 to 4 there, with about 20 times more vectors per centroid than the
  *       default centroid count gives here);
- *   <li>{@code candidateCap} ({@value #DEFAULT_CANDIDATE_CAP}): most candidates kept from the
- *       posting lists, the best by their probed-centroid scores;
+ *   <li>{@code candidateCap} ({@link #defaultCandidateCap} {@code = max(}{@value
+ *       #DEFAULT_CANDIDATE_CAP}{@code , 4·ndocs)}): most candidates kept from the posting lists,
+ *       the best by their probed-centroid scores;
  *   <li>{@code ndocs} (0 = {@code max(}{@value #DEFAULT_NDOCS}{@code , 8k)}): candidates kept after
- *       centroid-only scoring and rescored exactly (PLAID keeps {@code ndocs/4} of 256 to 4096);
+ *       centroid-only scoring; the best quarter of them (at least {@code k}) is rescored exactly,
+ *       as PLAID does (with {@code ndocs} 256 to 4096 there);
  *   <li>{@code centroidScoreThreshold} (none): centroids scoring below it against every query
  *       vector are ignored by centroid-only scoring (PLAID uses 0.4 to 0.5 for unit vectors);
- *       {@code Float.NEGATIVE_INFINITY} disables the pruning.
+ *       {@code Float.NEGATIVE_INFINITY} disables the pruning. With pruning, the {@code ndocs}
+ *       survivors are scored again without it before the last cut (PLAID's stage 3).
  * </ul>
  *
- * Measured with {@code MultiVectorBenchmark} on the token vectors of bge-small-en-v1.5 for SciFact
- * (384 dimensions; 30 real queries): on all 5,183 documents (1.69M vectors) with 2-bit codes,
- * these defaults kept a top-10 overlap of 0.993 with {@link MaxSimQuery} on the same index in about
- * a twentieth of its time; on the first 2,000 documents, 0.963 on a float32 index. ndocs is the
- * main lever: at 128 the overlap was 0.91 to 0.96, at 512 0.98 to 1.0.
+ * Measured with {@code ./neural-bench plaid} (docs/benchmarks.md) on the SciFact ColBERT index of
+ * the evaluation tool (bge-small-en-v1.5 token states, 5,183 documents, 1.47M vectors, 2-bit
+ * codes): these defaults keep a top-10 overlap of 0.983 with {@link MaxSimQuery} on 30 claims and
+ * 0.973 on 100. ndocs is the main lever: at 128 (32 rescored) the overlap on 30 claims fell to
+ * 0.927; nprobe 2 to 8 and candidateCap 512 to 8192 left it unchanged there.
  */
 public final class PlaidQuery extends Query {
 
   /** Default centroids probed per query vector. */
   public static final int DEFAULT_NPROBE = 8;
 
-  /** Default bound of the candidate set. */
-  public static final int DEFAULT_CANDIDATE_CAP = 8192;
+  /**
+   * Lower bound of the default bound of the candidate set, which is {@link #defaultCandidateCap}
+   * {@code = max(DEFAULT_CANDIDATE_CAP, 4·ndocs)}.
+   */
+  public static final int DEFAULT_CANDIDATE_CAP = 1024;
 
   /** Lower bound of the default {@code ndocs}, which is {@code max(DEFAULT_NDOCS, 8k)}. */
   public static final int DEFAULT_NDOCS = 256;
@@ -89,7 +95,20 @@ public final class PlaidQuery extends Query {
 
   /** PLAID with the default knobs, restricted to documents matching {@code filter} (nullable). */
   public PlaidQuery(String field, float[][] query, int k, Query filter) {
-    this(field, query, k, DEFAULT_NPROBE, DEFAULT_CANDIDATE_CAP, 0, Float.NEGATIVE_INFINITY, filter);
+    this(field, query, k, DEFAULT_NPROBE, defaultCandidateCap(k, 0), 0, Float.NEGATIVE_INFINITY, filter);
+  }
+
+  /**
+   * The default {@code candidateCap} for {@code k} and {@code ndocs} (0 for its default): {@code
+   * max(}{@value #DEFAULT_CANDIDATE_CAP}{@code , 4·ndocs)}, so that centroid interaction, the
+   * costliest stage before the exact one, has four candidates for each one it keeps.
+   */
+  public static int defaultCandidateCap(int k, int ndocs) {
+    return (int) Math.min(Integer.MAX_VALUE, Math.max(DEFAULT_CANDIDATE_CAP, 4L * effectiveNdocs(k, ndocs)));
+  }
+
+  private static long effectiveNdocs(int k, int ndocs) {
+    return ndocs == 0 ? Math.max(DEFAULT_NDOCS, 8L * k) : Math.max(ndocs, k);
   }
 
   /**
@@ -100,7 +119,8 @@ public final class PlaidQuery extends Query {
    * @param k number of documents to return, at least 1
    * @param nprobe centroids probed per query vector, at least 1
    * @param candidateCap most candidates taken from the posting lists, at least 1
-   * @param ndocs candidates rescored exactly (at least k are), or 0 for {@code max(256, 8k)}
+   * @param ndocs candidates kept by centroid-only scoring, of which a quarter (at least k) are
+   *     rescored exactly; 0 for {@code max(256, 8k)}
    * @param centroidScoreThreshold centroids below this score against every query vector are
    *     ignored by centroid-only scoring; {@code Float.NEGATIVE_INFINITY} for none
    * @param filter only documents matching it are returned, or null
@@ -136,8 +156,7 @@ public final class PlaidQuery extends Query {
     this.k = k;
     this.nprobe = nprobe;
     this.candidateCap = candidateCap;
-    this.ndocs =
-        (int) Math.min(Integer.MAX_VALUE, ndocs == 0 ? Math.max(DEFAULT_NDOCS, 8L * k) : Math.max(ndocs, k));
+    this.ndocs = (int) Math.min(Integer.MAX_VALUE, effectiveNdocs(k, ndocs));
     this.centroidScoreThreshold = centroidScoreThreshold;
     this.filter = filter;
   }
@@ -191,7 +210,7 @@ public final class PlaidQuery extends Query {
       // no more documents than PLAID would rescore anyway: score them all exactly
       for (LeafReaderContext leaf : leaves) {
         if (searched[leaf.ord]) {
-          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), null, acceptDocs[leaf.ord])));
+          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), null, acceptDocs[leaf.ord], null)));
         }
       }
     } else {
@@ -202,10 +221,25 @@ public final class PlaidQuery extends Query {
             () -> searched[leaf.ord] ? search.approximate(values(leaf), acceptDocs[leaf.ord]) : null);
       }
       List<PlaidLeafSearch.Candidates> candidates = executor.invokeAll(approximateTasks);
-      int[][] survivors = bestAcrossSegments(candidates);
+      int exact = exactCount();
+      int[][] survivors;
+      if (search.prunes()) {
+        // stage 3: the best ndocs rescored without pruning, of which the best exactCount remain
+        int[][] best = bestAcrossSegments(candidates, ndocs);
+        List<Callable<PlaidLeafSearch.Candidates>> rescoreTasks = new ArrayList<>();
+        for (LeafReaderContext leaf : leaves) {
+          PlaidLeafSearch.Candidates from = candidates.get(leaf.ord);
+          rescoreTasks.add(
+              () -> best[leaf.ord].length == 0 ? null : search.rescoreUnpruned(values(leaf), from, best[leaf.ord]));
+        }
+        survivors = bestAcrossSegments(executor.invokeAll(rescoreTasks), exact);
+      } else {
+        // without pruning stage 3 would give the same scores: its cut alone
+        survivors = bestAcrossSegments(candidates, exact);
+      }
       for (LeafReaderContext leaf : leaves) {
         if (survivors[leaf.ord].length > 0) {
-          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), survivors[leaf.ord], null)));
+          exactTasks.add(() -> offset(leaf, search.exact(values(leaf), survivors[leaf.ord], null, candidates.get(leaf.ord).centroidScores())));
         }
       }
     }
@@ -239,8 +273,16 @@ public final class PlaidQuery extends Query {
     return BitSet.of(accepted, leaf.reader().maxDoc());
   }
 
-  /** Per segment, its documents among the best {@code ndocs} candidates of all segments. */
-  private int[][] bestAcrossSegments(List<PlaidLeafSearch.Candidates> perSegment) {
+  /**
+   * Candidates scored exactly: a quarter of {@code ndocs}, as PLAID's last cut keeps, and at least
+   * {@code k}.
+   */
+  int exactCount() {
+    return Math.max(k, ndocs / 4);
+  }
+
+  /** Per segment, its documents among the best {@code n} candidates of all segments. */
+  private static int[][] bestAcrossSegments(List<PlaidLeafSearch.Candidates> perSegment, int count) {
     int total = 0;
     for (PlaidLeafSearch.Candidates c : perSegment) {
       total += c == null ? 0 : c.docs().length;
@@ -254,7 +296,7 @@ public final class PlaidQuery extends Query {
       }
     }
     boolean[] keep = new boolean[total];
-    for (int i : PlaidLeafSearch.topIndexes(scores, total, ndocs)) {
+    for (int i : PlaidLeafSearch.topIndexes(scores, total, count)) {
       keep[i] = true;
     }
     int[][] survivors = new int[perSegment.size()][];

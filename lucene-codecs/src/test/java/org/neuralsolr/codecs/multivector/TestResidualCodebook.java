@@ -188,4 +188,83 @@ public class TestResidualCodebook extends LuceneTestCase {
       }
     }
   }
+
+  /**
+   * 2-bit decoding (vector registers of dimensions on the Vector API, then a scalar tail) gives,
+   * bit for bit, centroid + weight of each dimension's bucket: any dimension, codes at any offset,
+   * including at the very end of the array, where a whole code word cannot be read.
+   */
+  public void testTwoBitDecodeIsCentroidPlusWeight() {
+    for (int iter = 0; iter < 50; iter++) {
+      int dim = random().nextBoolean() ? 384 : TestUtil.nextInt(random(), 1, 100);
+      int k = TestUtil.nextInt(random(), 1, 8);
+      float[][] sample = new float[200][dim];
+      for (float[] v : sample) {
+        for (int j = 0; j < dim; j++) {
+          v[j] = (float) random().nextGaussian();
+        }
+      }
+      ResidualCodebook codebook = ResidualCodebook.train(sample, 2, k, random().nextLong());
+      int bytes = codebook.residualBytes();
+      int tokens = TestUtil.nextInt(random(), 1, 5);
+      byte[] codes = new byte[tokens * bytes];
+      random().nextBytes(codes); // any bits, the unused ones of a last byte too
+      float[] weights = codebook.weights();
+      float[] centroid = new float[dim];
+      float[] out = new float[dim + 3];
+      for (int t = 0; t < tokens; t++) {
+        int c = random().nextInt(codebook.numCentroids());
+        codebook.centroid(c, centroid);
+        out[dim] = 5f;
+        codebook.decode(c, codes, t * bytes, out, 0);
+        for (int j = 0; j < dim; j++) {
+          int bucket = (codes[t * bytes + j / 4] >>> (2 * (j % 4))) & 3;
+          assertEquals(
+              "dimension " + j,
+              Float.floatToIntBits(centroid[j] + weights[bucket]),
+              Float.floatToIntBits(out[j]));
+        }
+        assertEquals(5f, out[dim], 0f);
+      }
+    }
+  }
+
+  /**
+   * The residual part alone (what exact MaxSim multiplies on the Vector API) is the bucket weight
+   * of each dimension, for every nbits, and the full decoding is the centroid plus it, bit for bit.
+   */
+  public void testResidualDecodeIsWeight() {
+    for (int iter = 0; iter < 30; iter++) {
+      int nbits = new int[] {1, 2, 4}[random().nextInt(3)];
+      int dim = random().nextBoolean() ? 384 : TestUtil.nextInt(random(), 1, 100);
+      float[][] sample = new float[100][dim];
+      for (float[] v : sample) {
+        for (int j = 0; j < dim; j++) {
+          v[j] = (float) random().nextGaussian();
+        }
+      }
+      ResidualCodebook codebook = ResidualCodebook.train(sample, nbits, 4, random().nextLong());
+      int bytes = codebook.residualBytes();
+      byte[] codes = new byte[2 * bytes];
+      random().nextBytes(codes);
+      float[] weights = codebook.weights();
+      float[] centroid = new float[dim];
+      float[] residual = new float[dim + 1];
+      float[] full = new float[dim];
+      for (int t = 0; t < 2; t++) {
+        int c = random().nextInt(codebook.numCentroids());
+        codebook.centroid(c, centroid);
+        residual[dim] = 3f;
+        codebook.decodeResidual(codes, t * bytes, residual, 0);
+        codebook.decode(c, codes, t * bytes, full, 0);
+        int per = 8 / nbits;
+        for (int j = 0; j < dim; j++) {
+          int bucket = (codes[t * bytes + j / per] >>> (nbits * (j % per))) & ((1 << nbits) - 1);
+          assertEquals(Float.floatToIntBits(weights[bucket]), Float.floatToIntBits(residual[j]));
+          assertEquals(Float.floatToIntBits(centroid[j] + residual[j]), Float.floatToIntBits(full[j]));
+        }
+        assertEquals(3f, residual[dim], 0f);
+      }
+    }
+  }
 }
