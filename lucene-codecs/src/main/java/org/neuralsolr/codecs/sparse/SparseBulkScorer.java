@@ -29,10 +29,16 @@ import org.apache.lucene.util.Bits;
  */
 final class SparseBulkScorer extends BulkScorer {
 
-  static final int WINDOW = 4096;
+  /**
+   * Doc ids per window. Smaller windows get tighter bounds from the impacts, larger ones spend less
+   * on bounds: on SciFact (2 cores) 512 was best of 128 to 4096 for both BM25 weights (exact over
+   * FeatureField 0.50, 4096: 1.03) and the bge-small projection (0.47, 4096: 0.73).
+   */
+  static final int WINDOW = 512;
   /** Tests shrink windows (a power of two, 64 to {@value #WINDOW}) so that small indexes span many. */
   static volatile int windowForTests = WINDOW;
   static final int MAX_CLAUSES = 64;
+  private static final int FIRST_WINDOW = 128;
   private static final double MARGIN = 1 + 1e-9; // as SparseScorer: rounding never prunes a competitor
 
   private final SparseTermClause[] clauses; // in ord order: the order scores are summed in
@@ -110,10 +116,14 @@ final class SparseBulkScorer extends BulkScorer {
     collector.setScorer(scorable);
     int end = Math.min(max, maxDoc);
     int windowMin = Math.max(min, nextDoc(min));
+    // the threshold starts at 0 and rises fast: small windows first, so that the first documents
+    // do not make every term essential for a whole window; then doubling up to the full size
+    int size = Math.min(window, FIRST_WINDOW);
     while (windowMin < end) {
-      int windowEnd = (int) Math.min((long) windowMin + window, end); // exclusive
+      int windowEnd = (int) Math.min((long) windowMin + size, end); // exclusive
       scoreWindow(collector, scorable, acceptDocs, windowMin, windowEnd);
       windowMin = nextDoc(windowEnd);
+      size = Math.min(window, size * 2);
     }
     return max >= maxDoc ? DocIdSetIterator.NO_MORE_DOCS : nextDoc(max);
   }

@@ -75,7 +75,7 @@ public class TestSparseQuery extends LuceneTestCase {
   public void setUp() throws Exception {
     super.setUp();
     // the bulk scorer's windows: small ones make these small indexes span many of them
-    SparseBulkScorer.windowForTests = 64 << random().nextInt(7);
+    SparseBulkScorer.windowForTests = 64 << random().nextInt(4);
   }
 
   private void buildIndex() throws IOException {
