@@ -35,6 +35,9 @@ import org.neuralsolr.example.LocalSolr;
  *       vectors of the evaluation pipelines of the same names ({@link SparseBenchmarks}): bytes per
  *       posting, exact {@code SparseQuery} against {@code FeatureField} clauses, approximate modes
  *       against exact.
+ *   <li>{@code sparse-scale}: the same at 10 K, 100 K and 1 M generated documents fitted to the
+ *       {@code sparse-proxy} vectors ({@link SparseScaleBench}); {@code sparse-fit} measures that
+ *       fit. Neither runs without being named.
  *   <li>{@code rerank}: {@code {!neural_rerank}} cross-encoder pairs/s through Solr over the raw
  *       engine on the same pairs, and re-rank latency for 100 documents per mode ({@link
  *       RerankBench}).
@@ -68,8 +71,9 @@ public final class NeuralBench {
   public static void main(String[] args) throws Exception {
     Path root = Path.of(System.getProperty("neural.root", ".")).toAbsolutePath().normalize();
     Path data = root.resolve(System.getProperty("neural.dataset", "../shared/datasets/scifact")).normalize();
-    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "plaid", "sparse-bm25", "sparse-proxy", "load", "load-tight", "long", "localize", "ingest-curve");
-    List<String> names = args.length == 0 ? all : List.of(args);
+    List<String> all = List.of("ingest", "query", "int8", "rerank", "colbert", "plaid", "sparse-bm25", "sparse-proxy", "sparse-scale", "sparse-fit", "load", "load-tight", "long", "localize", "ingest-curve");
+    // sparse-scale builds indexes of up to a million documents and sparse-fit rewrites a resource: by name only
+    List<String> names = args.length == 0 ? all.stream().filter(n -> n.startsWith("sparse-scale") == false && n.equals("sparse-fit") == false).toList() : List.of(args);
     Map<String, Object> results = new LinkedHashMap<>();
     for (String name : names) {
       if (!all.contains(name)) {
@@ -122,6 +126,12 @@ public final class NeuralBench {
           case "sparse-bm25":
           case "sparse-proxy":
             results.put(name, SparseBenchmarks.run(name, root, data));
+            break;
+          case "sparse-scale":
+            results.put(name, SparseScaleBench.run(root));
+            break;
+          case "sparse-fit":
+            results.put(name, SparseScaleBench.fit(root, data));
             break;
           default:
             throw new AssertionError(name);

@@ -50,16 +50,40 @@ public final class ProxyVectors {
     if (topK < 1 || topK > CACHED_TOP_K) {
       throw new IllegalArgumentException("documentTopK must be in [1, " + CACHED_TOP_K + "], got " + topK);
     }
-    String datasetName = dataset.directory().toAbsolutePath().normalize().getFileName().toString();
-    Path file = root.resolve(".eval/sparse/" + datasetName + "-" + ProxySpladePackage.NAME + "-top" + CACHED_TOP_K + ".jsonl");
+    Path file = cacheFile(root, dataset);
     if (!Files.exists(file)) {
       encodeCorpus(root, dataset, file);
     }
+    return read(file, topK);
+  }
+
+  /**
+   * The documents encoded so far, without encoding any: the whole cache, or the complete lines of
+   * an encoding pass still under way (its {@code .partial} file), or none.
+   */
+  public static Map<String, Map<String, Float>> encodedSoFar(Path root, BeirDataset dataset, int topK) throws IOException {
+    Path file = cacheFile(root, dataset);
+    Path partial = file.resolveSibling(file.getFileName() + ".partial");
+    return Files.exists(file) ? read(file, topK) : Files.exists(partial) ? read(partial, topK) : new LinkedHashMap<>();
+  }
+
+  private static Path cacheFile(Path root, BeirDataset dataset) {
+    String datasetName = dataset.directory().toAbsolutePath().normalize().getFileName().toString();
+    return root.resolve(".eval/sparse/" + datasetName + "-" + ProxySpladePackage.NAME + "-top" + CACHED_TOP_K + ".jsonl");
+  }
+
+  private static Map<String, Map<String, Float>> read(Path file, int topK) throws IOException {
     Map<String, Map<String, Float>> vectors = new LinkedHashMap<>();
     Map<String, String> interned = new HashMap<>();
     for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
-      @SuppressWarnings("unchecked")
-      Map<String, Object> o = (Map<String, Object>) Utils.fromJSONString(line);
+      Map<String, Object> o;
+      try {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> parsed = (Map<String, Object>) Utils.fromJSONString(line);
+        o = parsed;
+      } catch (RuntimeException e) {
+        break; // the last line of a pass still writing
+      }
       Map<String, Float> all = SparseWeightsFormat.parse(o.get("weights"));
       Map<String, Float> top = new LinkedHashMap<>(Math.min(all.size(), topK) * 2);
       for (Map.Entry<String, Float> e : all.entrySet()) {

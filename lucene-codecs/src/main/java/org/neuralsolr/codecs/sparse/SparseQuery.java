@@ -29,7 +29,10 @@ import org.apache.lucene.util.BytesRef;
  * {@code setMinCompetitiveScore}, {@code getMaxScore} and {@code advanceShallow}, so it returns
  * exactly the exhaustive top k through {@code IndexSearcher.search(query, n)} and composes with
  * filters ({@code BooleanQuery} FILTER clauses), {@code searchAfter} and any collector. It works on
- * any postings format; {@link SparsePostingsFormat} makes skipping cheaper.
+ * any postings format; {@link SparsePostingsFormat} makes skipping cheaper. When the query is the
+ * whole search, windows of doc ids are scored term at a time ({@code SparseBulkScorer}), without a
+ * per-document heap: learned sparse queries have tens of terms with flat weights, whose postings all
+ * cross every window.
  *
  * <p><b>Approximate mode</b> ({@link SparseApproximation}): query-term pruning, posting pruning by
  * weight, and a heap factor on block summaries; see there for the knobs and defaults.

@@ -65,6 +65,11 @@ final class SparseScorer extends Scorer {
     this.cost = c;
   }
 
+  /** The clauses, in ord order, none advanced yet until this scorer is used. */
+  List<SparseTermClause> clauses() {
+    return List.of(clauses);
+  }
+
   @Override
   public int docID() {
     return doc;

@@ -13,6 +13,7 @@ import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.TermState;
 import org.apache.lucene.index.Terms;
 import org.apache.lucene.index.TermsEnum;
+import org.apache.lucene.search.BulkScorer;
 import org.apache.lucene.search.Explanation;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.ScoreMode;
@@ -262,6 +263,20 @@ final class SparseWeight extends Weight {
       }
     }
     return generators;
+  }
+
+  /**
+   * A top-level search of exact or heap-factor mode scores windows term at a time ({@link
+   * SparseBulkScorer}); candidate generation and anything the bulk scorer cannot serve keep the
+   * scorer.
+   */
+  @Override
+  public BulkScorer bulkScorer(LeafReaderContext context) throws IOException {
+    Scorer scorer = scorer(context);
+    if (scorer instanceof SparseScorer sparse && SparseBulkScorer.supports(sparse.clauses())) {
+      return new SparseBulkScorer(sparse.clauses(), query.getApproximation().heapFactor(), context.reader().maxDoc());
+    }
+    return scorer == null ? null : new DefaultBulkScorer(scorer);
   }
 
   @Override

@@ -71,6 +71,13 @@ public class TestSparseQuery extends LuceneTestCase {
     return v;
   }
 
+  @Override
+  public void setUp() throws Exception {
+    super.setUp();
+    // the bulk scorer's windows: small ones make these small indexes span many of them
+    SparseBulkScorer.windowForTests = 64 << random().nextInt(4);
+  }
+
   private void buildIndex() throws IOException {
     vocabulary = TestUtil.nextInt(random(), 20, 2000);
     int numDocs = atLeast(1500);
@@ -130,6 +137,7 @@ public class TestSparseQuery extends LuceneTestCase {
       reader.close();
       dir.close();
     }
+    SparseBulkScorer.windowForTests = SparseBulkScorer.WINDOW;
     super.tearDown();
   }
 
