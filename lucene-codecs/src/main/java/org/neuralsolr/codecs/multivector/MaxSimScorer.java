@@ -91,8 +91,13 @@ public final class MaxSimScorer {
     }
     int tokens = values.tokenCount();
     float[] table = prepareResiduals(values, tokens);
+    return transposedScore(decoded, tokens, table, ids);
+  }
+
+  /** MaxSim through the transposed kernel: each query vector's best document token, summed. */
+  private float transposedScore(float[] document, int tokens, float[] table, int[] centroidIds) {
     Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
-    VectorKernels.maxSimTransposed(queryT, stride, decoded, tokens, dim, table, ids, maxima, null);
+    VectorKernels.maxSimTransposed(queryT, stride, document, tokens, dim, table, centroidIds, maxima, null);
     double sum = 0;
     for (int i = 0; i < numQueryVectors; i++) {
       sum += maxima[i];
@@ -193,13 +198,7 @@ public final class MaxSimScorer {
   public float score(float[] document, int tokens) {
     if (queryT != null) {
       checkDocument(document, tokens);
-      Arrays.fill(maxima, Float.NEGATIVE_INFINITY);
-      VectorKernels.maxSimTransposed(queryT, stride, document, tokens, dim, null, null, maxima, null);
-      double sum = 0;
-      for (int i = 0; i < numQueryVectors; i++) {
-        sum += maxima[i];
-      }
-      return (float) sum;
+      return transposedScore(document, tokens, null, null);
     }
     computeSimilarities(document, tokens);
     double sum = 0; // in double, as explanations check "sum of:" details, so that both agree

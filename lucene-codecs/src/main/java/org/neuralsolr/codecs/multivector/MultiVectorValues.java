@@ -251,13 +251,12 @@ public final class MultiVectorValues extends BinaryDocValues {
     int tokens = (int) (tokenStarts.get(i + 1) - start);
     int dim = entry.dimension;
     buffer = buffer == null ? new float[tokens * dim] : ArrayUtil.grow(buffer, tokens * dim);
-    residuals.seek(start * residualBytes);
     if (entry.nbits == 0) {
+      residuals.seek(start * residualBytes);
       residuals.readFloats(buffer, 0, tokens * dim);
       return buffer;
     }
-    codes = ArrayUtil.grow(codes, tokens * residualBytes);
-    residuals.readBytes(codes, 0, tokens * residualBytes);
+    readCodes(start, tokens);
     ResidualCodebook codebook = entry.codebooks.get(codebookOrd());
     readCentroidIds(start, tokens);
     int w = entry.centroidIdBytes;
@@ -265,6 +264,13 @@ public final class MultiVectorValues extends BinaryDocValues {
       codebook.decode(centroidId(t, w), codes, t * residualBytes, buffer, t * dim);
     }
     return buffer;
+  }
+
+  /** Reads the packed residual codes of {@code tokens} token vectors from token {@code start} into {@link #codes}. */
+  private void readCodes(long start, int tokens) throws IOException {
+    residuals.seek(start * residualBytes);
+    codes = ArrayUtil.grow(codes, tokens * residualBytes);
+    residuals.readBytes(codes, 0, tokens * residualBytes);
   }
 
   /**
@@ -282,9 +288,7 @@ public final class MultiVectorValues extends BinaryDocValues {
     int tokens = (int) (tokenStarts.get(i + 1) - start);
     int dim = entry.dimension;
     buffer = buffer == null ? new float[tokens * dim] : ArrayUtil.grow(buffer, tokens * dim);
-    residuals.seek(start * residualBytes);
-    codes = ArrayUtil.grow(codes, tokens * residualBytes);
-    residuals.readBytes(codes, 0, tokens * residualBytes);
+    readCodes(start, tokens);
     ResidualCodebook codebook = entry.codebooks.get(codebookOrd());
     for (int t = 0; t < tokens; t++) {
       codebook.decodeResidual(codes, t * residualBytes, buffer, t * dim);
