@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
 import org.apache.solr.SolrIgnoredThreadsFilter;
+import org.apache.solr.SolrTestCaseJ4;
 import org.apache.solr.client.solrj.SolrClient;
 import org.apache.solr.client.solrj.SolrQuery;
 import org.apache.solr.client.solrj.impl.Http2SolrClient;
@@ -34,7 +35,12 @@ import org.neuralsolr.SpladeFixture;
  * of the collection is the sum of its shards' own answers ({@code distrib=false}) with a per-shard
  * breakdown and the collection codebook; {@code /neural/models} and the page answer on the
  * collection.
+ *
+ * <p>SSL is suppressed: the test talks to the nodes as a browser and a plain JDK client do (headless
+ * Chromium and {@link HttpClient}), and neither trusts the self-signed certificate that the test
+ * framework picks at random for some seeds.
  */
+@SolrTestCaseJ4.SuppressSSL(bugUrl = "none: plain HTTP clients, see class javadoc")
 @ThreadLeakFilters(
     defaultFilters = true,
     filters = {SolrIgnoredThreadsFilter.class, QuickPatchThreadsFilter.class, NativeLibraryThreadsFilter.class})
