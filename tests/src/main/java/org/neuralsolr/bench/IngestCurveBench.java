@@ -1,12 +1,11 @@
 package org.neuralsolr.bench;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.solr.common.util.Utils;
+import org.apache.lucene.util.IOUtils;
 import org.neuralsolr.eval.Machine;
 import org.neuralsolr.model.DeviceRequest;
 import org.neuralsolr.model.ModelPackage;
@@ -49,20 +48,32 @@ final class IngestCurveBench {
     ModelPackage pkg = ModelPackage.resolve(MODEL, ModelRoots.of(List.of()));
     int maxLength = Math.max(lengths.stream().mapToInt(Integer::intValue).max().orElse(0), 1);
     double[][] docsPerSecond = new double[lengths.size()][batches.size()];
-    for (int b = 0; b < batches.size(); b++) {
-      int batch = batches.get(b);
-      // one model per batch size: the scheduler's limits are fixed when a model is acquired
-      try (SharedModelStore store = new SharedModelStore()) {
-        ServedModel model = store.acquire(pkg, DeviceRequest.parse("cpu"),
-            new SchedulerConfig(batch, batch * maxLength, 0, Math.max(PROCESSOR_BATCH, batch), 3_600_000));
-        for (int l = 0; l < lengths.size(); l++) {
-          int length = lengths.get(l);
+    String loadBefore = Machine.loadAverage();
+    // one model per batch size (the scheduler's limits are fixed when a model is acquired), all loaded
+    // at once so that the batch sizes of one length run back to back: a load change on a shared
+    // machine then moves a whole length's line, not one batch size's
+    List<SharedModelStore> stores = new ArrayList<>();
+    try {
+      List<ServedModel> models = new ArrayList<>();
+      for (int batch : batches) {
+        SharedModelStore store = new SharedModelStore();
+        stores.add(store);
+        models.add(store.acquire(pkg, DeviceRequest.parse("cpu"),
+            new SchedulerConfig(batch, batch * maxLength, 0, Math.max(PROCESSOR_BATCH, batch), 3_600_000)));
+      }
+      for (int l = 0; l < lengths.size(); l++) {
+        int length = lengths.get(l);
+        for (int b = 0; b < batches.size(); b++) {
+          int batch = batches.get(b);
+          ServedModel model = models.get(b);
           List<String> docs = cut(model, abstracts, length, Math.max(2 * batch, tokensPerCell / length));
           encode(model, docs.subList(0, batch));
           docsPerSecond[l][b] = docs.size() / encode(model, docs);
           System.out.printf(java.util.Locale.ROOT, "   length %4d  batch %3d  %8.2f docs/s%n", length, batch, docsPerSecond[l][b]);
         }
       }
+    } finally {
+      IOUtils.close(stores);
     }
     List<Map<String, Object>> byLength = new ArrayList<>();
     for (int l = 0; l < lengths.size(); l++) {
@@ -70,7 +81,7 @@ final class IngestCurveBench {
       for (int b = 0; b < batches.size(); b++) {
         points.add(List.of(batches.get(b), round(docsPerSecond[l][b])));
       }
-      byLength.add(Map.of("name", lengths.get(l) + " tokens", "points", points));
+      byLength.add(CostCurve.series(lengths.get(l) + " tokens", points));
     }
     List<Map<String, Object>> byBatch = new ArrayList<>();
     for (int b = 0; b < batches.size(); b++) {
@@ -78,17 +89,17 @@ final class IngestCurveBench {
       for (int l = 0; l < lengths.size(); l++) {
         points.add(List.of(lengths.get(l), round(docsPerSecond[l][b])));
       }
-      byBatch.add(Map.of("name", "batch " + batches.get(b), "points", points));
+      byBatch.add(CostCurve.series("batch " + batches.get(b), points));
     }
     String command = "./neural-bench ingest-curve";
-    Map<String, Object> machine = Machine.describe();
-    Files.createDirectories(outDir);
-    writeCurve(outDir.resolve("ingest-docs-per-second-by-batch-size.json"), "Ingest docs/s against batch size, " + MODEL,
-        "scheduler batch size (texts per forward pass)", true, "documents/s", true, byLength,
-        "One line per document length. In-process through the model's scheduler, as the update processor encodes.", command, machine);
-    writeCurve(outDir.resolve("ingest-docs-per-second-by-length.json"), "Ingest docs/s against document length, " + MODEL,
-        "document length (tokens, special tokens included)", true, "documents/s", true, byBatch,
-        "One line per scheduler batch size. Longer documents cost more than their share: attention grows with the square of the length.", command, machine);
+    String load = loadBefore + " / " + Machine.loadAverage();
+    CostCurve.Axis docsPerSecondAxis = new CostCurve.Axis("documents/s", true);
+    CostCurve.write(outDir.resolve("ingest-docs-per-second-by-batch-size.json"), "Ingest docs/s against batch size, " + MODEL,
+        new CostCurve.Axis("scheduler batch size (texts per forward pass)", true), docsPerSecondAxis, byLength,
+        "One line per document length. In-process through the model's scheduler, as the update processor encodes.", command, load);
+    CostCurve.write(outDir.resolve("ingest-docs-per-second-by-length.json"), "Ingest docs/s against document length, " + MODEL,
+        new CostCurve.Axis("document length (tokens, special tokens included)", true), docsPerSecondAxis, byBatch,
+        "One line per scheduler batch size. Longer documents cost more than their share: attention grows with the square of the length.", command, load);
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("model", MODEL);
     r.put("lengths", lengths);
@@ -101,20 +112,6 @@ final class IngestCurveBench {
     r.put("curves", outDir.toString());
     NeuralBench.print(r);
     return r;
-  }
-
-  private static void writeCurve(Path file, String title, String xLabel, boolean xLog, String yLabel, boolean yLog,
-      List<Map<String, Object>> series, String caption, String command, Map<String, Object> machine) throws Exception {
-    Map<String, Object> curve = new LinkedHashMap<>();
-    curve.put("tool", "neural-bench");
-    curve.put("title", title);
-    curve.put("x", Map.of("label", xLabel, "log", xLog));
-    curve.put("y", Map.of("label", yLabel, "log", yLog));
-    curve.put("series", series);
-    curve.put("caption", caption);
-    curve.put("command", command);
-    curve.put("machine", machine);
-    Files.writeString(file, Utils.toJSONString(curve));
   }
 
   /**

@@ -41,6 +41,7 @@ import org.neuralsolr.codecs.sparse.SparsePostingsFormat;
 import org.neuralsolr.codecs.sparse.SparseQuery;
 import org.neuralsolr.codecs.sparse.SparseVectorField;
 import org.neuralsolr.eval.BeirDataset;
+import org.neuralsolr.eval.Machine;
 import org.neuralsolr.eval.ProxyVectors;
 import org.neuralsolr.eval.Qrels;
 
@@ -154,7 +155,7 @@ final class SparseScaleBench {
     out.printf(Locale.ROOT, "   workload: generated collections (seed %d) fitted to %s documents and %s queries of %s; %d queries, top %d%n",
         seed, fit.get("documents"), fit.get("queries"), fit.get("source"), numQueries, K);
     out.printf(Locale.ROOT, "   warm-up: one round of every query and method; repetitions: %d rounds, methods rotated per query; clock: %s; load average %s%n",
-        rounds, CPU_CLOCK ? "CPU time of the searching thread" : "wall time", loadAverage());
+        rounds, CPU_CLOCK ? "CPU time of the searching thread" : "wall time", Machine.loadAverage());
     Map<String, Object> results = new LinkedHashMap<>();
     results.put("fit", Map.of("documents", fit.get("documents"), "queries", fit.get("queries"), "pairs", fit.get("pairs")));
     Map<String, Object> last = null;
@@ -185,6 +186,7 @@ final class SparseScaleBench {
       r.putAll(measure(dir, queries, size, rounds, out));
       results.put(String.valueOf(size), r);
       writeJson(json, r);
+      writeLatencyCurve(json);
       last = r;
     }
     if (last != null) {
@@ -237,7 +239,7 @@ final class SparseScaleBench {
         qs[qi][m++] = new SparseQuery(SPARSE_FIELD, v, a);
       }
     }
-    String loadBefore = loadAverage();
+    String loadBefore = Machine.loadAverage();
     double[][] nanos = new double[methods][queries.size()];
     ScoreDoc[][][] tops = new ScoreDoc[methods][queries.size()][];
     try (Directory sparseDir = FSDirectory.open(dir.resolve("neural-sparse"));
@@ -317,13 +319,13 @@ final class SparseScaleBench {
       }
     }
     out.printf(Locale.ROOT, "  best speed-up at recall@%d >= %.2f: %s; load average %s before, %s after%n", K, MIN_RECALL,
-        best == null ? "none" : String.format(Locale.ROOT, "%.2fx (%s, recall %.4f)", bestSpeedUp, best, bestRecall), loadBefore, loadAverage());
+        best == null ? "none" : String.format(Locale.ROOT, "%.2fx (%s, recall %.4f)", bestSpeedUp, best, bestRecall), loadBefore, Machine.loadAverage());
     r.put("approxKnobs", best);
     r.put("approxP50Ms", best == null ? null : round(bestP50));
     r.put("approxSpeedUp", round(bestSpeedUp));
     r.put("approxRecall", round(bestRecall));
     r.put("approximate", sweep);
-    r.put("loadAverage", loadBefore + " / " + loadAverage());
+    r.put("loadAverage", loadBefore + " / " + Machine.loadAverage());
     r.put("timestamp", Instant.now().toString());
     return r;
   }
@@ -360,7 +362,7 @@ final class SparseScaleBench {
     }
     IOUtils.rm(dir);
     Files.createDirectories(dir);
-    String load = loadAverage();
+    String load = Machine.loadAverage();
     out.printf(Locale.ROOT, "  building %,d documents into %s (load average %s)%n", size, dir, load);
     long t0 = System.nanoTime();
     int[] df = new int[SparseCollectionGenerator.VOCABULARY];
@@ -412,7 +414,7 @@ final class SparseScaleBench {
     // each build pass generates its documents again: generation time is included in both
     build.put("buildSecondsNeuralSparse", round((t2 - t1) / 1e9));
     build.put("buildSecondsFeatureField", round((t3 - t2) / 1e9));
-    build.put("loadAverage", load + " / " + loadAverage());
+    build.put("loadAverage", load + " / " + Machine.loadAverage());
     build.put("df", Arrays.stream(df).boxed().toList());
     Files.writeString(meta, Utils.toJSONString(build)); // last: its presence means the indexes are complete
     return build;
@@ -543,19 +545,40 @@ final class SparseScaleBench {
     entry.remove("approximate");
     sizes.put(String.valueOf(sizeResult.get("size")), entry);
     all.put("benchmark", "./neural-bench sparse-scale");
-    all.put("machine", org.neuralsolr.eval.Machine.describe());
+    all.put("machine", Machine.describe());
     all.put("sizes", sizes);
     Files.createDirectories(json.getParent());
     Files.writeString(json, Utils.toJSONString(all) + "\n");
   }
 
-  static String loadAverage() {
-    try {
-      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-      return f[0] + " " + f[1] + " " + f[2];
-    } catch (IOException | RuntimeException e) {
-      return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+  /**
+   * Query p50 against collection size for every size in {@code json} (this run's and earlier runs'),
+   * as the cost curve {@code curves/sparse-latency.json} beside it: exact {@code {!sparse}}, the same
+   * vectors as FeatureField clauses, and approximate mode at its fastest knobs with recall@10 >= 0.98.
+   */
+  @SuppressWarnings("unchecked")
+  private static void writeLatencyCurve(Path json) throws IOException {
+    Map<String, Object> sizes = (Map<String, Object>) ((Map<String, Object>) Utils.fromJSONString(Files.readString(json))).get("sizes");
+    List<List<Number>> exact = new ArrayList<>();
+    List<List<Number>> featureField = new ArrayList<>();
+    List<List<Number>> approximate = new ArrayList<>();
+    for (Object o : sizes.values()) {
+      Map<String, Object> r = (Map<String, Object>) o;
+      Number size = (Number) r.get("size");
+      exact.add(List.of(size, (Number) r.get("exactP50Ms")));
+      featureField.add(List.of(size, (Number) r.get("featureFieldP50Ms")));
+      if (r.get("approxP50Ms") instanceof Number p50) {
+        approximate.add(List.of(size, p50));
+      }
     }
+    CostCurve.write(json.resolveSibling("curves").resolve("sparse-latency.json"), "{!sparse} query p50 against collection size",
+        new CostCurve.Axis("documents (generated, fitted to SciFact's sparse-proxy vectors)", true), new CostCurve.Axis("query p50 (ms)", true),
+        List.of(CostCurve.series("exact", exact), CostCurve.series("FeatureField", featureField), CostCurve.series("approximate", approximate)),
+        "exact: `{!sparse}` on the NeuralSparse format; FeatureField: the same vectors as FeatureField clauses of a Lucene"
+            + " BooleanQuery; approximate: `{!sparse}` approximate mode at its fastest knobs with recall@10 >= 0.98 against exact."
+            + " Top 10 per generated query (32 terms; documents have 128), Lucene in-process, one thread; per size the p50 over"
+            + " its queries, as in docs/results/sparse-scale.json.",
+        "./neural-bench sparse-scale", null);
   }
 
   private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();

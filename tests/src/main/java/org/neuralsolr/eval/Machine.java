@@ -1,9 +1,11 @@
 package org.neuralsolr.eval;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /** What a measurement ran on, for reports and the results table. */
@@ -18,6 +20,19 @@ public final class Machine {
     m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch"));
     m.put("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     return m;
+  }
+
+  /**
+   * The 1, 5 and 15 minute load averages, e.g. "0.51 0.39 0.23": reports give it next to timings,
+   * since other jobs on a shared machine move absolute times.
+   */
+  public static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException | RuntimeException e) {
+      return String.format(Locale.ROOT, "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    }
   }
 
   /** One line, e.g. "2 cores Intel Xeon ..., 23.4 GiB". */

@@ -139,7 +139,11 @@ final class ResultsTable {
       if (curve.get("caption") != null) {
         md.append(curve.get("caption")).append("\n\n");
       }
-      md.append("Command: `").append(curve.get("command")).append("`; machine: ").append(machine).append(".\n");
+      md.append("Command: `").append(curve.get("command")).append("`; machine: ").append(machine);
+      if (curve.get("loadAverage") != null) {
+        md.append("; load average ").append(curve.get("loadAverage"));
+      }
+      md.append(".\n");
     }
   }
 

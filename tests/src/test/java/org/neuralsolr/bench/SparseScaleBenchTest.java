@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import org.apache.solr.SolrTestCase;
 import org.apache.solr.common.util.Utils;
@@ -15,7 +16,7 @@ import org.junit.Test;
  * {@code ./neural-bench sparse-scale} on a few thousand generated documents: the report has its
  * parts (fit table, build and size line, exact against FeatureField, the sweep, the last line),
  * exact {@code {!sparse}} and the FeatureField {@code BooleanQuery} return the same top-10 ids for
- * every query, the JSON for the plot is written, and a second run reuses the cached indexes.
+ * every query, the JSON and its cost curve (curves/sparse-latency.json) are written, and a second run reuses the cached indexes.
  */
 public class SparseScaleBenchTest extends SolrTestCase {
 
@@ -50,6 +51,13 @@ public class SparseScaleBenchTest extends SolrTestCase {
       }
       Map<?, ?> written = (Map<?, ?>) ((Map<?, ?>) Utils.fromJSONString(Files.readString(json))).get("sizes");
       assertEquals(size.get("exactP50Ms"), ((Map<?, ?>) written.get("3000")).get("exactP50Ms"));
+      // the cost curve drawn into RESULTS.md: one point per size on each line, the same p50s
+      Map<?, ?> curve = (Map<?, ?>) Utils.fromJSONString(Files.readString(root.resolve("curves/sparse-latency.json")));
+      List<?> series = (List<?>) curve.get("series");
+      assertEquals(curve.toString(), 3, series.size());
+      assertEquals(List.of(List.of(3000L, size.get("exactP50Ms"))), ((Map<?, ?>) series.get(0)).get("points"));
+      assertEquals(List.of(List.of(3000L, size.get("featureFieldP50Ms"))), ((Map<?, ?>) series.get(1)).get("points"));
+      assertEquals("./neural-bench sparse-scale", curve.get("command"));
       assertFalse(out.contains("cached index reused"));
 
       bytes.reset();
