@@ -86,8 +86,8 @@ final class CollectionModels {
         out.replicas.add(r.getCoreName(), "ok");
         out.succeeded.add(r);
       } catch (Exception e) {
-        out.replicas.add(r.getCoreName(), "failed: " + e.getMessage());
-        out.failed.put(r.getCoreName() + " on " + r.getNodeName(), String.valueOf(e.getMessage()));
+        out.replicas.add(r.getCoreName(), "failed: " + why(e));
+        out.failed.put(r.getCoreName() + " on " + r.getNodeName(), why(e));
         if (!(e instanceof SolrException)) { // a SolrException is the replica's own answer: it refused
           out.unanswered.add(r);
         }
@@ -111,8 +111,8 @@ final class CollectionModels {
         send(core, r, p);
         fanOut.replicas.setVal(fanOut.replicas.indexOf(r.getCoreName(), 0), "loaded, then unloaded again (the load failed elsewhere)");
       } catch (Exception e) {
-        fanOut.replicas.setVal(fanOut.replicas.indexOf(r.getCoreName(), 0), "loaded, and unloading it again failed: " + e.getMessage());
-        fanOut.failed.put(r.getCoreName() + " on " + r.getNodeName() + " (undo)", String.valueOf(e.getMessage()));
+        fanOut.replicas.setVal(fanOut.replicas.indexOf(r.getCoreName(), 0), "loaded, and unloading it again failed: " + why(e));
+        fanOut.failed.put(r.getCoreName() + " on " + r.getNodeName() + " (undo)", why(e));
       }
     }
     for (Replica r : fanOut.unanswered) {
@@ -123,9 +123,21 @@ final class CollectionModels {
         // its answer: it does not have the model (400 unknown model), as expected of a failed load
       } catch (Exception e) {
         // still unreachable; the configset no longer keeps the model, so its core's next load drops it
-        fanOut.replicas.setVal(fanOut.replicas.indexOf(r.getCoreName(), 0), fanOut.replicas.get(r.getCoreName()) + "; still unreachable to unload it again: " + e.getMessage());
+        fanOut.replicas.setVal(fanOut.replicas.indexOf(r.getCoreName(), 0), fanOut.replicas.get(r.getCoreName()) + "; still unreachable to unload it again: " + why(e));
       }
     }
+  }
+
+  /**
+   * The replica's answer, with its HTTP status; its first line only and at most 500 characters,
+   * since a node that fails before Solr answers (401 from a servlet filter, a proxy) sends an HTML page.
+   */
+  static String why(Exception e) {
+    String m = String.valueOf(e.getMessage());
+    int eol = m.indexOf('\n');
+    m = eol < 0 ? m : m.substring(0, eol);
+    m = m.length() > 500 ? m.substring(0, 500) + "..." : m;
+    return e instanceof SolrException && ((SolrException) e).code() > 0 ? "HTTP " + ((SolrException) e).code() + ": " + m : m;
   }
 
   private static void send(SolrCore core, Replica r, SolrParams params) throws Exception {
