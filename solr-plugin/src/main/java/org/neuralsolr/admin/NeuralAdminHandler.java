@@ -180,7 +180,7 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
           if (!registry.failedToLoad().containsKey(name)) {
             registry.model(name); // 400 for an unknown name
           }
-          List<String> users = ModelReferences.of(core, name);
+          List<String> users = CollectionModels.isUndo(req) ? List.of() : ModelReferences.of(core, name);
           if (!users.isEmpty()) {
             throw new SolrException(
                 ErrorCode.CONFLICT,
@@ -193,10 +193,46 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     }
     rsp.add("action", action);
     rsp.add("name", name);
-    rsp.add("status", "ok");
     if (coordinator && CollectionModels.inCloud(core)) {
-      rsp.add("replicas", CollectionModels.forward(core, params));
+      CollectionModels.FanOut fanOut = CollectionModels.forward(core, params);
+      if (!fanOut.failed.isEmpty()) {
+        failedOnReplicas(core, registry, action, name, fanOut, rsp);
+      }
+      rsp.add("replicas", fanOut.replicas);
     }
+    rsp.add("status", "ok");
+  }
+
+  /**
+   * A change that failed on some replica of the collection: 500 naming each, as Solr answers for a
+   * node that fails a distributed request (the input was valid: this core made the change). A load
+   * is undone on every replica and in the configset, so no replica keeps a model the others lack; a
+   * reload leaves the failed replicas serving their previous copy, an unload leaves the model on the
+   * failed replicas until their cores load again (the configset no longer keeps it).
+   */
+  private static void failedOnReplicas(
+      SolrCore core, NeuralModelRegistry registry, String action, String name, CollectionModels.FanOut fanOut, SolrQueryResponse rsp) {
+    int failed = fanOut.failed.size();
+    String outcome;
+    if (action.equals("load")) {
+      CollectionModels.undoLoad(core, name, fanOut);
+      registry.unload(name, true);
+      outcome =
+          fanOut.failed.size() == failed
+              ? "; the load was undone: no replica of the collection keeps model '" + name + "'"
+              : "; the load was undone except where marked (undo): those replicas serve the model until their cores load again";
+    } else if (action.equals("reload")) {
+      outcome = "; those replicas still serve their previous copy, the others the reloaded one";
+    } else {
+      outcome = "; those replicas still serve the model until their cores load again (the collection no longer keeps it)";
+    }
+    StringBuilder why = new StringBuilder();
+    fanOut.failed.forEach((replica, reason) -> why.append(why.length() == 0 ? "" : "; ").append(replica).append(": ").append(reason));
+    rsp.add("replicas", fanOut.replicas);
+    throw new SolrException(
+        ErrorCode.SERVER_ERROR,
+        "action=" + action + " of model '" + name + "' failed on " + failed + " replica(s) of collection '"
+            + core.getCoreDescriptor().getCollectionName() + "': " + why + outcome);
   }
 
   static SimpleOrderedMap<Object> models(SolrCore core) {
