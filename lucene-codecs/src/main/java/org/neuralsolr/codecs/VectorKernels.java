@@ -232,6 +232,14 @@ public final class VectorKernels {
     }
   }
 
+  /**
+   * Whether {@link #maxSimTwoBit} runs on the Vector API (a code word's 16 dimensions fill at least
+   * a register of lanes); else it is the plain loop, slower than decoding for the query-lane kernel.
+   */
+  public static boolean twoBitVectorized() {
+    return VECTOR_API && PanamaKernels.lanes() <= 16;
+  }
+
   /** Floats of {@link #maxSimTwoBit}'s {@code decoded} scratch space for {@code dim} dimensions. */
   public static int twoBitDecodedSize(int dim) {
     return 2 * dim * (VECTOR_API ? PanamaKernels.lanes() : 1);
@@ -272,7 +280,7 @@ public final class VectorKernels {
       float[] max,
       float[] decoded,
       float[] scratch) {
-    if (VECTOR_API && PanamaKernels.lanes() <= 16) {
+    if (twoBitVectorized()) {
       PanamaKernels.maxSimTwoBit(
           qJ, rows, dim, codes, wordsPerToken, tokens, weights, base, baseStride, ids, max, decoded, scratch);
     } else {

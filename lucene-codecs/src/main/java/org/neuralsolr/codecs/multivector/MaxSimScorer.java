@@ -107,7 +107,7 @@ public final class MaxSimScorer {
       return score(decoded, values.tokenCount());
     }
     int tokens = values.tokenCount();
-    if (values.nbits() == 2 && values.hasResidualWords()) {
+    if (values.nbits() == 2 && values.hasResidualWords() && VectorKernels.twoBitVectorized()) {
       // 2 bits: decoded inside the kernel, document tokens in the lanes (no query padding)
       ids = values.centroidIds(ids);
       CentroidScores scores = centroidScores(values, tokens);
