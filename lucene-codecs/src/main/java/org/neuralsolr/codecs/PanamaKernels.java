@@ -280,6 +280,242 @@ final class PanamaKernels {
   }
 
   /**
+   * {@link VectorKernels#maxSimTwoBit} with the document's tokens as lanes. Tokens go in pairs of
+   * lane blocks: both blocks are decoded dimension-major into {@code scratch} (2 × dim × lanes
+   * floats, which stays in the first-level cache), their centroid scores gathered beside them, and
+   * then blocks of 8 (4, 1) query vectors × 2 token blocks keep 16 (8, 2) accumulators in
+   * registers, so each decoded load feeds 8 multiply-adds and each broadcast query value 2. A
+   * document's maxima stay lane-wise in {@code scratch} and are reduced once per query vector at
+   * the end. Lanes past the last token get a base of −∞, so they never win a maximum.
+   *
+   * <p>{@code decoded} holds the two blocks ({@code [2][dim][lanes]}); {@code scratch} their
+   * centroid scores {@code [2][rows][lanes]}, then the maxima {@code [rows][lanes]}. (Kept apart:
+   * with all three in one array C2 compiled the multiply-add loops to a third of their speed.)
+   */
+  static void maxSimTwoBit(
+      float[] qJ,
+      int rows,
+      int dim,
+      int[] codes,
+      int wordsPerToken,
+      int tokens,
+      float[] weights,
+      float[] base,
+      int baseStride,
+      int[] ids,
+      float[] max,
+      float[] decoded,
+      float[] scratch) {
+    int second = dim * LANES; // offset of the second token block's values
+    int baseAt = 0;
+    int maxAt = baseAt + 2 * rows * LANES;
+    java.util.Arrays.fill(scratch, maxAt, maxAt + rows * LANES, Float.NEGATIVE_INFINITY);
+    int[] gather = new int[LANES];
+    for (int t0 = 0; t0 < tokens; t0 += 2 * LANES) {
+      decodeTokenBlock(codes, wordsPerToken, tokens, t0, dim, weights, gather, decoded, 0);
+      gatherBase(base, baseStride, ids, tokens, t0, rows, scratch, baseAt);
+      int t1 = t0 + LANES;
+      int o1 = 0; // without a second block the first is scored twice, its copy masked by −∞
+      if (t1 < tokens) {
+        decodeTokenBlock(codes, wordsPerToken, tokens, t1, dim, weights, gather, decoded, second);
+        o1 = second;
+      }
+      gatherBase(base, baseStride, ids, tokens, t1, rows, scratch, baseAt + rows * LANES);
+      int i = 0;
+      for (; i + 8 <= rows; i += 8) {
+        queries8(qJ, rows, i, dim, decoded, o1, scratch, baseAt, maxAt);
+      }
+      for (; i + 4 <= rows; i += 4) {
+        queries4(qJ, rows, i, dim, decoded, o1, scratch, baseAt, maxAt);
+      }
+      for (; i < rows; i++) {
+        queries1(qJ, rows, i, dim, decoded, o1, scratch, baseAt, maxAt);
+      }
+    }
+    for (int i = 0; i < rows; i++) {
+      max[i] = FloatVector.fromArray(SPECIES, scratch, maxAt + i * LANES).reduceLanes(VectorOperators.MAX);
+    }
+  }
+
+  /**
+   * Decodes the residuals of tokens {@code [t0, t0 + lanes)} dimension-major: {@code out[o + j *
+   * lanes + l]} is token {@code t0 + l}'s weight in dimension {@code j}. Each code word of the block
+   * is gathered once (one int per token) and yields 16 dimensions. A lane's weight is selected
+   * bitwise from the weights' bits by all-ones/all-zeros masks of its bucket's 2 bits, made by
+   * shifts: on Java 17 vector masks and shuffles made from vectors are not compiled to single
+   * instructions, and measured 3x slower here. The code word is walked from its top dimension
+   * down, shifting it left by 2 each step, so that the current bucket's bits are the top two.
+   */
+  private static void decodeTokenBlock(
+      int[] codes, int wordsPerToken, int tokens, int t0, int dim, float[] weights, int[] gather, float[] out, int o) {
+    for (int l = 0; l < LANES; l++) {
+      gather[l] = Math.min(t0 + l, tokens - 1) * wordsPerToken;
+    }
+    IntVector w0 = IntVector.broadcast(INTS, Float.floatToRawIntBits(weights[0]));
+    IntVector w1 = IntVector.broadcast(INTS, Float.floatToRawIntBits(weights[1]));
+    IntVector w2 = IntVector.broadcast(INTS, Float.floatToRawIntBits(weights[2]));
+    IntVector w3 = IntVector.broadcast(INTS, Float.floatToRawIntBits(weights[3]));
+    IntVector w01 = w0.lanewise(VectorOperators.XOR, w1);
+    IntVector w23 = w2.lanewise(VectorOperators.XOR, w3);
+    IntVector one = IntVector.broadcast(INTS, 1);
+    IntVector two = IntVector.broadcast(INTS, 2);
+    IntVector top = IntVector.broadcast(INTS, 31);
+    for (int k = 0; k < wordsPerToken; k++) {
+      IntVector x = IntVector.fromArray(INTS, codes, k, gather, 0);
+      int dims = Math.min(16, dim - 16 * k);
+      int at = o + 16 * k * LANES;
+      // dimension e's bits at the top: x << 2 (15 − e); dimensions past dim are skipped
+      x = x.lanewise(VectorOperators.LSHL, IntVector.broadcast(INTS, 2 * (16 - dims)));
+      for (int e = dims - 1; e >= 0; e--) {
+        IntVector high = x.lanewise(VectorOperators.ASHR, top);
+        IntVector odd = x.lanewise(VectorOperators.LSHL, one).lanewise(VectorOperators.ASHR, top);
+        IntVector low = w0.lanewise(VectorOperators.XOR, w01.lanewise(VectorOperators.AND, odd));
+        IntVector up = w2.lanewise(VectorOperators.XOR, w23.lanewise(VectorOperators.AND, odd));
+        low.lanewise(VectorOperators.XOR, low.lanewise(VectorOperators.XOR, up).lanewise(VectorOperators.AND, high))
+            .reinterpretAsFloats()
+            .intoArray(out, at + e * LANES);
+        x = x.lanewise(VectorOperators.LSHL, two);
+      }
+    }
+  }
+
+  /** {@code out[o + i * lanes + l]} = token {@code t0 + l}'s centroid score, −∞ past the last token. */
+  private static void gatherBase(
+      float[] base, int baseStride, int[] ids, int tokens, int t0, int rows, float[] out, int o) {
+    for (int l = 0; l < LANES; l++) {
+      int t = t0 + l;
+      if (t < tokens) {
+        int row = ids[t] * baseStride;
+        for (int i = 0; i < rows; i++) {
+          out[o + i * LANES + l] = base[row + i];
+        }
+      } else {
+        for (int i = 0; i < rows; i++) {
+          out[o + i * LANES + l] = Float.NEGATIVE_INFINITY;
+        }
+      }
+    }
+  }
+
+  /**
+   * Adds the centroid scores to {@code n} query vectors' stored accumulators of both token blocks
+   * ({@code s[accAt + k * lanes]}, {@code s[accAt + (k + 8) * lanes]}) and folds them into their
+   * maxima. Apart from the multiply-add loops: in the same method, C2 compiled those loops to a
+   * third of their speed.
+   */
+  private static void fold(int n, int i0, int rows, float[] s, int baseAt, int maxAt, int accAt) {
+    for (int k = 0; k < n; k++) {
+      int i = i0 + k;
+      FloatVector a = FloatVector.fromArray(SPECIES, s, accAt + k * LANES)
+          .add(FloatVector.fromArray(SPECIES, s, baseAt + i * LANES));
+      FloatVector c = FloatVector.fromArray(SPECIES, s, accAt + (k + 8) * LANES)
+          .add(FloatVector.fromArray(SPECIES, s, baseAt + (rows + i) * LANES));
+      int m = maxAt + i * LANES;
+      FloatVector.fromArray(SPECIES, s, m).max(a.max(c)).intoArray(s, m);
+    }
+  }
+
+  private static void queries8(
+      float[] qJ, int rows, int i0, int dim, float[] d, int o1, float[] s, int baseAt, int maxAt) {
+    int accAt = maxAt + rows * LANES; // 16 accumulators, folded after the loop
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0;
+    for (int j = 0; j < dim; j++) {
+      FloatVector x = FloatVector.fromArray(SPECIES, d, j * LANES);
+      FloatVector y = FloatVector.fromArray(SPECIES, d, o1 + j * LANES);
+      int p = j * rows + i0;
+      FloatVector w = FloatVector.broadcast(SPECIES, qJ[p]);
+      a0 = x.fma(w, a0);
+      c0 = y.fma(w, c0);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 1]);
+      a1 = x.fma(w, a1);
+      c1 = y.fma(w, c1);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 2]);
+      a2 = x.fma(w, a2);
+      c2 = y.fma(w, c2);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 3]);
+      a3 = x.fma(w, a3);
+      c3 = y.fma(w, c3);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 4]);
+      a4 = x.fma(w, a4);
+      c4 = y.fma(w, c4);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 5]);
+      a5 = x.fma(w, a5);
+      c5 = y.fma(w, c5);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 6]);
+      a6 = x.fma(w, a6);
+      c6 = y.fma(w, c6);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 7]);
+      a7 = x.fma(w, a7);
+      c7 = y.fma(w, c7);
+    }
+    a0.intoArray(s, accAt + 0 * LANES);
+    c0.intoArray(s, accAt + (0 + 8) * LANES);
+    a1.intoArray(s, accAt + 1 * LANES);
+    c1.intoArray(s, accAt + (1 + 8) * LANES);
+    a2.intoArray(s, accAt + 2 * LANES);
+    c2.intoArray(s, accAt + (2 + 8) * LANES);
+    a3.intoArray(s, accAt + 3 * LANES);
+    c3.intoArray(s, accAt + (3 + 8) * LANES);
+    a4.intoArray(s, accAt + 4 * LANES);
+    c4.intoArray(s, accAt + (4 + 8) * LANES);
+    a5.intoArray(s, accAt + 5 * LANES);
+    c5.intoArray(s, accAt + (5 + 8) * LANES);
+    a6.intoArray(s, accAt + 6 * LANES);
+    c6.intoArray(s, accAt + (6 + 8) * LANES);
+    a7.intoArray(s, accAt + 7 * LANES);
+    c7.intoArray(s, accAt + (7 + 8) * LANES);
+    fold(8, i0, rows, s, baseAt, maxAt, accAt);
+  }
+
+  private static void queries4(
+      float[] qJ, int rows, int i0, int dim, float[] d, int o1, float[] s, int baseAt, int maxAt) {
+    int accAt = maxAt + rows * LANES; // 16 accumulators, folded after the loop
+    FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+    for (int j = 0; j < dim; j++) {
+      FloatVector x = FloatVector.fromArray(SPECIES, d, j * LANES);
+      FloatVector y = FloatVector.fromArray(SPECIES, d, o1 + j * LANES);
+      int p = j * rows + i0;
+      FloatVector w = FloatVector.broadcast(SPECIES, qJ[p]);
+      a0 = x.fma(w, a0);
+      c0 = y.fma(w, c0);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 1]);
+      a1 = x.fma(w, a1);
+      c1 = y.fma(w, c1);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 2]);
+      a2 = x.fma(w, a2);
+      c2 = y.fma(w, c2);
+      w = FloatVector.broadcast(SPECIES, qJ[p + 3]);
+      a3 = x.fma(w, a3);
+      c3 = y.fma(w, c3);
+    }
+    a0.intoArray(s, accAt + 0 * LANES);
+    c0.intoArray(s, accAt + (0 + 8) * LANES);
+    a1.intoArray(s, accAt + 1 * LANES);
+    c1.intoArray(s, accAt + (1 + 8) * LANES);
+    a2.intoArray(s, accAt + 2 * LANES);
+    c2.intoArray(s, accAt + (2 + 8) * LANES);
+    a3.intoArray(s, accAt + 3 * LANES);
+    c3.intoArray(s, accAt + (3 + 8) * LANES);
+    fold(4, i0, rows, s, baseAt, maxAt, accAt);
+  }
+
+  private static void queries1(
+      float[] qJ, int rows, int i0, int dim, float[] d, int o1, float[] s, int baseAt, int maxAt) {
+    int accAt = maxAt + rows * LANES; // 16 accumulators, folded after the loop
+    FloatVector a0 = FloatVector.zero(SPECIES), c0 = a0;
+    for (int j = 0; j < dim; j++) {
+      FloatVector w = FloatVector.broadcast(SPECIES, qJ[j * rows + i0]);
+      a0 = FloatVector.fromArray(SPECIES, d, j * LANES).fma(w, a0);
+      c0 = FloatVector.fromArray(SPECIES, d, o1 + j * LANES).fma(w, c0);
+    }
+    a0.intoArray(s, accAt + 0 * LANES);
+    c0.intoArray(s, accAt + (0 + 8) * LANES);
+    fold(1, i0, rows, s, baseAt, maxAt, accAt);
+  }
+
+  /**
    * The vector part of {@link VectorKernels#decodeTwoBit}: whole lane groups of dimensions whose
    * code word (4 bytes, read little-endian) lies inside {@code code}; returns how many dimensions
    * it decoded. A lane's bucket is picked from the 4 weights by masks, so the result is exactly

@@ -233,6 +233,89 @@ public final class VectorKernels {
   }
 
   /**
+   * Whether {@link #maxSimTwoBit} runs on the Vector API (a code word's 16 dimensions fill at least
+   * a register of lanes); else it is the plain loop, slower than decoding for the query-lane kernel.
+   */
+  public static boolean twoBitVectorized() {
+    return VECTOR_API && PanamaKernels.lanes() <= 16;
+  }
+
+  /** Floats of {@link #maxSimTwoBit}'s {@code decoded} scratch space for {@code dim} dimensions. */
+  public static int twoBitDecodedSize(int dim) {
+    return 2 * dim * (VECTOR_API ? PanamaKernels.lanes() : 1);
+  }
+
+  /** Floats of {@link #maxSimTwoBit}'s {@code scratch} space for {@code rows} query vectors. */
+  public static int twoBitScratchSize(int rows) {
+    return (3 * rows + 16) * (VECTOR_API ? PanamaKernels.lanes() : 1);
+  }
+
+  /**
+   * MaxSim's inner loop for a document of 2-bit residual codes, without decoding it to vectors
+   * first: {@code max[i] = max_t s_ti} for {@code i < rows} (overwritten), where {@code s_ti} is
+   * {@code fma} chained over {@code j = 0 … dim−1} from 0 of {@code q_ij · weights[bucket_tj]},
+   * plus {@code base[ids[t] * baseStride + i]} (the query's score against token {@code t}'s
+   * centroid) — the same bits as {@link #maxSimTransposed} gives for the decoded residuals.
+   *
+   * <p>{@code qJ} is the query dimension-major without padding ({@code qJ[j * rows + i]}, {@link
+   * #transpose} with stride {@code rows}); {@code codes} holds each token's code as {@code
+   * wordsPerToken} little-endian ints (dimension {@code j}'s bucket in bits {@code 2(j mod 16)} of
+   * word {@code j / 16}). On the Vector API the document's tokens are the lanes: a block of tokens
+   * is decoded dimension-major straight from the codes, and query values are broadcast against
+   * it, so no lane carries padding for short queries (the query-lane kernel pads the ~23 vectors of
+   * a query to 32 lanes). {@code decoded} and {@code scratch} hold at least {@link
+   * #twoBitDecodedSize} and {@link #twoBitScratchSize} floats.
+   */
+  public static void maxSimTwoBit(
+      float[] qJ,
+      int rows,
+      int dim,
+      int[] codes,
+      int wordsPerToken,
+      int tokens,
+      float[] weights,
+      float[] base,
+      int baseStride,
+      int[] ids,
+      float[] max,
+      float[] decoded,
+      float[] scratch) {
+    if (twoBitVectorized()) {
+      PanamaKernels.maxSimTwoBit(
+          qJ, rows, dim, codes, wordsPerToken, tokens, weights, base, baseStride, ids, max, decoded, scratch);
+    } else {
+      maxSimTwoBitPlain(qJ, rows, dim, codes, wordsPerToken, tokens, weights, base, baseStride, ids, max);
+    }
+  }
+
+  /** The plain-loop {@link #maxSimTwoBit}, the reference the Vector API kernel is tested against. */
+  static void maxSimTwoBitPlain(
+      float[] qJ,
+      int rows,
+      int dim,
+      int[] codes,
+      int wordsPerToken,
+      int tokens,
+      float[] weights,
+      float[] base,
+      int baseStride,
+      int[] ids,
+      float[] max) {
+    java.util.Arrays.fill(max, 0, rows, Float.NEGATIVE_INFINITY);
+    for (int t = 0; t < tokens; t++) {
+      for (int i = 0; i < rows; i++) {
+        float s = 0;
+        for (int j = 0; j < dim; j++) {
+          int bucket = (codes[t * wordsPerToken + (j >> 4)] >>> (2 * (j & 15))) & 3;
+          s = Math.fma(qJ[j * rows + i], weights[bucket], s);
+        }
+        s += base[ids[t] * baseStride + i];
+        max[i] = Math.max(max[i], s);
+      }
+    }
+  }
+
+  /**
    * Decodes the leading dimensions of a 2-bit residual code ({@code ResidualCodebook}'s layout:
    * dimension {@code j}'s bucket in bits {@code 2j, 2j+1}, least significant first) as {@code
    * out[outOffset + j] = centroids[centroidOffset + j] + weights[bucket_j]}, or {@code

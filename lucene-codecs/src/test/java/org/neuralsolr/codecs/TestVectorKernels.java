@@ -186,4 +186,66 @@ public class TestVectorKernels extends LuceneTestCase {
       }
     }
   }
+
+  /**
+   * The 2-bit document-lane kernel on the Vector API gives the plain loop's bits for any query
+   * length (8/4/1 blocks and their mixes), token count (odd lane blocks, a last block part empty)
+   * and dimension (not a multiple of 16); and the plain loop gives the bits of the query-lane
+   * kernel on the decoded residuals, so both scoring paths of a 2-bit document agree exactly.
+   */
+  public void testMaxSimTwoBitEqualsPlainLoop() {
+    assertTrue("run with --add-modules jdk.incubator.vector", VectorKernels.VECTOR_API);
+    for (int iter = 0; iter < 60; iter++) {
+      int rows = TestUtil.nextInt(random(), 1, 40);
+      int tokens = TestUtil.nextInt(random(), 1, 75);
+      int dim = random().nextBoolean() ? 384 : TestUtil.nextInt(random(), 1, 130);
+      int words = (2 * dim + 31) / 32;
+      float[] query = randomVector(rows * dim);
+      float[] qJ = VectorKernels.transpose(query, 0, rows, dim, rows);
+      int[] codes = new int[tokens * words + random().nextInt(3)];
+      for (int x = 0; x < codes.length; x++) {
+        codes[x] = random().nextInt();
+      }
+      float[] weights = randomVector(4);
+      int centroids = TestUtil.nextInt(random(), 1, 9);
+      int baseStride = rows + random().nextInt(20);
+      float[] base = randomVector(centroids * baseStride);
+      int[] ids = new int[tokens];
+      for (int t = 0; t < tokens; t++) {
+        ids[t] = random().nextInt(centroids);
+      }
+      float[] fast = randomVector(rows), plain = randomVector(rows); // overwritten, not carried in
+      float[] decoded = new float[VectorKernels.twoBitDecodedSize(dim)];
+      float[] scratch = new float[VectorKernels.twoBitScratchSize(rows)];
+      VectorKernels.maxSimTwoBit(
+          qJ, rows, dim, codes, words, tokens, weights, base, baseStride, ids, fast, decoded, scratch);
+      VectorKernels.maxSimTwoBitPlain(qJ, rows, dim, codes, words, tokens, weights, base, baseStride, ids, plain);
+      // the same residuals decoded row-major, through the query-lane kernel
+      float[] residuals = new float[tokens * dim];
+      for (int t = 0; t < tokens; t++) {
+        for (int j = 0; j < dim; j++) {
+          residuals[t * dim + j] = weights[(codes[t * words + (j >> 4)] >>> (2 * (j & 15))) & 3];
+        }
+      }
+      int stride = VectorKernels.transposedStride(rows);
+      float[] qT = VectorKernels.transpose(query, 0, rows, dim, stride);
+      float[] paddedBase = new float[centroids * stride];
+      for (int c = 0; c < centroids; c++) {
+        System.arraycopy(base, c * baseStride, paddedBase, c * stride, rows);
+      }
+      float[] laneMax = new float[stride];
+      java.util.Arrays.fill(laneMax, Float.NEGATIVE_INFINITY);
+      VectorKernels.maxSimTransposed(qT, stride, residuals, tokens, dim, paddedBase, ids, laneMax, null);
+      for (int i = 0; i < rows; i++) {
+        assertEquals("query vector " + i, Float.floatToIntBits(plain[i]), Float.floatToIntBits(fast[i]));
+        assertEquals("query vector " + i, Float.floatToIntBits(laneMax[i]), Float.floatToIntBits(plain[i]));
+        double best = Double.NEGATIVE_INFINITY;
+        for (int t = 0; t < tokens; t++) {
+          best =
+              Math.max(best, naiveDot(query, i * dim, residuals, t * dim, dim) + base[ids[t] * baseStride + i]);
+        }
+        assertEquals(best, plain[i], 1e-6 * (dim + 2));
+      }
+    }
+  }
 }

@@ -41,6 +41,13 @@ public final class MaxSimScorer {
   private int[] pending = new int[0];
   private float[] gathered = new float[0];
   private final Map<ResidualCodebook, CentroidScores> centroidScores = new IdentityHashMap<>();
+  // 2-bit codes on the Vector API: the query dimension-major without padding, the document's
+  // codes as ints, and the kernel's scratch space
+  private final float[] queryJ;
+  private final int queryRows;
+  private int[] words = new int[0];
+  private final float[] decodedBlocks;
+  private final float[] scratch;
 
   /** @param query the query vectors, row-major ({@code numQueryVectors × dim}); not copied */
   MaxSimScorer(float[] query, int numQueryVectors, int dim) {
@@ -56,10 +63,20 @@ public final class MaxSimScorer {
       stride = VectorKernels.transposedStride(numQueryVectors);
       queryT = VectorKernels.transpose(query, 0, numQueryVectors, dim, stride);
       maxima = new float[stride];
+      // rounded up to a multiple of 4 with zero vectors (whose maxima are ignored): the kernel's
+      // blocks of 8 and 4 query vectors run several times faster than its single ones
+      queryRows = (numQueryVectors + 3) & ~3;
+      queryJ = VectorKernels.transpose(query, 0, numQueryVectors, dim, queryRows);
+      decodedBlocks = new float[VectorKernels.twoBitDecodedSize(dim)];
+      scratch = new float[VectorKernels.twoBitScratchSize(queryRows)];
     } else {
       stride = 0;
       queryT = null;
       maxima = null;
+      queryRows = 0;
+      queryJ = null;
+      decodedBlocks = null;
+      scratch = null;
     }
   }
 
@@ -90,8 +107,26 @@ public final class MaxSimScorer {
       return score(decoded, values.tokenCount());
     }
     int tokens = values.tokenCount();
+    if (values.nbits() == 2 && values.hasResidualWords() && VectorKernels.twoBitVectorized()) {
+      // 2 bits: decoded inside the kernel, document tokens in the lanes (no query padding)
+      ids = values.centroidIds(ids);
+      CentroidScores scores = centroidScores(values, tokens);
+      words = values.residualWords(words);
+      VectorKernels.maxSimTwoBit(
+          queryJ, queryRows, dim, words, words(values), tokens, scores.weights, scores.table, stride, ids, maxima, decodedBlocks, scratch);
+      double sum = 0;
+      for (int i = 0; i < numQueryVectors; i++) {
+        sum += maxima[i];
+      }
+      return (float) sum;
+    }
     float[] table = prepareResiduals(values, tokens);
     return transposedScore(decoded, tokens, table, ids);
+  }
+
+  /** Ints per token of {@link MultiVectorValues#residualWords}. */
+  private int words(MultiVectorValues values) {
+    return (dim * values.nbits() + 31) / 32;
   }
 
   /** MaxSim through the transposed kernel: each query vector's best document token, summed. */
@@ -129,11 +164,22 @@ public final class MaxSimScorer {
   private float[] prepareResiduals(MultiVectorValues values, int tokens) throws IOException {
     decoded = values.residuals(decoded);
     ids = values.centroidIds(ids);
+    return centroidScores(values, tokens).table;
+  }
+
+  /**
+   * The centroid scores of the current document's codebook, filled for the centroids in {@code
+   * ids} (its first {@code tokens}).
+   */
+  private CentroidScores centroidScores(MultiVectorValues values, int tokens) {
     ResidualCodebook codebook = values.codebooks().get(values.codebookOrd());
     CentroidScores scores = centroidScores.get(codebook);
     if (scores == null) {
       scores = new CentroidScores(codebook.numCentroids(), stride);
       centroidScores.put(codebook, scores);
+    }
+    if (scores.weights == null) {
+      scores.weights = codebook.weights();
     }
     int missing = 0;
     pending = ArrayUtil.grow(pending, tokens);
@@ -156,7 +202,7 @@ public final class MaxSimScorer {
         System.arraycopy(dots, x * stride, scores.table, pending[x] * stride, stride);
       }
     }
-    return scores.table;
+    return scores;
   }
 
   /**
@@ -183,6 +229,7 @@ public final class MaxSimScorer {
   private static final class CentroidScores {
     final float[] table;
     final boolean[] done;
+    float[] weights; // the codebook's residual weights, fetched once
 
     CentroidScores(int k, int stride) {
       this(new float[k * stride], k);

@@ -297,6 +297,33 @@ public final class MultiVectorValues extends BinaryDocValues {
   }
 
   /**
+   * Whether {@link #residualWords} can be used: the field stores residuals whose per-token code is
+   * a whole number of ints.
+   */
+  public boolean hasResidualWords() {
+    return entry.nbits > 0 && residualBytes % Integer.BYTES == 0;
+  }
+
+  /**
+   * The current document's packed residual codes, undecoded, as little-endian ints ({@code
+   * residualBytes / 4} per token vector, in token order; see {@link #hasResidualWords}), into
+   * {@code buffer} if it is large enough, else into a new array; returns the array written. For
+   * kernels that decode while they score.
+   */
+  public int[] residualWords(int[] buffer) throws IOException {
+    if (hasResidualWords() == false) {
+      throw new IllegalStateException("residual codes are not whole ints");
+    }
+    long i = index();
+    long start = tokenStarts.get(i);
+    int words = (int) (tokenStarts.get(i + 1) - start) * (residualBytes / Integer.BYTES);
+    buffer = buffer == null ? new int[words] : ArrayUtil.grow(buffer, words);
+    residuals.seek(start * residualBytes);
+    residuals.readInts(buffer, 0, words);
+    return buffer;
+  }
+
+  /**
    * Writes the current document's centroid ids (one per token vector, indexes into its codebook)
    * into {@code buffer} if it is large enough, else into a new array; returns the array written.
    */

@@ -1,5 +1,14 @@
 package org.neuralsolr.codecs.multivector;
 
+import org.apache.lucene.document.Document;
+import org.apache.lucene.document.FieldType;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.VectorSimilarityFunction;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.store.Directory;
 import org.apache.lucene.tests.util.LuceneTestCase;
 import org.apache.lucene.tests.util.TestUtil;
 
@@ -57,5 +66,54 @@ public class TestMaxSimScorer extends LuceneTestCase {
     MaxSimScorer scorer = new MaxSimScorer(new float[][] {{1, 2}});
     expectThrows(IllegalArgumentException.class, () -> scorer.score(new float[3], 2));
     expectThrows(IllegalArgumentException.class, () -> scorer.score(new float[4], 0));
+  }
+
+  /**
+   * On 2-bit codes whose per-token code is whole ints (dimensions a multiple of 16), {@link
+   * MaxSimScorer#score(MultiVectorValues)} runs the document-lane kernel on the packed codes and
+   * {@link MaxSimScorer#score(MultiVectorValues, int[], float[])} the query-lane kernel on decoded
+   * residuals: both give the same bits, and equal MaxSim of the decoded vectors up to rounding.
+   */
+  public void testTwoBitCodesScoreAsDecoded() throws Exception {
+    int dim = 16 * TestUtil.nextInt(random(), 1, 5);
+    FieldType type = MultiVectorField.createFieldType(dim, 2, VectorSimilarityFunction.DOT_PRODUCT, 8, 0);
+    MultiVectorTestUtil.ClusteredVectors data =
+        new MultiVectorTestUtil.ClusteredVectors(random(), dim, 6, 0.5f, false);
+    try (Directory dir = newDirectory()) {
+      IndexWriterConfig iwc = new IndexWriterConfig();
+      iwc.setCodec(MultiVectorTestUtil.codec(new MultiVectorDocValuesFormat()));
+      try (IndexWriter w = new IndexWriter(dir, iwc)) {
+        for (int d = 0; d < 40; d++) {
+          Document doc = new Document();
+          doc.add(new MultiVectorField("mv", data.matrix(random(), TestUtil.nextInt(random(), 1, 70)), type));
+          w.addDocument(doc);
+        }
+      }
+      try (DirectoryReader reader = DirectoryReader.open(dir)) {
+        for (int iter = 0; iter < 5; iter++) {
+          float[][] query = data.matrix(random(), TestUtil.nextInt(random(), 1, 40));
+          MaxSimScorer scorer = new MaxSimScorer(query);
+          int scored = 0;
+          for (LeafReaderContext leaf : reader.leaves()) {
+            MultiVectorValues values = MultiVectorValues.get(leaf.reader(), "mv");
+            MultiVectorValues same = MultiVectorValues.get(leaf.reader(), "mv");
+            assertTrue(values.hasResidualWords());
+            for (int doc = values.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = values.nextDoc()) {
+              assertEquals(doc, same.advance(doc));
+              int tokens = values.tokenCount();
+              float score = scorer.score(values);
+              int[] argmax = new int[query.length];
+              float[] max = new float[query.length];
+              assertEquals(Float.floatToIntBits(score), Float.floatToIntBits(scorer.score(same, argmax, max)));
+              float[] decoded = values.vectors(null);
+              double expected = MultiVectorTestUtil.naiveMaxSim(query, decoded, tokens, dim);
+              assertEquals(expected, score, 1e-5 * query.length * dim);
+              scored++;
+            }
+          }
+          assertEquals(40, scored);
+        }
+      }
+    }
   }
 }
