@@ -1,7 +1,7 @@
 package org.neuralsolr.highlight;
 
 import java.util.ArrayList;
-import java.util.BitSet;
+import java.util.Arrays;
 import java.util.List;
 import org.neuralsolr.codecs.VectorKernels;
 
@@ -18,77 +18,105 @@ final class MaxSimSentences {
   private MaxSimSentences() {}
 
   /**
+   * Scores from the document's token vectors: every query token against every document token once
+   * (the plain kernel, for vectors encoded at query time), then {@link #score(float[], int, int,
+   * int[][], List)}.
+   *
    * @param query the query's token vectors
    * @param document the document's token vectors, {@code tokenCount × dimension}, row-major
    * @param spans each document token's character span in the encoded text ({@code -1}: none)
    * @param sentences each sentence's {@code [start, end)} in the encoded text
    */
   static Result score(float[][] query, float[] document, int dimension, int[][] spans, List<int[]> sentences) {
-    int n = sentences.size();
-    float[] scores = new float[n];
-    int[] tokens = new int[n];
-    List<List<int[]>> winners = new ArrayList<>(n);
-    // which sentence holds each token (by where the token starts); -1: none
-    int[] owner = new int[spans.length];
-    for (int t = 0; t < spans.length; t++) {
-      owner[t] = -1;
-      if (spans[t][0] < 0) {
-        continue;
-      }
-      for (int s = 0; s < n; s++) {
-        if (spans[t][0] >= sentences.get(s)[0] && spans[t][0] < sentences.get(s)[1]) {
-          owner[t] = s;
-          tokens[s]++;
-          break;
-        }
-      }
-    }
-    // every query token against every document token once, on the same kernel as {!colbert}'s
-    // MaxSim; then each sentence takes, per query token, the best of its own tokens
     int q = query.length;
-    float[][] sims = new float[q][spans.length];
-    if (spans.length > 0 && q > 0) {
+    int tokens = spans.length;
+    float[] similarities = new float[tokens * q];
+    if (tokens > 0 && q > 0) {
       float[] flat = new float[q * dimension];
       for (int i = 0; i < q; i++) {
         System.arraycopy(query[i], 0, flat, i * dimension, dimension);
       }
-      VectorKernels.dotProducts(flat, 0, q, document, spans.length, dimension, sims);
-    }
-    double[] sums = new double[n];
-    List<BitSet> won = new ArrayList<>(n);
-    for (int s = 0; s < n; s++) {
-      won.add(new BitSet(spans.length));
-    }
-    float[] best = new float[n];
-    int[] arg = new int[n];
-    for (int i = 0; i < q; i++) {
-      java.util.Arrays.fill(best, Float.NEGATIVE_INFINITY);
-      java.util.Arrays.fill(arg, -1);
-      float[] row = sims[i];
-      for (int t = 0; t < spans.length; t++) {
-        int s = owner[t];
-        if (s >= 0 && row[t] > best[s]) {
-          best[s] = row[t];
-          arg[s] = t;
-        }
-      }
-      for (int s = 0; s < n; s++) {
-        if (arg[s] >= 0) {
-          sums[s] += best[s];
-          won.get(s).set(arg[s]);
+      float[][] rows = new float[q][tokens];
+      VectorKernels.dotProducts(flat, 0, q, document, tokens, dimension, rows);
+      for (int i = 0; i < q; i++) {
+        for (int t = 0; t < tokens; t++) {
+          similarities[t * q + i] = rows[i][t];
         }
       }
     }
+    return score(similarities, q, q, spans, sentences);
+  }
+
+  /**
+   * Scores from the query × document similarities, in one pass over the document's tokens: each
+   * token updates, per query token, the running best of the sentence holding it.
+   *
+   * @param similarities {@code similarities[t * stride + i]} = query token {@code i} · document
+   *     token {@code t} (the layout of {@code MaxSimScorer#similarities}), for {@code i < queryTokens}
+   * @param spans each document token's character span in the encoded text ({@code -1}: none)
+   * @param sentences each sentence's {@code [start, end)} in the encoded text
+   */
+  static Result score(float[] similarities, int stride, int queryTokens, int[][] spans, List<int[]> sentences) {
+    int n = sentences.size();
+    int tokens = spans.length;
+    int[] count = new int[n];
+    // which sentence holds each token (by where the token starts); -1: none
+    int[] owner = new int[tokens];
+    for (int t = 0; t < tokens; t++) {
+      owner[t] = -1;
+      int start = spans[t][0];
+      for (int s = 0; start >= 0 && s < n; s++) {
+        if (start >= sentences.get(s)[0] && start < sentences.get(s)[1]) {
+          owner[t] = s;
+          count[s]++;
+          break;
+        }
+      }
+    }
+    // per sentence and query token, the best similarity and the first token reaching it
+    float[] best = new float[n * queryTokens];
+    int[] arg = new int[n * queryTokens];
+    Arrays.fill(best, Float.NEGATIVE_INFINITY);
+    Arrays.fill(arg, -1);
+    for (int t = 0; t < tokens; t++) {
+      int s = owner[t];
+      if (s < 0) {
+        continue;
+      }
+      int row = t * stride;
+      int b = s * queryTokens;
+      for (int i = 0; i < queryTokens; i++) {
+        float v = similarities[row + i];
+        if (v > best[b + i]) {
+          best[b + i] = v;
+          arg[b + i] = t;
+        }
+      }
+    }
+    float[] scores = new float[n];
+    List<List<int[]>> winners = new ArrayList<>(n);
+    int[] won = new int[queryTokens];
     for (int s = 0; s < n; s++) {
-      scores[s] = (float) sums[s];
-      List<int[]> spansWon = new ArrayList<>();
-      BitSet w = won.get(s);
-      for (int t = w.nextSetBit(0); t >= 0; t = w.nextSetBit(t + 1)) {
-        spansWon.add(spans[t]);
+      double sum = 0;
+      int w = 0;
+      int b = s * queryTokens;
+      for (int i = 0; i < queryTokens; i++) {
+        if (arg[b + i] >= 0) {
+          sum += best[b + i];
+          won[w++] = arg[b + i];
+        }
+      }
+      scores[s] = (float) sum;
+      Arrays.sort(won, 0, w);
+      List<int[]> spansWon = new ArrayList<>(w);
+      for (int k = 0; k < w; k++) {
+        if (k == 0 || won[k] != won[k - 1]) {
+          spansWon.add(spans[won[k]]);
+        }
       }
       winners.add(merged(spansWon));
     }
-    return new Result(scores, tokens, winners);
+    return new Result(scores, count, winners);
   }
 
   /** Adjacent or overlapping spans (the word pieces of one word) as one span, in text order. */

@@ -28,6 +28,7 @@ import org.apache.solr.search.DocList;
 import org.apache.solr.search.SolrIndexSearcher;
 import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.ReaderUtil;
+import org.neuralsolr.codecs.multivector.MaxSimScorer;
 import org.neuralsolr.codecs.multivector.MultiVectorValues;
 import org.neuralsolr.model.CrossEncoder;
 import org.neuralsolr.model.MultiVectorEncoder;
@@ -419,6 +420,11 @@ public class NeuralHighlighter extends SolrHighlighter {
    * them, from tokenising the document's source text again (no forward pass either way). Sets a
    * score and the winning tokens' spans (in the sentence's value) per sentence. Hits are read in
    * doc id order, so that each segment's doc values are read forward by one iterator.
+   *
+   * <p>The similarities come from {@link MaxSimScorer#similarities}, the path {@code {!colbert}}
+   * scored the hits with: residual codes are not decoded to vectors (the query's score against
+   * each centroid is computed once per request and reused by every hit), and a sentence holding
+   * every token of a document has the document's MaxSim, bit for bit.
    */
   private static void maxSim(
       TokenSource tokens, float[][] query, SolrIndexSearcher searcher, List<Hit> hits, List<Candidate> candidates, float[] scores,
@@ -429,7 +435,8 @@ public class NeuralHighlighter extends SolrHighlighter {
     LeafReaderContext leaf = null;
     MultiVectorValues values = null;
     BinaryDocValues storedSpans = null;
-    float[] vectors = null;
+    MaxSimScorer scorer = new MaxSimScorer(query);
+    float[] similarities = null;
     for (Hit hit : byDoc) {
       if (leaf == null || hit.docId >= leaf.docBase + leaf.reader().maxDoc()) {
         leaf = leaves.get(ReaderUtil.subIndex(hit.docId, leaves));
@@ -451,7 +458,7 @@ public class NeuralHighlighter extends SolrHighlighter {
           // supplied by a client, or encoded by another model or tokenizer version: no evidence to map
           spans = null;
         } else {
-          vectors = values.vectors(vectors);
+          similarities = scorer.similarities(values, similarities);
         }
       }
       if (spans == null) {
@@ -461,7 +468,7 @@ public class NeuralHighlighter extends SolrHighlighter {
       for (Candidate c : sentences) {
         ranges.add(joinedRange(joined, c));
       }
-      MaxSimSentences.Result r = MaxSimSentences.score(query, vectors, tokens.dimension, spans, ranges);
+      MaxSimSentences.Result r = MaxSimSentences.score(similarities, scorer.stride(), query.length, spans, ranges);
       for (int s = 0; s < sentences.size(); s++) {
         scores[hit.from + s] = r.scores()[s];
         List<int[]> inValue = new ArrayList<>();

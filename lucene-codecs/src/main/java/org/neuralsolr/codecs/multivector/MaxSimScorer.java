@@ -158,6 +158,48 @@ public final class MaxSimScorer {
   }
 
   /**
+   * Row length of {@link #similarities}: the number of query vectors, rounded up to whole vector
+   * registers on the Vector API (padding lanes hold the dot products of a zero query vector).
+   */
+  public int stride() {
+    return queryT != null ? stride : numQueryVectors;
+  }
+
+  /**
+   * Every query vector's dot product with every token vector of the document {@code values} is
+   * positioned on, {@code out[t * stride() + i] = q_i·d_t}, into {@code out} if it is large enough
+   * (it may be null), else into a new array; returns the array written. These are the very values
+   * {@link #score(MultiVectorValues)} takes its maxima of (bit for bit, residual codes included), so
+   * that a caller grouping the tokens (the highlighter's sentences) finds the scores the query gave:
+   * a group holding every token has the document's MaxSim.
+   */
+  public float[] similarities(MultiVectorValues values, float[] out) throws IOException {
+    int tokens = values.tokenCount();
+    int n = tokens * stride();
+    out = out == null ? new float[n] : ArrayUtil.grow(out, n);
+    if (tokens == 0) {
+      return out;
+    }
+    if (queryT == null) {
+      decoded = values.vectors(decoded);
+      computeSimilarities(decoded, tokens);
+      for (int i = 0; i < numQueryVectors; i++) {
+        float[] row = similarities[i];
+        for (int t = 0; t < tokens; t++) {
+          out[t * numQueryVectors + i] = row[t];
+        }
+      }
+    } else if (values.nbits() == 0) {
+      decoded = values.vectors(decoded);
+      VectorKernels.maxSimTransposed(queryT, stride, decoded, tokens, dim, null, null, null, out);
+    } else {
+      float[] table = prepareResiduals(values, tokens);
+      VectorKernels.maxSimTransposed(queryT, stride, decoded, tokens, dim, table, ids, null, out);
+    }
+    return out;
+  }
+
+  /**
    * Decodes the current document's residuals into {@code decoded} and its centroid ids into {@code
    * ids}; returns the centroid score table of its codebook, filled for those centroids.
    */

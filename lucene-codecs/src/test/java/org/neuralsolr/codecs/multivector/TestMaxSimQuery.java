@@ -98,6 +98,40 @@ public class TestMaxSimQuery extends LuceneTestCase {
     return out;
   }
 
+  /** {@link MaxSimScorer#similarities} holds the dot products the score takes its maxima of, bit for bit. */
+  public void testSimilaritiesAreWhatTheScoreMaximises() throws IOException {
+    float[][] query = randomQuery();
+    for (LeafReaderContext leaf : reader.leaves()) {
+      MultiVectorValues a = MultiVectorValues.get(leaf.reader(), "mv");
+      MultiVectorValues b = MultiVectorValues.get(leaf.reader(), "mv");
+      if (a == null) {
+        continue;
+      }
+      MaxSimScorer scorer = new MaxSimScorer(query);
+      MaxSimScorer other = new MaxSimScorer(query);
+      float[] sims = null;
+      int[] argmax = new int[query.length];
+      float[] max = new float[query.length];
+      while (a.nextDoc() != DocIdSetIterator.NO_MORE_DOCS) {
+        b.advance(a.docID());
+        sims = scorer.similarities(a, sims);
+        float score = other.score(b, argmax, max);
+        int tokens = a.tokenCount();
+        double sum = 0;
+        for (int i = 0; i < query.length; i++) {
+          float best = Float.NEGATIVE_INFINITY;
+          for (int t = 0; t < tokens; t++) {
+            best = Math.max(best, sims[t * scorer.stride() + i]);
+          }
+          assertEquals(Float.floatToIntBits(max[i]), Float.floatToIntBits(best));
+          assertEquals(Float.floatToIntBits(max[i]), Float.floatToIntBits(sims[argmax[i] * scorer.stride() + i]));
+          sum += best;
+        }
+        assertEquals(Float.floatToIntBits(score), Float.floatToIntBits((float) sum));
+      }
+    }
+  }
+
   public void testScoresAreExactMaxSim() throws IOException {
     IndexSearcher searcher = newSearcher(reader);
     for (int iter = 0; iter < 5; iter++) {
