@@ -92,7 +92,7 @@ final class IngestCurveBench {
       byBatch.add(CostCurve.series("batch " + batches.get(b), points));
     }
     String command = "./neural-bench ingest-curve";
-    String load = loadBefore + " / " + Machine.loadAverage();
+    String load = loadBefore + " before / " + Machine.loadAverage() + " after";
     CostCurve.Axis docsPerSecondAxis = new CostCurve.Axis("documents/s", true);
     CostCurve.write(outDir.resolve("ingest-docs-per-second-by-batch-size.json"), "Ingest docs/s against batch size, " + MODEL,
         new CostCurve.Axis("scheduler batch size (texts per forward pass)", true), docsPerSecondAxis, byLength,
