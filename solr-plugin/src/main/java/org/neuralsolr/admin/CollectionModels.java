@@ -16,6 +16,7 @@ import org.apache.solr.common.params.SolrParams;
 import org.apache.solr.common.util.SimpleOrderedMap;
 import org.apache.solr.core.SolrCore;
 import org.apache.solr.request.SolrQueryRequest;
+import org.neuralsolr.model.NeuralModelRegistry;
 
 /**
  * Model changes ({@code action=load|reload|unload}) on a SolrCloud collection: the core that
@@ -32,7 +33,9 @@ import org.apache.solr.request.SolrQueryRequest;
  * again (see {@link #undoLoad}), so the collection never serves a model on some replicas only.
  */
 final class CollectionModels {
-  /** Marks an unload that undoes a load of the same collection request: no usage check (see below). */
+  /** The id of a collection-wide load, sent with it to the other replicas, which keep it with the model. */
+  static final String LOAD_ID_PARAM = "loadId";
+  /** Marks an unload that undoes the load of that id: no usage check (see below). */
   static final String UNDO_PARAM = "undo";
 
   private CollectionModels() {}
@@ -47,12 +50,24 @@ final class CollectionModels {
   }
 
   /**
-   * An unload sent by {@link #undoLoad}: the coordinator loaded the model a moment ago for the
-   * same request, so it is not in use; the usage check (409) is skipped because a model that
-   * solrconfig.xml declares without a package is "used" by its plugins yet must still be undone.
+   * An unload sent by {@link #undoLoad}: the model was loaded a moment ago by the load whose id it
+   * names, so unloading it restores what the core served before; the usage check (409) is skipped
+   * because a model that solrconfig.xml declares without a package is "used" by its plugins yet
+   * must still be undone. An {@code undo} naming another load (or none this core made) is a 400,
+   * so the param cannot be used to unload a model in use.
    */
-  static boolean isUndo(SolrQueryRequest req) {
-    return isShardRequest(req) && req.getParams().getBool(UNDO_PARAM, false);
+  static boolean isUndo(SolrQueryRequest req, NeuralModelRegistry registry, String name) {
+    String loadId = req.getParams().get(UNDO_PARAM);
+    if (loadId == null) {
+      return false;
+    }
+    if (!isShardRequest(req) || !registry.loadedIn(name, loadId)) {
+      throw new SolrException(
+          SolrException.ErrorCode.BAD_REQUEST,
+          "param '" + UNDO_PARAM + "': model '" + name + "' of core '" + req.getCore().getName()
+              + "' was not loaded by load '" + loadId + "' of its collection; only that load's own undo may name it");
+    }
+    return true;
   }
 
   /** What the other replicas answered to one change. */
@@ -97,15 +112,15 @@ final class CollectionModels {
   }
 
   /**
-   * Unloads model {@code name} from the replicas that loaded it (and those whose answer was lost),
-   * after a load that failed elsewhere; {@code fanOut.replicas} says what became of each. The
+   * Unloads model {@code name} from the replicas that loaded it in load {@code loadId} (and those
+   * whose answer was lost), after a load that failed elsewhere; {@code fanOut.replicas} says what became of each. The
    * caller unloads it from its own core and from the configset.
    */
-  static void undoLoad(SolrCore core, String name, FanOut fanOut) {
+  static void undoLoad(SolrCore core, String name, String loadId, FanOut fanOut) {
     ModifiableSolrParams p = new ModifiableSolrParams();
     p.set("action", "unload");
     p.set("name", name);
-    p.set(UNDO_PARAM, true);
+    p.set(UNDO_PARAM, loadId);
     for (Replica r : fanOut.succeeded) {
       try {
         send(core, r, p);

@@ -8,6 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.regex.Pattern;
 import org.apache.lucene.index.DocValues;
 import org.apache.lucene.index.FieldInfo;
@@ -163,6 +164,12 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     // on SolrCloud the receiving core keeps the change for the collection and passes it on to the
     // collection's other replicas (distrib=false), as a distributed update would
     boolean coordinator = !CollectionModels.isShardRequest(req);
+    // a collection-wide load gets an id that each replica keeps with the model, so that only its own
+    // undo can unload it past the usage check (see CollectionModels#undoLoad)
+    String loadId =
+        !action.equals("load") || !CollectionModels.inCloud(core)
+            ? null
+            : coordinator ? UUID.randomUUID().toString() : params.get(CollectionModels.LOAD_ID_PARAM);
     try {
       switch (action) {
         case "load":
@@ -171,7 +178,7 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
             throw new SolrException(ErrorCode.BAD_REQUEST, "param 'package' is required for action=load: builtin:NAME or a path under the model roots " + registry.roots().paths());
           }
           String device = params.get("device");
-          registry.load(name, pkg, device == null ? null : DeviceRequest.parse(device), coordinator);
+          registry.load(name, pkg, device == null ? null : DeviceRequest.parse(device), coordinator, loadId);
           break;
         case "reload":
           registry.reload(name);
@@ -180,7 +187,7 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
           if (!registry.failedToLoad().containsKey(name)) {
             registry.model(name); // 400 for an unknown name
           }
-          List<String> users = CollectionModels.isUndo(req) ? List.of() : ModelReferences.of(core, name);
+          List<String> users = CollectionModels.isUndo(req, registry, name) ? List.of() : ModelReferences.of(core, name);
           if (!users.isEmpty()) {
             throw new SolrException(
                 ErrorCode.CONFLICT,
@@ -194,9 +201,13 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     rsp.add("action", action);
     rsp.add("name", name);
     if (coordinator && CollectionModels.inCloud(core)) {
-      CollectionModels.FanOut fanOut = CollectionModels.forward(core, params);
+      ModifiableSolrParams forwarded = new ModifiableSolrParams(params);
+      if (loadId != null) {
+        forwarded.set(CollectionModels.LOAD_ID_PARAM, loadId);
+      }
+      CollectionModels.FanOut fanOut = CollectionModels.forward(core, forwarded);
       if (!fanOut.failed.isEmpty()) {
-        failedOnReplicas(core, registry, action, name, fanOut, rsp);
+        failedOnReplicas(core, registry, action, name, loadId, fanOut, rsp);
       }
       rsp.add("replicas", fanOut.replicas);
     }
@@ -211,11 +222,17 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
    * failed replicas until their cores load again (the configset no longer keeps it).
    */
   private static void failedOnReplicas(
-      SolrCore core, NeuralModelRegistry registry, String action, String name, CollectionModels.FanOut fanOut, SolrQueryResponse rsp) {
+      SolrCore core,
+      NeuralModelRegistry registry,
+      String action,
+      String name,
+      String loadId,
+      CollectionModels.FanOut fanOut,
+      SolrQueryResponse rsp) {
     int failed = fanOut.failed.size();
     String outcome;
     if (action.equals("load")) {
-      CollectionModels.undoLoad(core, name, fanOut);
+      CollectionModels.undoLoad(core, name, loadId, fanOut);
       registry.unload(name, true);
       outcome =
           fanOut.failed.size() == failed

@@ -5,6 +5,7 @@ import java.lang.invoke.MethodHandles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -93,6 +94,11 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
   private final Set<String> apiLoaded = new LinkedHashSet<>();
   /** Persisted models that did not load when the core loaded: why (the core serves the others). */
   private final Map<String, String> failedToLoad = new LinkedHashMap<>();
+  /**
+   * Per model loaded by a collection-wide load on SolrCloud: that load's id, which only the undo of
+   * the same load presents (see {@link #loadedIn}).
+   */
+  private final Map<String, String> loadIds = new HashMap<>();
 
   @Override
   public void init(NamedList<?> args) {
@@ -291,10 +297,11 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
    * Loads the package {@code packageRef} (under the model roots, checksums verified as at start) as
    * the model {@code name} of this core, until the core reloads (solrconfig.xml is not changed).
    *
+   * @param loadId the id of the collection-wide load this is part of (SolrCloud), or null
    * @throws ModelPackageException if the package is missing, outside the roots or fails its checks
    * @throws IllegalStateException if the name is taken
    */
-  public synchronized ServedModel load(String name, String packageRef, DeviceRequest device, boolean persist) {
+  public synchronized ServedModel load(String name, String packageRef, DeviceRequest device, boolean persist, String loadId) {
     if (models.containsKey(name)) {
       throw new IllegalStateException("model '" + name + "' is already loaded; use action=reload or another name");
     }
@@ -307,6 +314,9 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     failedToLoad.remove(name);
     withoutPackage.remove(name);
     models = next;
+    if (loadId != null) {
+      loadIds.put(name, loadId);
+    }
     registerGauges(name);
     if (persist) {
       try {
@@ -351,12 +361,24 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     next.remove(name);
     loadedFrom.remove(name);
     boolean wasApiLoaded = apiLoaded.remove(name);
+    loadIds.remove(name);
     models = next;
     removeGauges(name);
     store.release(old);
     if (persist && wasApiLoaded) {
       savePersisted();
     }
+  }
+
+  /**
+   * True if model {@code name} is loaded on this core by the collection-wide load {@code loadId}:
+   * only that load's undo may then unload it without the usage check, since unloading restores
+   * what the core served before it (a model solrconfig.xml declares without a package is "used"
+   * by its plugins whether or not it is loaded). Ids are random and not persisted: after a core
+   * reload no undo matches.
+   */
+  public synchronized boolean loadedIn(String name, String loadId) {
+    return loadId != null && loadId.equals(loadIds.get(name));
   }
 
   /** The persisted models that did not load when the core loaded, with why. */

@@ -327,6 +327,26 @@ public class SolrCloudAdminAuthTest extends SolrCloudTestCase {
     assertFalse("the collection does not keep it: " + kept(), kept().contains("\"" + name + "\""));
   }
 
+  /**
+   * The undo of a failed load skips the usage check only for the load that loaded the model on that
+   * replica: a user with config-edit who sends {@code undo} to a replica by hand gets a 400, and a
+   * model in use stays loaded.
+   */
+  @SuppressWarnings("unchecked")
+  public void testUndoOfAnotherLoadCannotUnloadAModelInUse() throws Exception {
+    Map<String, Map<String, List<Object>>> before = everyReplicasModels();
+    Replica r = replicas().get(0);
+    String url = r.getBaseUrl() + "/" + r.getCoreName() + "/neural/models";
+    HttpResponse<String> answer = post("admin", url, "distrib=false&action=unload&name=bge-small&undo=" + java.util.UUID.randomUUID());
+    assertEquals(answer.body(), 400, answer.statusCode());
+    String msg = (String) ((Map<String, Object>) json(answer).get("error")).get("msg");
+    assertTrue(msg, msg.startsWith("param 'undo': model 'bge-small' of core '" + r.getCoreName() + "' was not loaded by load "));
+    // without undo the usage check answers as for any unload
+    answer = post("admin", url, "distrib=false&action=unload&name=bge-small");
+    assertEquals(answer.body(), 409, answer.statusCode());
+    assertEquals("every replica as before", before, everyReplicasModels());
+  }
+
   public void testLoadFailingOnOneNodeIsUndoneOnEveryReplica() throws Exception {
     assertEquals("one replica of each shard per node", 2, coresOn(0).size());
     assertEquals("one replica of each shard per node", 2, coresOn(1).size());
