@@ -16,6 +16,7 @@ import org.apache.solr.common.util.NamedList;
 import org.neuralsolr.eval.BeirCorpusReader;
 import org.neuralsolr.eval.BeirDataset;
 import org.neuralsolr.eval.CorpusDocument;
+import org.neuralsolr.eval.Machine;
 import org.neuralsolr.example.LocalSolr;
 
 /**
@@ -184,7 +185,12 @@ final class LocalizeBench {
     long[] plain = new long[n];
     long[] highlighted = new long[n];
     long[] stage = new long[n];
+    // per side, Solr's own time (debug=timing): the whole request and each component (prepare +
+    // process), to tell the highlight stage from what else the highlighted request costs
+    Map<String, long[]> plainServer = new LinkedHashMap<>();
+    Map<String, long[]> highlightedServer = new LinkedHashMap<>();
     int snippets = 0;
+    String loadBefore = Machine.loadAverage();
     for (int i = 0; i < claims.size(); i++) {
       ModifiableSolrParams p = request(queryPrefix + claims.get(i) + " (1)");
       ModifiableSolrParams h = request(queryPrefix + claims.get(i) + " (2)");
@@ -193,15 +199,16 @@ final class LocalizeBench {
       long a;
       long b;
       NamedList<Object> rsp;
+      NamedList<Object> plainRsp;
       long t0 = System.nanoTime();
       if (i % 2 == 0) {
         rsp = query(solr, h);
         a = System.nanoTime() - t0;
         t0 = System.nanoTime();
-        query(solr, p);
+        plainRsp = query(solr, p);
         b = System.nanoTime() - t0;
       } else {
-        query(solr, p);
+        plainRsp = query(solr, p);
         b = System.nanoTime() - t0;
         t0 = System.nanoTime();
         rsp = query(solr, h);
@@ -216,6 +223,8 @@ final class LocalizeBench {
         highlighted[i - WARMUP] = a;
         plain[i - WARMUP] = b;
         stage[i - WARMUP] = Math.round(highlightMillis(rsp) * 1e6);
+        serverTimes(plainRsp, plainServer, i - WARMUP, n);
+        serverTimes(rsp, highlightedServer, i - WARMUP, n);
         snippets += returned;
       }
     }
@@ -225,6 +234,9 @@ final class LocalizeBench {
     r.put("highlightStageP50Ms", round(NeuralBench.median(stage) / 1e6));
     r.put("ratioHighlightedOverPlainP50", round(NeuralBench.median(highlighted) / NeuralBench.median(plain)));
     r.put("hitsHighlighted", snippets);
+    r.put("serverP50MsPlain", medians(plainServer));
+    r.put("serverP50MsHighlighted", medians(highlightedServer));
+    r.put("loadAverage", loadBefore + " before / " + Machine.loadAverage() + " after");
     System.out.println("   " + name + " (" + queryPrefix + "... " + hl + "):");
     NeuralBench.print(r);
     return r;
@@ -255,6 +267,32 @@ final class LocalizeBench {
       }
     }
     return n;
+  }
+
+  /**
+   * Solr's time for the request ({@code total}) and per search component ({@code prepare} +
+   * {@code process}) from {@code debug=timing}, into {@code into[key][at]} in nanoseconds.
+   */
+  @SuppressWarnings("unchecked")
+  private static void serverTimes(NamedList<Object> rsp, Map<String, long[]> into, int at, int n) {
+    NamedList<Object> timing = (NamedList<Object>) ((NamedList<Object>) rsp.get("debug")).get("timing");
+    into.computeIfAbsent("total", k -> new long[n])[at] = Math.round(((Number) timing.get("time")).doubleValue() * 1e6);
+    for (String phase : List.of("prepare", "process")) {
+      NamedList<Object> components = (NamedList<Object>) timing.get(phase);
+      for (int c = 0; c < components.size(); c++) {
+        if (components.getName(c).equals("time")) {
+          continue;
+        }
+        double ms = ((Number) ((NamedList<Object>) components.getVal(c)).get("time")).doubleValue();
+        into.computeIfAbsent(components.getName(c), k -> new long[n])[at] += Math.round(ms * 1e6);
+      }
+    }
+  }
+
+  private static Map<String, Object> medians(Map<String, long[]> times) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    times.forEach((k, v) -> out.put(k, round(NeuralBench.median(v) / 1e6)));
+    return out;
   }
 
   /** The highlight component's process time ({@code debug=timing}). */
