@@ -134,11 +134,14 @@ final class CollectionModels {
       try {
         send(core, r, p);
         fanOut.replicas.setVal(fanOut.replicas.indexOf(r.getCoreName(), 0), fanOut.replicas.get(r.getCoreName()) + "; it had loaded it: unloaded again");
-      } catch (SolrException e) {
-        // its answer: it does not have the model (400 unknown model), as expected of a failed load
       } catch (Exception e) {
-        // still unreachable; the configset no longer keeps the model, so its core's next load drops it
-        fanOut.replicas.setVal(fanOut.replicas.indexOf(r.getCoreName(), 0), fanOut.replicas.get(r.getCoreName()) + "; still unreachable to unload it again: " + why(e));
+        if (e instanceof SolrException && ((SolrException) e).code() == SolrException.ErrorCode.BAD_REQUEST.code) {
+          continue; // its answer: it does not have the model (400 unknown model), as expected of a failed load
+        }
+        // it may have loaded the model and still serves it; the configset no longer keeps the model,
+        // so its core's next load drops it
+        fanOut.replicas.setVal(fanOut.replicas.indexOf(r.getCoreName(), 0), fanOut.replicas.get(r.getCoreName()) + "; unloading it again failed: " + why(e));
+        fanOut.failed.put(r.getCoreName() + " on " + r.getNodeName() + " (undo)", why(e));
       }
     }
   }

@@ -290,11 +290,9 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
       out.add(e.getKey(), o);
     }
     for (String name : registry.declaredWithoutPackage()) {
-      if (!registry.models().containsKey(name)) {
-        SimpleOrderedMap<Object> o = new SimpleOrderedMap<>();
-        o.add("state", "declared without a package (not loaded)");
-        out.add(name, o);
-      }
+      SimpleOrderedMap<Object> o = new SimpleOrderedMap<>();
+      o.add("state", "declared without a package (not loaded)");
+      out.add(name, o);
     }
     return out;
   }

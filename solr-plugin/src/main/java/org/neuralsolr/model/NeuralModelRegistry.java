@@ -79,7 +79,10 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
   /** Per loaded model, how it was loaded: what {@link #reload} loads again. */
   private final Map<String, ModelConfig> loadedFrom = new LinkedHashMap<>();
   private SchedulerConfig schedulerDefaults = SchedulerConfig.DEFAULTS;
-  /** Models declared with an empty package: known names, nothing loaded. */
+  /**
+   * Models solrconfig.xml declares with an empty package: known names, nothing loaded unless the
+   * admin API loads a package under that name (which an unload undoes, so the set is not changed).
+   */
   private final Set<String> withoutPackage = new LinkedHashSet<>();
   private SharedModelStore store;
   private ModelRoots roots;
@@ -203,7 +206,7 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     log.info(
         "neural model registry of core {}: models {} (loaded through the admin API: {}; failed to load again: {}),"
             + " declared without a package (not loaded) {}, roots {}",
-        core.getName(), models.keySet(), apiLoaded, failedToLoad.keySet(), withoutPackage, roots.paths());
+        core.getName(), models.keySet(), apiLoaded, failedToLoad.keySet(), declaredWithoutPackage(), roots.paths());
     core.registerInfoBean(getName(), this);
   }
 
@@ -250,7 +253,6 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
         next.put(name, store.acquire(ModelPackage.resolve(config.packageRef, roots), config.device, config.scheduler));
         loadedFrom.put(name, config);
         apiLoaded.add(name);
-        withoutPackage.remove(name);
       } catch (RuntimeException ex) {
         log.error("neural model registry of core {}: model '{}' loaded through the admin API did not load again", core.getName(), name, ex);
         failedToLoad.put(name, ex.getMessage());
@@ -312,7 +314,6 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     loadedFrom.put(name, config);
     apiLoaded.add(name);
     failedToLoad.remove(name);
-    withoutPackage.remove(name);
     models = next;
     if (loadId != null) {
       loadIds.put(name, loadId);
@@ -402,9 +403,11 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     return c == null ? null : c.packageRef;
   }
 
-  /** Models declared in solrconfig.xml with an empty package. */
-  public Set<String> declaredWithoutPackage() {
-    return Collections.unmodifiableSet(withoutPackage);
+  /** Models declared in solrconfig.xml with an empty package and not loaded (by the admin API). */
+  public synchronized Set<String> declaredWithoutPackage() {
+    Set<String> out = new LinkedHashSet<>(withoutPackage);
+    out.removeAll(models.keySet());
+    return out;
   }
 
   /** The registry of {@code core}. */
@@ -425,7 +428,7 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
   /** The configured model called {@code name}. */
   public ServedModel model(String name) {
     ServedModel m = models.get(name);
-    if (m == null && withoutPackage.contains(name)) {
+    if (m == null && withoutPackage.contains(name)) { // declared without one and not loaded
       throw new SolrException(
           ErrorCode.BAD_REQUEST,
           "model '" + name + "' is declared without a package, so it is not loaded; name its package in solrconfig.xml"
@@ -465,7 +468,7 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
    * optional model that a property enables; using it is an error, configuring for it is not.
    */
   public boolean isDeclaredWithoutPackage(String name) {
-    return withoutPackage.contains(name);
+    return withoutPackage.contains(name) && !models.containsKey(name);
   }
 
   public Map<String, ServedModel> models() {

@@ -347,6 +347,28 @@ public class SolrCloudAdminAuthTest extends SolrCloudTestCase {
     assertEquals("every replica as before", before, everyReplicasModels());
   }
 
+  /**
+   * A load under the name of a model that solrconfig.xml declares without a package ("splade", named
+   * by the sparse update chain, so a plain unload would be refused with 409) is undone past the usage
+   * check, and each replica is left as before: the name declared without a package, not loaded.
+   */
+  @SuppressWarnings("unchecked")
+  public void testUndoneLoadOfAModelDeclaredWithoutAPackageRestoresTheDeclaration() throws Exception {
+    Map<String, Map<String, List<Object>>> before = everyReplicasModels();
+    for (Map<String, List<Object>> models : before.values()) {
+      assertEquals(models.toString(), "declared without a package (not loaded)", models.get("splade").get(0));
+    }
+    HttpResponse<String> r = post("admin", node(0) + "/" + C + "/neural/models", load("splade", "only-here"));
+    assertEquals(r.body(), 500, r.statusCode());
+    String msg = (String) ((Map<String, Object>) json(r).get("error")).get("msg");
+    assertTrue(msg, msg.endsWith("the load was undone: no replica of the collection keeps model 'splade'"));
+    assertEquals("every replica as before", before, everyReplicasModels());
+    assertFalse(kept().contains("\"splade\""));
+    r = get("admin", node(0) + "/" + C + "/select?wt=json&q=" + URLEncoder.encode("{!sparse f=sparse model=splade}vitamin", StandardCharsets.UTF_8));
+    assertEquals(r.body(), 400, r.statusCode());
+    assertTrue(r.body(), r.body().contains("model 'splade' is declared without a package, so it is not loaded"));
+  }
+
   public void testLoadFailingOnOneNodeIsUndoneOnEveryReplica() throws Exception {
     assertEquals("one replica of each shard per node", 2, coresOn(0).size());
     assertEquals("one replica of each shard per node", 2, coresOn(1).size());
