@@ -289,7 +289,8 @@ final class PanamaKernels {
    * the end. Lanes past the last token get a base of −∞, so they never win a maximum.
    *
    * <p>{@code decoded} holds the two blocks ({@code [2][dim][lanes]}); {@code scratch} their
-   * centroid scores {@code [2][rows][lanes]}, then the maxima {@code [rows][lanes]}. (Kept apart:
+   * centroid scores {@code [2][rows][lanes]}, then the maxima {@code [rows][lanes]}, then 16 × lanes
+   * slots where a block of query vectors stores its accumulators to fold them. (Kept apart:
    * with all three in one array C2 compiled the multiply-add loops to a third of their speed.)
    */
   static void maxSimTwoBit(
@@ -470,7 +471,7 @@ final class PanamaKernels {
 
   private static void queries4(
       float[] qJ, int rows, int i0, int dim, float[] d, int o1, float[] s, int baseAt, int maxAt) {
-    int accAt = maxAt + rows * LANES; // 16 accumulators, folded after the loop
+    int accAt = maxAt + rows * LANES; // 8 of the 16 accumulator slots, folded after the loop
     FloatVector a0 = FloatVector.zero(SPECIES), a1 = a0, a2 = a0, a3 = a0;
     FloatVector c0 = a0, c1 = a0, c2 = a0, c3 = a0;
     for (int j = 0; j < dim; j++) {
@@ -503,7 +504,7 @@ final class PanamaKernels {
 
   private static void queries1(
       float[] qJ, int rows, int i0, int dim, float[] d, int o1, float[] s, int baseAt, int maxAt) {
-    int accAt = maxAt + rows * LANES; // 16 accumulators, folded after the loop
+    int accAt = maxAt + rows * LANES; // 2 of the 16 accumulator slots, folded after the loop
     FloatVector a0 = FloatVector.zero(SPECIES), c0 = a0;
     for (int j = 0; j < dim; j++) {
       FloatVector w = FloatVector.broadcast(SPECIES, qJ[j * rows + i0]);

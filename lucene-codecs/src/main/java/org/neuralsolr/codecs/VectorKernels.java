@@ -233,8 +233,9 @@ public final class VectorKernels {
   }
 
   /**
-   * Whether {@link #maxSimTwoBit} runs on the Vector API (a code word's 16 dimensions fill at least
-   * a register of lanes); else it is the plain loop, slower than decoding for the query-lane kernel.
+   * Whether {@link #maxSimTwoBit} runs on the Vector API (up to 16 float lanes, AVX-512, the widest
+   * Java 17 gives and the width it was measured and tested at); else it is the plain loop, slower
+   * than decoding for the query-lane kernel.
    */
   public static boolean twoBitVectorized() {
     return VECTOR_API && PanamaKernels.lanes() <= 16;

@@ -575,8 +575,8 @@ final class SparseScaleBench {
         new CostCurve.Axis("documents (generated, fitted to SciFact's sparse-proxy vectors)", true), new CostCurve.Axis("query p50 (ms)", true),
         List.of(CostCurve.series("exact", exact), CostCurve.series("FeatureField", featureField), CostCurve.series("approximate", approximate)),
         "exact: `{!sparse}` on the NeuralSparse format; FeatureField: the same vectors as FeatureField clauses of a Lucene"
-            + " BooleanQuery; approximate: `{!sparse}` approximate mode at its fastest knobs with recall@10 >= 0.98 against exact."
-            + " Top 10 per generated query (32 terms; documents have 128), Lucene in-process, one thread; per size the p50 over"
+            + " BooleanQuery; approximate: `{!sparse}` approximate mode at its fastest knobs with recall@" + K + " >= " + MIN_RECALL + " against exact."
+            + " Top " + K + " per generated query (32 terms; documents have 128), Lucene in-process, one thread; per size the p50 over"
             + " its queries, as in docs/results/sparse-scale.json.",
         "./neural-bench sparse-scale", null);
   }

@@ -108,12 +108,13 @@ public final class MaxSimScorer {
     }
     int tokens = values.tokenCount();
     if (values.nbits() == 2 && values.hasResidualWords() && VectorKernels.twoBitVectorized()) {
-      // 2 bits: decoded inside the kernel, document tokens in the lanes (no query padding)
+      // 2 bits: decoded inside the kernel, document tokens in the lanes (query vectors padded to a
+      // multiple of 4, not to the lane count)
       ids = values.centroidIds(ids);
       CentroidScores scores = centroidScores(values, tokens);
       words = values.residualWords(words);
       VectorKernels.maxSimTwoBit(
-          queryJ, queryRows, dim, words, words(values), tokens, scores.weights, scores.table, stride, ids, maxima, decodedBlocks, scratch);
+          queryJ, queryRows, dim, words, values.residualWordsPerToken(), tokens, scores.weights, scores.table, stride, ids, maxima, decodedBlocks, scratch);
       double sum = 0;
       for (int i = 0; i < numQueryVectors; i++) {
         sum += maxima[i];
@@ -122,11 +123,6 @@ public final class MaxSimScorer {
     }
     float[] table = prepareResiduals(values, tokens);
     return transposedScore(decoded, tokens, table, ids);
-  }
-
-  /** Ints per token of {@link MultiVectorValues#residualWords}. */
-  private int words(MultiVectorValues values) {
-    return (dim * values.nbits() + 31) / 32;
   }
 
   /** MaxSim through the transposed kernel: each query vector's best document token, summed. */

@@ -304,6 +304,11 @@ public final class MultiVectorValues extends BinaryDocValues {
     return entry.nbits > 0 && residualBytes % Integer.BYTES == 0;
   }
 
+  /** Ints per token vector of {@link #residualWords}. */
+  public int residualWordsPerToken() {
+    return residualBytes / Integer.BYTES;
+  }
+
   /**
    * The current document's packed residual codes, undecoded, as little-endian ints ({@code
    * residualBytes / 4} per token vector, in token order; see {@link #hasResidualWords}), into
@@ -314,9 +319,8 @@ public final class MultiVectorValues extends BinaryDocValues {
     if (hasResidualWords() == false) {
       throw new IllegalStateException("residual codes are not whole ints");
     }
-    long i = index();
-    long start = tokenStarts.get(i);
-    int words = (int) (tokenStarts.get(i + 1) - start) * (residualBytes / Integer.BYTES);
+    long start = tokenStarts.get(index());
+    int words = tokenCount() * residualWordsPerToken();
     buffer = buffer == null ? new int[words] : ArrayUtil.grow(buffer, words);
     residuals.seek(start * residualBytes);
     residuals.readInts(buffer, 0, words);

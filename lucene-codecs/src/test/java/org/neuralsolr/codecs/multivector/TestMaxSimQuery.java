@@ -104,16 +104,19 @@ public class TestMaxSimQuery extends LuceneTestCase {
     for (LeafReaderContext leaf : reader.leaves()) {
       MultiVectorValues a = MultiVectorValues.get(leaf.reader(), "mv");
       MultiVectorValues b = MultiVectorValues.get(leaf.reader(), "mv");
+      MultiVectorValues c = MultiVectorValues.get(leaf.reader(), "mv");
       if (a == null) {
         continue;
       }
       MaxSimScorer scorer = new MaxSimScorer(query);
       MaxSimScorer other = new MaxSimScorer(query);
+      MaxSimScorer scoring = new MaxSimScorer(query); // {!colbert}'s path (2-bit codes: the document-lane kernel)
       float[] sims = null;
       int[] argmax = new int[query.length];
       float[] max = new float[query.length];
       while (a.nextDoc() != DocIdSetIterator.NO_MORE_DOCS) {
         b.advance(a.docID());
+        c.advance(a.docID());
         sims = scorer.similarities(a, sims);
         float score = other.score(b, argmax, max);
         int tokens = a.tokenCount();
@@ -128,6 +131,7 @@ public class TestMaxSimQuery extends LuceneTestCase {
           sum += best;
         }
         assertEquals(Float.floatToIntBits(score), Float.floatToIntBits((float) sum));
+        assertEquals(Float.floatToIntBits(score), Float.floatToIntBits(scoring.score(c)));
       }
     }
   }
