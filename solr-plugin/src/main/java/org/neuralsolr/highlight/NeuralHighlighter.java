@@ -41,6 +41,7 @@ import org.neuralsolr.model.ModelOverloadedException;
 import org.neuralsolr.model.NeuralModelRegistry;
 import org.neuralsolr.model.TextRejectedException;
 import org.neuralsolr.model.TextRole;
+import org.neuralsolr.search.QueryVectorHandoff;
 
 /**
  * {@code hl.method=neural}: ranks each hit's sentences by their relevance to the query text with a
@@ -245,7 +246,7 @@ public class NeuralHighlighter extends SolrHighlighter {
       scores = new float[candidates.size()];
       matches = new ArrayList<>(Collections.nCopies(candidates.size(), List.<int[]>of()));
       if (!candidates.isEmpty()) {
-        float[][] queryTokens = encodeQueryTokens(tokens, queryText);
+        float[][] queryTokens = queryTokens(req, tokens, queryText);
         if (encode == Encode.DOCUMENT) {
           maxSim(tokens, queryTokens, searcher, hits, candidates, scores, matches);
         } else {
@@ -404,7 +405,17 @@ public class NeuralHighlighter extends SolrHighlighter {
     return false;
   }
 
-  private static float[][] encodeQueryTokens(TokenSource tokens, String queryText) {
+  /**
+   * The query's token vectors: on a shard of a distributed request, those the coordinator's
+   * {@code {!colbert}} parser encoded and handed over (so a shard on another node runs no forward
+   * pass to highlight); else encoded now, which for a {@code {!colbert}} query of this request is a
+   * hit in the encoder's query cache.
+   */
+  private static float[][] queryTokens(SolrQueryRequest req, TokenSource tokens, String queryText) {
+    float[][] received = QueryVectorHandoff.receivedTokenVectors(req, tokens.source.model(), queryText, tokens.dimension);
+    if (received != null) {
+      return received;
+    }
     try {
       return tokens.encoder.encodeQuery(queryText);
     } catch (ModelOverloadedException e) {

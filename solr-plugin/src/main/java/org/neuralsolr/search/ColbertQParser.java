@@ -120,8 +120,7 @@ class ColbertQParser extends AbstractVectorQParserBase {
 
   /** Encoded once per distributed request, by the coordinator; shards reuse its vectors. */
   private float[][] queryVectors(String modelName, MultiVectorEncoder encoder, String text) {
-    // the model's dense vector for the same text travels under another name
-    String handoff = QueryVectorHandoff.paramName("multivector:" + modelName, text);
+    String handoff = QueryVectorHandoff.tokenVectorsParamName(modelName, text);
     float[][] vectors = QueryVectorHandoff.receivedMatrix(req, handoff, encoder.dimension());
     if (vectors != null) {
       plugin.countReceivedVectors();

@@ -417,7 +417,7 @@ class NeuralRerankQParser extends QParser {
     return new MaxSimWindowScorer.QueryTokenVectors() {
       @Override
       public TokenVectors encode() {
-        String handoff = QueryVectorHandoff.paramName("multivector:" + modelName(), text);
+        String handoff = QueryVectorHandoff.tokenVectorsParamName(modelName(), text);
         float[][] rows = QueryVectorHandoff.receivedMatrix(req, handoff, encoder.dimension());
         if (rows == null) {
           rows = encodeQuery(() -> encoder.encodeQuery(text), modelName());

@@ -40,6 +40,24 @@ public final class QueryVectorHandoff {
     return PARAM_PREFIX + digest(model, text);
   }
 
+  /**
+   * The parameter carrying the query token vectors of {@code text} under multi-vector model {@code
+   * model} (named apart from the same model's dense vector of the same text).
+   */
+  static String tokenVectorsParamName(String model, String text) {
+    return paramName("multivector:" + model, text);
+  }
+
+  /**
+   * The query token vectors of {@code text} under {@code model} that this distributed request's
+   * coordinator handed over (its {@code {!colbert}} parser encoded them), or null: for components
+   * that use the query's vectors after the parser, such as the neural highlighter, which runs on
+   * the shards in the highlighting phase.
+   */
+  public static float[][] receivedTokenVectors(SolrQueryRequest req, String model, String text, int dimension) {
+    return receivedMatrix(req, tokenVectorsParamName(model, text), dimension);
+  }
+
   /** The parameter carrying the sparse query vector of {@code text} under {@code model}. */
   static String sparseParamName(String model, String text) {
     return SPARSE_PARAM_PREFIX + digest(model, text);

@@ -8,8 +8,10 @@ import org.apache.lucene.tests.util.QuickPatchThreadsFilter;
 import org.apache.solr.SolrIgnoredThreadsFilter;
 import org.apache.solr.client.solrj.SolrClient;
 import org.apache.solr.client.solrj.SolrQuery;
+import org.apache.solr.client.solrj.SolrRequest;
 import org.apache.solr.client.solrj.impl.Http2SolrClient;
 import org.apache.solr.client.solrj.request.CollectionAdminRequest;
+import org.apache.solr.client.solrj.request.GenericSolrRequest;
 import org.apache.solr.client.solrj.request.UpdateRequest;
 import org.apache.solr.client.solrj.response.QueryResponse;
 import org.apache.solr.cloud.SolrCloudTestCase;
@@ -18,6 +20,8 @@ import org.apache.solr.common.SolrInputDocument;
 import org.apache.solr.common.cloud.DocCollection;
 import org.apache.solr.common.cloud.Replica;
 import org.apache.solr.common.cloud.Slice;
+import org.apache.solr.common.params.ModifiableSolrParams;
+import org.apache.solr.common.util.NamedList;
 import org.apache.solr.embedded.JettySolrRunner;
 import org.junit.BeforeClass;
 import org.neuralsolr.NativeLibraryThreadsFilter;
@@ -103,6 +107,58 @@ public class SolrCloudColbertTest extends SolrCloudTestCase {
       }
     }
     assertTrue("shards encoded the query themselves", received >= 2);
+  }
+
+  /**
+   * {@code hl.neural.method=maxsim} on a {@code {!colbert}} query: the shards highlight with the
+   * query token vectors the coordinator encoded (a node holding a shard but not coordinating runs no
+   * forward pass), and the snippets equal a 1-shard collection's.
+   */
+  public void testMaxSimHighlightingOnShardsUsesTheCoordinatorsQueryVectors() throws Exception {
+    JettySolrRunner coordinator = cluster.getJettySolrRunner(0);
+    JettySolrRunner other = cluster.getJettySolrRunner(1);
+    DocCollection two = cluster.getSolrClient().getClusterState().getCollection("two");
+    assertTrue("a shard of 'two' is on the node that does not coordinate",
+        two.getReplicas().stream().anyMatch(r -> r.getNodeName().equals(other.getNodeName())));
+    SolrQuery q = new SolrQuery("{!colbert f=colbert model=bge-small topK=10}a query seen once: ribosome stalling in neurons");
+    q.setFields("id", "score").setRows(10);
+    q.set("hl", "true").set("hl.method", "neural").set("hl.fl", "text").set("hl.neural.method", "maxsim").set("hl.snippets", "2");
+    long before = textsEncoded(coordinator) + textsEncoded(other);
+    QueryResponse twoRsp;
+    try (SolrClient c = new Http2SolrClient.Builder(coordinator.getBaseUrl().toString()).build()) {
+      twoRsp = c.query("two", q);
+    }
+    assertEquals("the coordinator encodes the query once; no shard encodes it to highlight",
+        1, textsEncoded(coordinator) + textsEncoded(other) - before);
+    Map<String, Map<String, List<String>>> highlighting = twoRsp.getHighlighting();
+    assertEquals(10, highlighting.size());
+    assertTrue("hits of both shards are highlighted",
+        ids(twoRsp).stream().anyMatch(id -> ownerNode(two, id).equals(other.getNodeName())));
+    QueryResponse oneRsp = cluster.getSolrClient().query("one", q);
+    assertEquals(ids(oneRsp), ids(twoRsp));
+    assertEquals(oneRsp.getHighlighting(), highlighting);
+  }
+
+  /** The node of the replica holding document {@code id} in the 2-shard collection. */
+  private static String ownerNode(DocCollection collection, String id) {
+    Slice slice = collection.getRouter().getTargetSlice(id, null, null, null, collection);
+    return slice.getLeader().getNodeName();
+  }
+
+  /** The texts the node's bge-small has encoded (the model is shared by the node's cores). */
+  private static long textsEncoded(JettySolrRunner node) throws Exception {
+    for (Replica r : cluster.getSolrClient().getClusterState().getCollection("two").getReplicas()) {
+      if (r.getNodeName().equals(node.getNodeName())) {
+        try (SolrClient c = new Http2SolrClient.Builder(r.getBaseUrl()).build()) {
+          GenericSolrRequest models =
+              new GenericSolrRequest(SolrRequest.METHOD.GET, "/neural/models", new ModifiableSolrParams().set("distrib", false))
+                  .setRequiresCollection(true);
+          NamedList<Object> rsp = c.request(models, r.getCoreName());
+          return ((Number) rsp.findRecursive("models", "bge-small", "counters", "textsEncoded")).longValue();
+        }
+      }
+    }
+    throw new AssertionError("no replica of 'two' on " + node.getNodeName());
   }
 
   public void testBadParamsAre400OverHttp() throws Exception {
