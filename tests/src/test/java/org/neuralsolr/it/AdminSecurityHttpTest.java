@@ -37,12 +37,13 @@ public class AdminSecurityHttpTest extends SolrTestCase {
   private static LocalSolr solr;
   private static final HttpClient http = HttpClient.newHttpClient();
 
-  @BeforeClass
-  public static void startSolr() throws Exception {
-    Path home = createTempDir();
-    Files.createDirectories(home);
-    // blockUnknown=false and no rule for core admin or update, so that the test can create the core
-    // and index without credentials; the rules under test are read and config-edit
+  /**
+   * The security.json of the admin security tests: BasicAuth users admin, reader and nobody
+   * (password: name + "-pw"); admin has config-edit and read, reader read only. blockUnknown=false
+   * and no rule for core or collection admin or update, so that a test can create its core or
+   * collection and index without credentials; the rules under test are read and config-edit.
+   */
+  static String securityJson() {
     Map<String, Object> security =
         Map.of(
             "authentication",
@@ -62,7 +63,14 @@ public class AdminSecurityHttpTest extends SolrTestCase {
                 List.of(
                     Map.of("name", "config-edit", "role", "admin"),
                     Map.of("name", "read", "role", List.of("reader", "admin")))));
-    Files.writeString(home.resolve("security.json"), Utils.toJSONString(security));
+    return Utils.toJSONString(security);
+  }
+
+  @BeforeClass
+  public static void startSolr() throws Exception {
+    Path home = createTempDir();
+    Files.createDirectories(home);
+    Files.writeString(home.resolve("security.json"), securityJson());
     solr = LocalSolr.start(home, NeuralTestHomes.configset(), 0);
     solr.createCore(CORE, Map.of("neural.dense.package", "builtin:bge-small-en-v1.5-int8"));
   }

@@ -27,7 +27,6 @@ import org.apache.solr.common.cloud.DocCollection;
 import org.apache.solr.common.cloud.Replica;
 import org.apache.solr.common.cloud.Slice;
 import org.apache.solr.common.util.Utils;
-import org.apache.solr.security.Sha256AuthenticationProvider;
 import org.junit.BeforeClass;
 import org.neuralsolr.NativeLibraryThreadsFilter;
 import org.neuralsolr.NeuralTestHomes;
@@ -59,30 +58,9 @@ public class SolrCloudAdminAuthTest extends SolrCloudTestCase {
 
   @BeforeClass
   public static void setupCluster() throws Exception {
-    // blockUnknown=false and no rule for collection admin or update, so that the test can create
-    // the collection and index without credentials; the rules under test are read and config-edit
-    Map<String, Object> security =
-        Map.of(
-            "authentication",
-            Map.of(
-                "class", "solr.BasicAuthPlugin",
-                "blockUnknown", false,
-                "credentials",
-                Map.of(
-                    "admin", Sha256AuthenticationProvider.getSaltedHashedValue("admin-pw"),
-                    "reader", Sha256AuthenticationProvider.getSaltedHashedValue("reader-pw"),
-                    "nobody", Sha256AuthenticationProvider.getSaltedHashedValue("nobody-pw"))),
-            "authorization",
-            Map.of(
-                "class", "solr.RuleBasedAuthorizationPlugin",
-                "user-role", Map.of("admin", List.of("admin"), "reader", List.of("reader")),
-                "permissions",
-                List.of(
-                    Map.of("name", "config-edit", "role", "admin"),
-                    Map.of("name", "read", "role", List.of("reader", "admin")))));
     configureCluster(2)
         .addConfig("neural", NeuralTestHomes.configset())
-        .withSecurityJson(Utils.toJSONString(security))
+        .withSecurityJson(AdminSecurityHttpTest.securityJson())
         .configure();
 
     // packages per node, before the cores load (a model root must exist when its core loads):
