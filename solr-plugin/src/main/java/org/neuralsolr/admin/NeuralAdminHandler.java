@@ -166,10 +166,10 @@ public class NeuralAdminHandler extends RequestHandlerBase implements Permission
     boolean coordinator = !CollectionModels.isShardRequest(req);
     // a collection-wide load gets an id that each replica keeps with the model, so that only its own
     // undo can unload it past the usage check (see CollectionModels#undoLoad)
-    String loadId =
-        !action.equals("load") || !CollectionModels.inCloud(core)
-            ? null
-            : coordinator ? UUID.randomUUID().toString() : params.get(CollectionModels.LOAD_ID_PARAM);
+    String loadId = null;
+    if (action.equals("load") && CollectionModels.inCloud(core)) {
+      loadId = coordinator ? UUID.randomUUID().toString() : params.get(CollectionModels.LOAD_ID_PARAM);
+    }
     try {
       switch (action) {
         case "load":

@@ -5,7 +5,6 @@ import java.lang.invoke.MethodHandles;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -60,12 +59,19 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     final String packageRef;
     final DeviceRequest device;
     final SchedulerConfig scheduler;
+    /** The collection-wide load (SolrCloud) that loaded it through the admin API, or null (see {@link #loadedIn}). */
+    final String loadId;
 
     ModelConfig(String name, String packageRef, DeviceRequest device, SchedulerConfig scheduler) {
+      this(name, packageRef, device, scheduler, null);
+    }
+
+    ModelConfig(String name, String packageRef, DeviceRequest device, SchedulerConfig scheduler, String loadId) {
       this.name = name;
       this.packageRef = packageRef;
       this.device = device;
       this.scheduler = scheduler;
+      this.loadId = loadId;
     }
   }
 
@@ -97,11 +103,6 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
   private final Set<String> apiLoaded = new LinkedHashSet<>();
   /** Persisted models that did not load when the core loaded: why (the core serves the others). */
   private final Map<String, String> failedToLoad = new LinkedHashMap<>();
-  /**
-   * Per model loaded by a collection-wide load on SolrCloud: that load's id, which only the undo of
-   * the same load presents (see {@link #loadedIn}).
-   */
-  private final Map<String, String> loadIds = new HashMap<>();
 
   @Override
   public void init(NamedList<?> args) {
@@ -307,7 +308,7 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     if (models.containsKey(name)) {
       throw new IllegalStateException("model '" + name + "' is already loaded; use action=reload or another name");
     }
-    ModelConfig config = new ModelConfig(name, packageRef, device, schedulerDefaults);
+    ModelConfig config = new ModelConfig(name, packageRef, device, schedulerDefaults, loadId);
     ServedModel m = store.acquire(ModelPackage.resolve(packageRef, roots), device, schedulerDefaults);
     Map<String, ServedModel> next = new LinkedHashMap<>(models);
     next.put(name, m);
@@ -315,9 +316,6 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     apiLoaded.add(name);
     failedToLoad.remove(name);
     models = next;
-    if (loadId != null) {
-      loadIds.put(name, loadId);
-    }
     registerGauges(name);
     if (persist) {
       try {
@@ -362,7 +360,6 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
     next.remove(name);
     loadedFrom.remove(name);
     boolean wasApiLoaded = apiLoaded.remove(name);
-    loadIds.remove(name);
     models = next;
     removeGauges(name);
     store.release(old);
@@ -379,7 +376,8 @@ public class NeuralModelRegistry extends SearchComponent implements SolrCoreAwar
    * reload no undo matches.
    */
   public synchronized boolean loadedIn(String name, String loadId) {
-    return loadId != null && loadId.equals(loadIds.get(name));
+    ModelConfig config = loadedFrom.get(name);
+    return loadId != null && config != null && loadId.equals(config.loadId);
   }
 
   /** The persisted models that did not load when the core loaded, with why. */
